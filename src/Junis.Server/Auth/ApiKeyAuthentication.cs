@@ -1,0 +1,75 @@
+using System.Text.Encodings.Web;
+using Junis.Server.Errors;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Junis.Server.Auth;
+
+/// <summary>
+/// The API-key scheme: the key comes in <c>X-API-Key</c> (Junis's header) or as <c>Authorization: Bearer</c>
+/// (what the OpenAI SDKs and ElevenLabs send), and is checked against the in-memory <see cref="ApiKeyDirectory"/>.
+/// </summary>
+public sealed class ApiKeyAuthentication(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyDirectory keys)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string HeaderName = "X-API-Key";
+
+    // One message for unknown, malformed, revoked and expired keys: the answer must not tell which.
+    private const string InvalidKeyMessage = "Invalid API key. Check the key and that it has not been revoked or expired.";
+    private const string MissingKeyMessage = "API key required. Send it in the X-API-Key header or as 'Authorization: Bearer <key>'.";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var presented = PresentedKey(Request);
+        if (presented.IsEmpty)
+            return Task.FromResult(AuthenticateResult.NoResult());
+
+        if (!ApiKeySecret.IsWellFormed(presented) || !keys.TryFind(ApiKeySecret.Hash(presented), out var caller))
+            return Task.FromResult(AuthenticateResult.Fail("invalid_api_key"));
+
+        keys.MarkUsed(caller);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(caller.Principal, SchemeName)));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = SchemeName;
+        return PresentedKey(Request).IsEmpty
+            ? ApiErrors.WriteAsync(Context, StatusCodes.Status401Unauthorized, MissingKeyMessage, code: "missing_api_key")
+            : ApiErrors.WriteAsync(Context, StatusCodes.Status401Unauthorized, InvalidKeyMessage, code: "invalid_api_key");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        ApiErrors.WriteAsync(Context, StatusCodes.Status403Forbidden, "This API key may not do that.", code: "insufficient_scope");
+
+    /// <summary>The key as sent, or empty; never logged.</summary>
+    private static ReadOnlySpan<char> PresentedKey(HttpRequest request)
+    {
+        var apiKey = request.Headers[HeaderName].ToString();
+        if (apiKey.Length > 0)
+            return apiKey.AsSpan().Trim();
+
+        var authorization = request.Headers.Authorization.ToString().AsSpan().Trim();
+        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization[7..].Trim() : [];
+    }
+}
+
+public static class ApiKeyAuthenticationExtensions
+{
+    public static IServiceCollection AddApiKeyAuthentication(this IServiceCollection services)
+    {
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddSingleton<ApiKeyDirectory>();
+        services.AddSingleton<BootstrapKey>();
+        services.AddHostedService<ApiKeyRefresher>();
+        // The core services only: the full AddAuthentication also starts Data Protection, which API keys never use.
+        services.AddAuthenticationCore(o => o.DefaultScheme = ApiKeyAuthentication.SchemeName).AddWebEncoders();
+        new AuthenticationBuilder(services)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+        services.AddAuthorization();
+        return services;
+    }
+}

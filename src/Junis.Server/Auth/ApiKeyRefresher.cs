@@ -1,0 +1,44 @@
+namespace Junis.Server.Auth;
+
+/// <summary>Loads the keys before the server takes requests, then keeps the directory current.</summary>
+public sealed class ApiKeyRefresher(ApiKeyDirectory directory, BootstrapKey bootstrap, ILogger<ApiKeyRefresher> logger) : BackgroundService
+{
+    private static readonly TimeSpan RefreshEvery = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan FlushEvery = TimeSpan.FromMinutes(1);
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await bootstrap.EnsureAsync(cancellationToken);
+        await directory.RefreshAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(RefreshEvery);
+        var lastFlush = DateTime.UtcNow;
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await directory.RefreshAsync(stoppingToken);
+                if (DateTime.UtcNow - lastFlush >= FlushEvery)
+                {
+                    await directory.FlushLastUsedAsync(stoppingToken);
+                    lastFlush = DateTime.UtcNow;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A busy or briefly unavailable database must not stop key refreshes for good.
+                logger.LogWarning(e, "Refreshing API keys failed; keeping the keys loaded before");
+            }
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await directory.FlushLastUsedAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,69 @@
+using Junis.Server.Errors;
+using Junis.Server.Llm;
+using Junis.Server.Orchestration;
+using Microsoft.Extensions.Options;
+
+namespace Junis.Server.ChatCompletions;
+
+public static class ChatCompletionsApi
+{
+    public static IEndpointRouteBuilder MapChatCompletions(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/chat/completions", CreateAsync);
+        return routes;
+    }
+
+    private static async Task<IResult> CreateAsync(
+        HttpContext http,
+        Orchestrator orchestrator,
+        IOptions<OrchestratorOptions> orchestratorOptions,
+        IOptions<RequestLimitsOptions> limits,
+        TimeProvider clock,
+        ILogger<Orchestrator> logger)
+    {
+        var (request, error) = await ChatRequestReader.ReadAsync(http.Request, limits.Value);
+        if (error is not null)
+            return error;
+
+        var cancellationToken = http.RequestAborted;
+        var identity = CompletionIdentity.New(orchestratorOptions.Value.ModelName, clock);
+        var choices = request!.N ?? 1;
+        var events = orchestrator.RunAsync(request, cancellationToken);
+
+        if (!request.IsStreaming)
+        {
+            try
+            {
+                var completion = await CompletionFolder.FoldAsync(events, identity, choices);
+                return TypedResults.Json(completion, WireJson.Wire.ChatCompletion);
+            }
+            catch (ModelCallException e)
+            {
+                return ModelError(e);
+            }
+        }
+
+        // Wait for the model's first word before committing to 200, so a model that fails at once gets a real HTTP error.
+        var stream = events.GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            await stream.MoveNextAsync();
+        }
+        catch (ModelCallException e)
+        {
+            await stream.DisposeAsync();
+            return ModelError(e);
+        }
+        return TypedResults.ServerSentEvents(
+            CompletionStream.WriteAsync(stream, identity, choices, request.StreamOptions?.IncludeUsage == true, logger, cancellationToken));
+    }
+
+    private static IResult ModelError(ModelCallException e) =>
+        ApiErrors.Create(e.Status, e.Message, code: e.Status switch
+        {
+            400 => "model_rejected_request",
+            429 => "model_rate_limited",
+            504 => "timeout",
+            _ => "model_error",
+        });
+}

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using Junis.Server.Errors;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Junis.Server.ChatCompletions;
+
+/// <summary>
+/// Reads and checks the request body. Done by hand rather than by parameter binding so that every
+/// malformed body gets an OpenAI error whose <c>param</c> names the field at fault.
+/// </summary>
+public static class ChatRequestReader
+{
+    public static async Task<(ChatCompletionRequest? Request, JsonHttpResult<ErrorEnvelope>? Error)> ReadAsync(
+        HttpRequest http, RequestLimitsOptions limits)
+    {
+        if (!http.HasJsonContentType())
+            return (null, ApiErrors.Create(StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/json.", code: "unsupported_media_type"));
+        if (http.ContentLength > limits.MaxRequestBodyBytes)
+            return (null, TooLarge(limits));
+
+        ChatCompletionRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync(http.Body, WireJson.Wire.ChatCompletionRequest, http.HttpContext.RequestAborted);
+        }
+        catch (JsonException e)
+        {
+            return (null, ApiErrors.BadRequest(Describe(e), ParamOf(e.Path), e is WireFormatException ? "invalid_value" : "invalid_json"));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TooLarge(limits));
+        }
+
+        if (request is null)
+            return (null, ApiErrors.BadRequest("The request body must be a JSON object.", null, "invalid_json"));
+        if (ChatRequestValidator.Validate(request, limits) is { } problem)
+            return (null, ApiErrors.BadRequest(problem.Message, problem.Param, problem.Code));
+        return (request, null);
+    }
+
+    private static JsonHttpResult<ErrorEnvelope> TooLarge(RequestLimitsOptions limits) =>
+        ApiErrors.Create(StatusCodes.Status413PayloadTooLarge,
+            $"The request body is larger than {limits.MaxRequestBodyBytes} bytes.", code: "request_too_large");
+
+    private static string Describe(JsonException e)
+    {
+        if (e is WireFormatException) return e.Message;
+        var param = ParamOf(e.Path);
+        return param is null
+            ? "The request body is not valid JSON."
+            : $"Invalid value for '{param}': the JSON is malformed or has the wrong type there.";
+    }
+
+    /// <summary><c>$.messages[0].content</c> becomes <c>messages[0].content</c>; the root has no parameter.</summary>
+    private static string? ParamOf(string? path) =>
+        path is null or "$" ? null : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+}

@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Options;
+
+namespace Junis.Server.Llm;
+
+public enum LlmProvider
+{
+    /// <summary>Built in, offline and deterministic: replies with a fixed function of the last user message.</summary>
+    Echo,
+
+    /// <summary>Any server speaking the OpenAI chat completions protocol (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp).</summary>
+    OpenAI,
+}
+
+public sealed class LlmOptions
+{
+    public const string Section = "Junis:Llm";
+
+    public LlmProvider Provider { get; set; } = LlmProvider.Echo;
+    public string? BaseUrl { get; set; }
+    public string? ApiKey { get; set; }
+    public string? Model { get; set; }
+
+    /// <summary>How long the model may stay silent (before its answer starts, or between two reads) before the call fails with 504.</summary>
+    public int TimeoutSeconds { get; set; } = 120;
+
+    /// <summary>Retries of a failed model call before answering; clients (OpenAI SDKs, ElevenLabs) retry on their own.</summary>
+    public int MaxRetries { get; set; }
+
+    /// <summary>Echo only: the pause between streamed words, to imitate a real model.</summary>
+    public int TokenDelayMs { get; set; }
+}
+
+public sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LlmOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Provider == LlmProvider.OpenAI)
+        {
+            if (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+                errors.Add($"{LlmOptions.Section}:BaseUrl must be an absolute http(s) URL when {LlmOptions.Section}:Provider is OpenAI (e.g. https://api.openai.com/v1).");
+            if (string.IsNullOrWhiteSpace(options.Model))
+                errors.Add($"{LlmOptions.Section}:Model is required when {LlmOptions.Section}:Provider is OpenAI (e.g. gpt-4o-mini).");
+        }
+        if (options.TimeoutSeconds is < 1 or > 3600)
+            errors.Add($"{LlmOptions.Section}:TimeoutSeconds must be between 1 and 3600.");
+        if (options.MaxRetries is < 0 or > 5)
+            errors.Add($"{LlmOptions.Section}:MaxRetries must be between 0 and 5.");
+        if (options.TokenDelayMs is < 0 or > 10_000)
+            errors.Add($"{LlmOptions.Section}:TokenDelayMs must be between 0 and 10000.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

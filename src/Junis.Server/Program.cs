@@ -1,0 +1,41 @@
+using Junis.Server;
+using Junis.Server.Auth;
+using Junis.Server.ChatCompletions;
+using Junis.Server.Data;
+using Junis.Server.Errors;
+using Junis.Server.Llm;
+using Junis.Server.Orchestration;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddSerilog((services, log) =>
+{
+    log.ReadFrom.Configuration(builder.Configuration).ReadFrom.Services(services).Enrich.FromLogContext();
+    if (builder.Environment.IsDevelopment()) log.WriteTo.Console();
+    else log.WriteTo.Console(new CompactJsonFormatter());
+});
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default));
+
+builder.Services.AddJunisData(builder.Configuration);
+builder.Services.AddApiKeyAuthentication();
+builder.Services.AddLlm();
+builder.Services.AddOrchestration();
+builder.Services.AddChatCompletions();
+
+var app = builder.Build();
+
+app.UseOpenAIErrors();
+app.UseSerilogRequestLogging();
+app.UseAuthentication();
+app.UseAuthorization();
+
+var api = app.MapGroup("/api/external").RequireAuthorization();
+api.MapGroup("/v1").MapChatCompletions().MapModels();
+
+app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
+app.MapHealthChecks("/health/ready");
+
+app.Run();
