@@ -1,0 +1,203 @@
+// Turns the raw measurements of one bench/run into RESULTS.md and results.json.
+//   node report.mjs RAW_JSONL NOTES_TXT RESULTS_DIR   (run details come from BENCH_* environment variables)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const [rawFile, notesFile, resultsDir] = process.argv.slice(2);
+const records = fs.readFileSync(rawFile, 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line));
+const notes = fs.readFileSync(notesFile, 'utf8').split('\n').filter(Boolean);
+const env = process.env;
+const streams = Number(env.BENCH_S5_STREAMS);
+const serverMeasured = records.some(r => r.target === 'SERVER') || records.some(r => r.scenario === 'S6');
+const ran = new Set(records.map(r => r.scenario));
+
+const median = values => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+// What went wrong in one record, or null when its figures can be trusted.
+function problem(record) {
+  const d = record.data;
+  if (!d) return 'the measuring tool printed no result';
+  if ('status_errors' in d) {
+    if (d.requests === 0) return 'no request completed';
+    if (d.status_errors > 0) return `${d.status_errors} of ${d.requests} answers were not 2xx`;
+    if (d.errors > 0) return `${d.errors} socket errors or timeouts`;
+  }
+  if ('ok' in d && d.failed > 0) return `${d.failed} of ${d.count} requests failed (${d.first_failure})`;
+  return null;
+}
+
+for (const r of records) {
+  const p = problem(r);
+  if (p && r.scenario !== 'S5') notes.push(`${r.scenario} ${r.target} repetition ${r.rep + 1}: ${p}`);
+}
+
+// Per repetition, the records of one scenario keyed by target.
+function repetitions(scenario) {
+  const reps = new Map();
+  for (const r of records.filter(r => r.scenario === scenario)) {
+    if (!reps.has(r.rep)) reps.set(r.rep, {});
+    reps.get(r.rep)[r.target] = r;
+  }
+  return [...reps.values()];
+}
+
+const rows = [];
+
+// row(...): one table line; `value(rep)` gives the figure for one repetition (or undefined when missing).
+function row(scenario, target, figure, unit, value, { bar = null, pass = null, digits = 2 } = {}) {
+  if (!ran.has(scenario)) return;
+  const base = { scenario, target, figure, unit, bar };
+  if (target === 'SERVER' && !serverMeasured) {
+    rows.push({ ...base, result: 'not measured' });
+    return;
+  }
+  const reps = repetitions(scenario);
+  const broken = reps.some(rep => Object.values(rep).some(r => problem(r) && r.scenario !== 'S5'));
+  const values = reps.map(value).filter(v => v !== undefined && v !== null && Number.isFinite(v));
+  if (values.length === 0) {
+    rows.push({ ...base, result: 'not measured' });
+    return;
+  }
+  const result = broken ? 'errors (see notes)' : pass === null ? null : pass(median(values)) ? 'pass' : 'falls short';
+  rows.push({ ...base, values, median: median(values), min: Math.min(...values), max: Math.max(...values), digits, result });
+}
+
+const ms = us => us / 1000;
+const get = (rep, target, field) => rep[target]?.data?.[field];
+const added = (target, field, pick = v => v) => rep => {
+  const a = get(rep, target, field), b = get(rep, 'DIRECT', field);
+  return a === undefined || b === undefined ? undefined : ms(pick(a) - pick(b));
+};
+const rate = d => (d ? (d.requests * 1e6) / d.duration_us : undefined);
+const cpuPer = (rep, target) => (rep[target] ? rep[target].extra.cpu_us / rep[target].data.requests : undefined);
+
+// S1
+row('S1', 'DIRECT', 'latency p50', 'ms', rep => ms(get(rep, 'DIRECT', 'p50_us')), { digits: 3 });
+row('S1', 'DIRECT', 'latency p99', 'ms', rep => ms(get(rep, 'DIRECT', 'p99_us')), { digits: 3 });
+for (const target of ['YARP', 'SERVER']) {
+  const bar = target === 'SERVER' ? { bar: '≤ 0.3 ms', pass: v => v <= 0.3 } : {};
+  row('S1', target, 'added latency p50', 'ms', added(target, 'p50_us'), { ...bar, digits: 3 });
+  row('S1', target, 'added latency p99', 'ms', added(target, 'p99_us'), { digits: 3 });
+}
+
+// S2 and S4
+for (const [scenario, unit, cpuBar] of [['S2', 'requests/s', 150], ['S4', 'streams/s', 250]]) {
+  for (const target of ['DIRECT', 'YARP', 'SERVER'])
+    row(scenario, target, unit, '', rep => rate(rep[target]?.data), { digits: 0 });
+  row(scenario, 'SERVER', `${unit} ÷ YARP's`, '×', rep => rate(rep.SERVER?.data) / rate(rep.YARP?.data),
+    { bar: '≥ 0.6', pass: v => v >= 0.6 });
+  const per = scenario === 'S2' ? 'request' : 'stream';
+  for (const target of ['DIRECT', 'YARP', 'SERVER']) {
+    const bar = target === 'SERVER' ? { bar: `≤ ${cpuBar} µs`, pass: v => v <= cpuBar } : {};
+    row(scenario, target, `CPU per ${per} (target process)`, 'µs', rep => cpuPer(rep, target), { ...bar, digits: 0 });
+  }
+}
+
+// S3
+row('S3', 'DIRECT', 'time to first event p50', 'ms', rep => ms(get(rep, 'DIRECT', 'first_event_us').p50), { digits: 3 });
+row('S3', 'DIRECT', 'last byte p50', 'ms', rep => ms(get(rep, 'DIRECT', 'latency_us').p50), { digits: 1 });
+for (const target of ['YARP', 'SERVER']) {
+  const server = target === 'SERVER';
+  row('S3', target, 'added time to first event p50', 'ms', added(target, 'first_event_us', v => v.p50),
+    { digits: 3, ...(server ? { bar: '≤ 1.5 ms', pass: v => v <= 1.5 } : {}) });
+  row('S3', target, 'added last byte p50', 'ms', added(target, 'latency_us', v => v.p50),
+    { digits: 2, ...(server ? { bar: '≤ 5 ms (≈ DIRECT)', pass: v => v <= 5 } : {}) });
+  row('S3', target, 'content events bunched per stream', '', rep => get(rep, target, 'bunched_events'),
+    { digits: 0, ...(server ? { bar: '0 (none held back)', pass: v => v === 0 } : {}) });
+}
+
+// S5
+for (const target of ['DIRECT', 'YARP', 'SERVER']) {
+  const server = target === 'SERVER';
+  row('S5', target, 'RSS per open stream (peak − idle)', 'KiB',
+    rep => (rep[target] ? (rep[target].extra.peak_rss_kib - rep[target].extra.idle_rss_kib) / streams : undefined),
+    { digits: 1, ...(server ? { bar: '≤ 100 KiB', pass: v => v <= 100 } : {}) });
+  row('S5', target, `streams completed of ${streams}`, '', rep => rep[target]?.data?.completed,
+    { digits: 0, ...(server ? { bar: `${streams}`, pass: v => v === streams } : {}) });
+}
+for (const r of records.filter(r => r.scenario === 'S5' && problem(r)))
+  notes.push(`S5 ${r.target} repetition ${r.rep + 1}: ${problem(r)}`);
+for (const r of records.filter(r => r.scenario === 'S5' && r.data?.failed))
+  notes.push(`S5 ${r.target} repetition ${r.rep + 1}: ${r.data.failed} streams failed, first: ${r.data.first_failure}`);
+
+// S6
+const small = Number(env.BENCH_S6_SMALL).toLocaleString('en-US');
+const big = Number(env.BENCH_S6_BIG).toLocaleString('en-US');
+row('S6', 'SERVER', `turn latency p50, ${small} sessions`, 'ms', rep => ms(rep.SMALL?.data?.latency_us.p50), { digits: 3 });
+row('S6', 'SERVER', `turn latency p50, ${big} sessions`, 'ms', rep => ms(rep.BIG?.data?.latency_us.p50), { digits: 3 });
+row('S6', 'SERVER', `latency ratio ${big} ÷ ${small}`, '×',
+  rep => rep.BIG?.data?.latency_us.p50 / rep.SMALL?.data?.latency_us.p50, { bar: '≤ 1.25', pass: v => v <= 1.25 });
+
+// S7
+for (const target of ['DIRECT', 'YARP', 'SERVER']) {
+  const server = target === 'SERVER';
+  row('S7', target, 'process start to first answer', 's', rep => get(rep, target, 'seconds'),
+    { digits: 2, ...(server ? { bar: '≤ 1.5 s', pass: v => v <= 1.5 } : {}) });
+  row('S7', target, 'idle RSS', 'MiB', rep => (rep[target] ? get(rep, target, 'idle_rss_kib') / 1024 : undefined),
+    { digits: 1, ...(server ? { bar: '≤ 120 MiB', pass: v => v <= 120 } : {}) });
+}
+
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  ram_gib: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+  os: (fs.readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?([^"\n]*)"?/m) ?? [])[1] ?? os.type(),
+  kernel: os.release(),
+};
+const run = {
+  date: new Date().toISOString(),
+  command: env.BENCH_COMMAND,
+  quick: env.BENCH_QUICK === 'true',
+  dotnet_sdk: env.BENCH_SDK,
+  repetitions: Number(env.BENCH_REPS),
+  wrk_seconds: Number(env.BENCH_DURATION),
+};
+
+const number = (v, digits) =>
+  v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const cell = (r, v) => `${number(v, r.digits)}${r.unit && r.unit !== '×' ? ' ' + r.unit : r.unit}`;
+
+const order = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7'];
+rows.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
+const table = rows.map(r => {
+  const figure = r.median === undefined ? '—' : cell(r, r.median);
+  const spread = r.median === undefined || r.values.length < 2 ? '' : `${cell(r, r.min)} – ${cell(r, r.max)}`;
+  return `| ${r.scenario} | ${r.target} | ${r.figure} | ${figure} | ${spread} | ${r.bar ?? ''} | ${r.result ?? ''} |`;
+});
+
+const markdown = `# Benchmark results
+
+${run.quick ? '**Quick smoke run: too short to be representative.**\n\n' : ''}\
+Measured ${run.date.slice(0, 16).replace('T', ' ')} UTC with \`${run.command}\`.
+
+- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ram_gib} GiB RAM, ${machine.os} (Linux ${machine.kernel})
+- .NET SDK ${run.dotnet_sdk}; client, mock upstream and target share the machine
+- DIRECT is the mock upstream itself, YARP a bare YARP forwarder to it, SERVER Junis.Server with the mock as its model.
+  Added = target − DIRECT within the same repetition; ratios = SERVER ÷ YARP.
+- Figures are medians of ${run.repetitions} repetitions (target order rotated each time), spread is min – max;
+  wrk runs last ${run.wrk_seconds} s. Only SERVER rows carry a bar; the others are there for comparison.
+
+| Scenario | Target | Figure | Median | Spread | Bar | Result |
+|---|---|---|---|---|---|---|
+${table.join('\n')}
+${notes.length ? `\n## Notes\n\n${notes.map(n => `- ${n}`).join('\n')}\n` : ''}
+## Scenarios
+
+- S1: non-streaming, one connection, requests back to back (wrk -c1).
+- S2: non-streaming, 32 connections (wrk -c32); CPU is the target process's utime + stime over the run.
+- S3: streaming, 20 chunks 20 ms apart, one request at a time (${'bench/scripts/sse-client.mjs'}); an event
+  counts as bunched when it arrives less than 10 ms after the one before, which only happens when a chunk was held back.
+- S4: streaming, 20 chunks without delay, 32 connections (wrk -c32).
+- S5: ${streams.toLocaleString('en-US')} streams open at once, events 500 ms apart; RSS sampled every 100 ms from /proc.
+- S6: sequential turns continuing stored sessions, in a database seeded with ${small} and with ${big} sessions.
+- S7: a fresh process (a fresh database for SERVER), from its start to the first 200 answer; RSS 1 s later.
+`;
+
+fs.writeFileSync(path.join(resultsDir, 'RESULTS.md'), markdown);
+const json = { run, machine, notes, rows: rows.map(({ digits, ...r }) => r), raw: records };
+fs.writeFileSync(path.join(resultsDir, 'results.json'), JSON.stringify(json, null, 2) + '\n');
