@@ -9,6 +9,8 @@ namespace MockUpstream;
 public sealed class Completions(StreamSettings defaults)
 {
     StreamSettings _defaults = defaults;
+    long _plainAnswers;
+    long _streamedAnswers;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -19,6 +21,7 @@ public sealed class Completions(StreamSettings defaults)
 
         if (!shape.Stream)
         {
+            Interlocked.Increment(ref _plainAnswers);
             var body = Payloads.Completion(settings.Chunks);
             response.ContentType = "application/json";
             response.ContentLength = body.Length;
@@ -26,6 +29,7 @@ public sealed class Completions(StreamSettings defaults)
             return;
         }
 
+        Interlocked.Increment(ref _streamedAnswers);
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         try
@@ -62,6 +66,10 @@ public sealed class Completions(StreamSettings defaults)
         context.Response.ContentType = "application/json";
         return context.Response.Body.WriteAsync(Payloads.Models).AsTask();
     }
+
+    /// <summary>GET /mock/stats: how many answers of each kind were given, so a driver can tell what a gateway asked for.</summary>
+    public Task GetStatsAsync(HttpContext context) => context.Response.WriteAsync(
+        $"plain={Interlocked.Read(ref _plainAnswers)} streamed={Interlocked.Read(ref _streamedAnswers)}\n");
 
     public Task SetDefaultsAsync(HttpContext context)
     {

@@ -23,4 +23,5 @@ var app = builder.Build();
 app.MapPost("/v1/chat/completions", completions.HandleAsync);
 app.MapGet("/v1/models", Completions.ListModelsAsync);
 app.MapPost("/mock/defaults", completions.SetDefaultsAsync);
+app.MapGet("/mock/stats", completions.GetStatsAsync);
 app.Run();

@@ -193,7 +193,9 @@ ${notes.length ? `\n## Notes\n\n${notes.map(n => `- ${n}`).join('\n')}\n` : ''}
 - S3: streaming, 20 chunks 20 ms apart, one request at a time (${'bench/scripts/sse-client.mjs'}); an event
   counts as bunched when it arrives less than 10 ms after the one before, which only happens when a chunk was held back.
 - S4: streaming, 20 chunks without delay, 32 connections (wrk -c32).
-- S5: ${streams.toLocaleString('en-US')} streams open at once, events 500 ms apart; RSS sampled every 100 ms from /proc.
+- S5: ${streams.toLocaleString('en-US')} streams open at once, ${env.BENCH_S5_EVENTS} events ${env.BENCH_S5_PACE_MS} ms apart, each
+  repetition on a fresh, briefly warmed process (a long-lived one keeps the heap earlier load grew);
+  idle RSS is read just before the streams open, the peak sampled every 100 ms from /proc while they run.
 - S6: sequential turns continuing stored sessions, in a database seeded with ${small} and with ${big} sessions.
 - S7: a fresh process (a fresh database for SERVER), from its start to the first 200 answer; RSS 1 s later.
 `;
