@@ -19,7 +19,7 @@ builder.Services.AddSerilog((services, log) =>
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default));
 
-builder.Services.AddJunisData(builder.Configuration);
+builder.Services.AddJunisData();
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddLlm();
 builder.Services.AddOrchestration();

@@ -7,14 +7,14 @@ public static class DataServiceCollectionExtensions
     public const string ConnectionStringName = "Junis";
     public const string DefaultConnectionString = "Data Source=junis.db";
 
-    public static IServiceCollection AddJunisData(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddJunisData(this IServiceCollection services)
     {
-        var connectionString = configuration.GetConnectionString(ConnectionStringName) is { Length: > 0 } configured
-            ? configured
-            : DefaultConnectionString;
-        services.AddDbContextPool<JunisDb>(options => options.UseSqlite(connectionString));
+        services.AddDbContextPool<JunisDb>((services, options) => options.UseSqlite(ConnectionString(services.GetRequiredService<IConfiguration>())));
         services.AddHostedService<DatabaseStartup>();
         services.AddHealthChecks().AddDbContextCheck<JunisDb>("database");
         return services;
     }
+
+    public static string ConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString(ConnectionStringName) is { Length: > 0 } configured ? configured : DefaultConnectionString;
 }

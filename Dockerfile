@@ -1,0 +1,20 @@
+# Build
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /source
+COPY global.json Directory.Build.props Directory.Packages.props appsettings.json ./
+COPY src/Junis.Server/Junis.Server.csproj src/Junis.Server/
+RUN dotnet restore src/Junis.Server/Junis.Server.csproj
+COPY src/ src/
+RUN dotnet publish src/Junis.Server/Junis.Server.csproj -c Release -o /app --no-restore
+
+# Run: the ASP.NET runtime only, as the image's unprivileged "app" user, the database on a volume
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
+WORKDIR /app
+COPY --from=build /app .
+RUN mkdir -p /data && chown app:app /data
+USER app
+ENV ASPNETCORE_HTTP_PORTS=8080 \
+    ConnectionStrings__Junis="Data Source=/data/junis.db"
+VOLUME /data
+EXPOSE 8080
+ENTRYPOINT ["dotnet", "Junis.Server.dll"]

@@ -1,0 +1,179 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Junis.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace Junis.Server.Tests.Llm;
+
+/// <summary>The OpenAI provider, over real HTTP, against a fake OpenAI-compatible model server.</summary>
+public sealed class OpenAIProviderTests : IAsyncLifetime
+{
+    private readonly FakeOpenAIServer _model = new();
+    private JunisApp _app = null!;
+
+    public Task InitializeAsync()
+    {
+        _app = new JunisApp(_model.Settings(timeoutSeconds: 2));
+        return Task.CompletedTask;
+    }
+
+    private HttpClient Client => _app.CreateAuthorizedClient();
+
+    [Fact]
+    public async Task TheModelsReplyAndUsageComeBackWhole()
+    {
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+        var body = await response.ReadJsonAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Hello from the model", (string)body["choices"]![0]!["message"]!["content"]!);
+        Assert.Equal("junis-orchestrator", (string)body["model"]!);
+        Assert.Equal(9, (int)body["usage"]!["prompt_tokens"]!);
+        Assert.Equal(4, (int)body["usage"]!["completion_tokens"]!);
+    }
+
+    [Fact]
+    public async Task TheModelsDeltasStreamThrough()
+    {
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") }, stream = true, stream_options = new { include_usage = true } });
+        var events = await response.ReadEventsAsync();
+        var chunks = events.Chunks();
+
+        Assert.Equal("[DONE]", events[^1]);
+        Assert.Equal(["Hello", " from", " the", " model"], chunks.Skip(1).Where(c => c["choices"]!.AsArray().Count > 0)
+            .Select(c => (string?)c["choices"]![0]!["delta"]!["content"]).OfType<string>());
+        Assert.Equal(4, (int)chunks[^1]["usage"]!["completion_tokens"]!);
+    }
+
+    [Fact]
+    public async Task ParametersReachTheModelServer()
+    {
+        using var _ = await Client.PostCompletionAsync("""
+            {"model":"anything","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"}],
+             "temperature":0.2,"top_p":0.8,"frequency_penalty":0.1,"presence_penalty":0.3,"max_tokens":50,"stop":["END","STOP"]}
+            """);
+
+        var request = Assert.Single(_model.Requests);
+        Assert.Equal("Bearer sk-upstream-secret", request.Authorization);
+        var body = request.Body;
+        Assert.Equal("fake-model", (string)body["model"]!);
+        Assert.Equal(0.2, (double)body["temperature"]!, 5);
+        Assert.Equal(0.8, (double)body["top_p"]!, 5);
+        Assert.Equal(0.1, (double)body["frequency_penalty"]!, 5);
+        Assert.Equal(0.3, (double)body["presence_penalty"]!, 5);
+        Assert.Equal(50, (int)(body["max_completion_tokens"] ?? body["max_tokens"])!);
+        Assert.Equal(["END", "STOP"], body["stop"]!.AsArray().Select(s => (string)s!));
+        Assert.Equal(["system", "user"], body["messages"]!.AsArray().Select(m => (string)m!["role"]!));
+    }
+
+    [Fact]
+    public async Task AModelServerErrorBecomes502WithAHelpfulMessage()
+    {
+        _model.Handler = (context, _) => FakeOpenAIServer.ErrorAsync(context, 500, "The server had an error while processing your request.", "server_error");
+
+        foreach (var stream in new[] { false, true })
+        {
+            using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") }, stream });
+            var error = (await response.ReadJsonAsync())["error"]!;
+
+            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+            Assert.Equal("api_error", (string)error["type"]!);
+            Assert.Contains("HTTP 500", (string)error["message"]!);
+            Assert.Contains("The server had an error", (string)error["message"]!);
+        }
+    }
+
+    [Fact]
+    public async Task AModelThatDoesNotAnswerInTimeBecomes504()
+    {
+        _model.Handler = async (context, _) => await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted);
+
+        var started = DateTime.UtcNow;
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") }, stream = true });
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("timeout", (string)(await response.ReadJsonAsync())["error"]!["code"]!);
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(8));
+    }
+
+    [Fact]
+    public async Task AStreamCutOffMidwayEndsWithAnErrorEventAndNoDone()
+    {
+        // The pause lets the first words reach the server before the connection is torn down.
+        _model.Handler = (context, body) => FakeOpenAIServer.StreamAsync(context, body, ["Once", " upon", " a", " time"],
+            delay: TimeSpan.FromMilliseconds(150), cutAfter: 2);
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true });
+        var events = await response.ReadEventsAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain("[DONE]", events);
+        Assert.Equal("api_error", (string)JsonNode.Parse(events[^1])!["error"]!["type"]!);
+        Assert.Equal("Once upon", string.Concat(events.SkipLast(1).Chunks().Select(c => (string?)c["choices"]![0]!["delta"]!["content"])));
+    }
+
+    [Fact]
+    public async Task AWholeAnswerCutOffMidwayIsA502()
+    {
+        _model.Handler = (context, body) => FakeOpenAIServer.StreamAsync(context, body, ["Once", " upon", " a", " time"], cutAfter: 2);
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("story") } });
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheModelsOwnRefusalBecomes400WithItsMessage()
+    {
+        const string tooLong = "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.";
+        _model.Handler = (context, _) => FakeOpenAIServer.ErrorAsync(context, 400, tooLong);
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+        var error = (await response.ReadJsonAsync())["error"]!;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("invalid_request_error", (string)error["type"]!);
+        Assert.Equal(tooLong, (string)error["message"]!);
+    }
+
+    [Fact]
+    public async Task RejectedUpstreamCredentialsAreTheServersProblemNotTheCallers()
+    {
+        _model.Handler = (context, _) => FakeOpenAIServer.ErrorAsync(context, StatusCodes.Status401Unauthorized, "Incorrect API key provided.", "invalid_request_error");
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("Junis:Llm:ApiKey", (string)(await response.ReadJsonAsync())["error"]!["message"]!);
+    }
+
+    [Fact]
+    public async Task AnUnreachableModelServerIsA502()
+    {
+        var closedPort = new Dictionary<string, string?>(_model.Settings()) { ["Junis:Llm:BaseUrl"] = "http://127.0.0.1:1/v1" };
+        using var app = new JunisApp(closedPort);
+
+        using var response = await app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("could not be reached", (string)(await response.ReadJsonAsync())["error"]!["message"]!);
+    }
+
+    [Fact]
+    public async Task TheServerKeepsServingAfterModelFailures()
+    {
+        _model.Handler = (context, _) => FakeOpenAIServer.ErrorAsync(context, 503, "overloaded", "server_error");
+        using var failed = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+        _model.Handler = (context, body) => FakeOpenAIServer.StreamAsync(context, body, ["fine"]);
+        using var recovered = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+
+        Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _app.Dispose();
+        await _model.DisposeAsync();
+    }
+}

@@ -1,0 +1,38 @@
+using Junis.Server.Tests.Infrastructure;
+
+namespace Junis.Server.Tests.Operations;
+
+/// <summary>Invalid configuration stops the server at start-up with a message naming the key.</summary>
+public sealed class ConfigurationTests : IDisposable
+{
+    private readonly string _database = Path.Combine(Path.GetTempPath(), $"junis-config-{Guid.NewGuid():N}.db");
+
+    private Task<ServerProcess.Outcome> StartAsync(Dictionary<string, string?> settings)
+    {
+        settings["ConnectionStrings__Junis"] = $"Data Source={_database}";
+        return ServerProcess.RunAsync(["--urls", "http://127.0.0.1:0"], settings, TimeSpan.FromSeconds(30));
+    }
+
+    [Theory]
+    [InlineData("Junis__Llm__Provider", "OpenAI", "Junis:Llm:BaseUrl")]
+    [InlineData("Junis__Llm__Provider", "Gemini", "Junis:Llm:Provider")]
+    [InlineData("Junis__Llm__TimeoutSeconds", "0", "Junis:Llm:TimeoutSeconds")]
+    [InlineData("Junis__Auth__BootstrapKey", "not-a-key", "Junis:Auth:BootstrapKey")]
+    [InlineData("Junis__Auth__BootstrapKey", "jns_live_DevelopmentKeyForLocalUseOnly000", "Junis:Auth:BootstrapKey")]
+    [InlineData("Junis__Orchestrator__ModelName", "", "Junis:Orchestrator:ModelName")]
+    [InlineData("Junis__Limits__MaxRequestBodyBytes", "10", "Junis:Limits:MaxRequestBodyBytes")]
+    [InlineData("Junis__Limits__MaxChoices", "0", "Junis:Limits:MaxChoices")]
+    public async Task InvalidSettingFailsAtStartNamingTheKey(string variable, string value, string named)
+    {
+        var outcome = await StartAsync(new() { [variable] = value });
+
+        Assert.NotEqual(0, outcome.ExitCode);
+        Assert.Contains(named, outcome.Output);
+    }
+
+    public void Dispose()
+    {
+        foreach (var file in new[] { _database, _database + "-wal", _database + "-shm" })
+            File.Delete(file);
+    }
+}
