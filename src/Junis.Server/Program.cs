@@ -8,6 +8,9 @@ using Junis.Server.Orchestration;
 using Serilog;
 using Serilog.Formatting.Compact;
 
+if (AdminCommands.Handles(args))
+    return await AdminCommands.RunAsync(args);
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddSerilog((services, log) =>
@@ -30,6 +33,7 @@ var app = builder.Build();
 app.UseOpenAIErrors();
 app.UseSerilogRequestLogging();
 app.UseAuthentication();
+app.UseKeyRateLimits();
 app.UseAuthorization();
 
 var api = app.MapGroup("/api/external").RequireAuthorization();
@@ -38,4 +42,5 @@ api.MapGroup("/v1").MapChatCompletions().MapModels();
 app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
 app.MapHealthChecks("/health/ready");
 
-app.Run();
+await app.RunAsync();
+return 0;

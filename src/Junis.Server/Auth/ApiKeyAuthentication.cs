@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Encodings.Web;
 using Junis.Server.Errors;
 using Microsoft.AspNetCore.Authentication;
@@ -10,7 +11,8 @@ namespace Junis.Server.Auth;
 /// (what the OpenAI SDKs and ElevenLabs send), and is checked against the in-memory <see cref="ApiKeyDirectory"/>.
 /// </summary>
 public sealed class ApiKeyAuthentication(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyDirectory keys)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
+    ApiKeyDirectory keys, FailedAuthLimiter failures, TimeProvider clock)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -26,23 +28,41 @@ public sealed class ApiKeyAuthentication(
         if (presented.IsEmpty)
             return Task.FromResult(AuthenticateResult.NoResult());
 
+        var address = ClientAddress;
+        if (failures.BlockedUntil(address) is not null)
+            return Task.FromResult(AuthenticateResult.Fail(TooManyFailures));
+
         if (!ApiKeySecret.IsWellFormed(presented) || !keys.TryFind(ApiKeySecret.Hash(presented), out var caller))
-            return Task.FromResult(AuthenticateResult.Fail("invalid_api_key"));
+        {
+            failures.RecordFailure(address);
+            return Task.FromResult(AuthenticateResult.Fail(InvalidKey));
+        }
 
         keys.MarkUsed(caller);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(caller.Principal, SchemeName)));
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        var result = await HandleAuthenticateOnceSafeAsync();
+        if (result.Failure?.Message == TooManyFailures && failures.BlockedUntil(ClientAddress) is { } until)
+        {
+            var wait = until - clock.GetUtcNow();
+            RateLimitMiddleware.Refuse(Context, wait);
+            await ApiErrors.WriteAsync(Context, StatusCodes.Status429TooManyRequests,
+                "Too many failed authentications from this address; retry later.", code: "too_many_failed_authentications");
+            return;
+        }
+
         Response.Headers.WWWAuthenticate = SchemeName;
-        return PresentedKey(Request).IsEmpty
+        await (PresentedKey(Request).IsEmpty
             ? ApiErrors.WriteAsync(Context, StatusCodes.Status401Unauthorized, MissingKeyMessage, code: "missing_api_key")
-            : ApiErrors.WriteAsync(Context, StatusCodes.Status401Unauthorized, InvalidKeyMessage, code: "invalid_api_key");
+            : ApiErrors.WriteAsync(Context, StatusCodes.Status401Unauthorized, InvalidKeyMessage, code: "invalid_api_key"));
     }
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        ApiErrors.WriteAsync(Context, StatusCodes.Status403Forbidden, "This API key may not do that.", code: "insufficient_scope");
+    private const string InvalidKey = "invalid_api_key", TooManyFailures = "too_many_failed_authentications";
+
+    private IPAddress ClientAddress => Context.Connection.RemoteIpAddress ?? IPAddress.None;
 
     /// <summary>The key as sent, or empty; never logged.</summary>
     private static ReadOnlySpan<char> PresentedKey(HttpRequest request)
@@ -62,7 +82,10 @@ public static class ApiKeyAuthenticationExtensions
     {
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ApiKeyDirectory>();
+        services.AddSingleton<KeyRateLimiter>();
+        services.AddSingleton<FailedAuthLimiter>();
         services.AddSingleton<BootstrapKey>();
         services.AddHostedService<ApiKeyRefresher>();
         // The core services only: the full AddAuthentication also starts Data Protection, which API keys never use.

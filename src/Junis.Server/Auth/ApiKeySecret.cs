@@ -35,6 +35,17 @@ public static class ApiKeySecret
     }
 
     public static string DisplayPrefix(string key) => key[..DisplayLength];
+
+    /// <summary>A key for <paramref name="secret"/>, which is kept only as its hash and display prefix.</summary>
+    public static ApiKey NewKey(Guid organizationId, string name, string secret, IEnumerable<string> scopes, DateTime now) => new()
+    {
+        OrganizationId = organizationId,
+        Name = name,
+        Prefix = DisplayPrefix(secret),
+        SecretHash = Hash(secret).ToArray(),
+        Scopes = Auth.Scopes.Join(scopes),
+        CreatedAt = now,
+    };
 }
 
 /// <summary>A SHA-256 digest as a value, so it can key a dictionary without allocating.</summary>

@@ -23,15 +23,7 @@ public sealed class BootstrapKey(IServiceScopeFactory scopes, IOptions<AuthOptio
         var now = clock.GetUtcNow().UtcDateTime;
         var organization = await db.Organizations.FirstOrDefaultAsync(o => o.Name == OrganizationName, cancellationToken)
             ?? db.Organizations.Add(new Organization { Name = OrganizationName, CreatedAt = now }).Entity;
-        db.ApiKeys.Add(new ApiKey
-        {
-            OrganizationId = organization.Id,
-            Name = "bootstrap",
-            Prefix = ApiKeySecret.DisplayPrefix(secret),
-            SecretHash = hash,
-            Scopes = Scopes.Join(Scopes.All),
-            CreatedAt = now,
-        });
+        db.ApiKeys.Add(ApiKeySecret.NewKey(organization.Id, "bootstrap", secret, Scopes.All, now));
         await db.SaveChangesAsync(cancellationToken);
         logger.LogInformation("Created the bootstrap key {Prefix}… in organization {Organization}", ApiKeySecret.DisplayPrefix(secret), OrganizationName);
     }

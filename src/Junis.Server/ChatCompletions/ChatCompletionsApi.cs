@@ -1,3 +1,4 @@
+using Junis.Server.Auth;
 using Junis.Server.Errors;
 using Junis.Server.Llm;
 using Junis.Server.Orchestration;
@@ -24,10 +25,13 @@ public static class ChatCompletionsApi
         var (request, error) = await ChatRequestReader.ReadAsync(http.Request, limits.Value);
         if (error is not null)
             return error;
+        var scope = request!.IsStreaming ? Scopes.Stream : Scopes.Invoke;
+        if (!http.Caller().Has(scope))
+            return ScopeChecks.Missing(scope);
 
         var cancellationToken = http.RequestAborted;
         var identity = CompletionIdentity.New(orchestratorOptions.Value.ModelName, clock);
-        var choices = request!.N ?? 1;
+        var choices = request.N ?? 1;
         var events = orchestrator.RunAsync(request, cancellationToken);
 
         if (!request.IsStreaming)

@@ -105,6 +105,31 @@ public sealed class AuthenticationTests : IDisposable
     }
 
     [Fact]
+    public async Task LastUseIsRecordedCoarselyWithoutADatabaseWritePerRequest()
+    {
+        var client = _app.CreateAuthorizedClient();
+        var directory = _app.Services.GetRequiredService<ApiKeyDirectory>();
+        await directory.FlushLastUsedAsync(default); // whatever start-up left
+        (await client.GetAsync("/api/external/v1/models")).Dispose();
+
+        async Task<DateTime?> StoredAsync()
+        {
+            await using var scope = _app.Services.CreateAsyncScope();
+            return (await scope.ServiceProvider.GetRequiredService<JunisDb>().ApiKeys.SingleAsync()).LastUsedAt;
+        }
+        var beforeFlush = await StoredAsync();
+        await directory.FlushLastUsedAsync(default);
+        var afterFlush = await StoredAsync();
+        (await client.GetAsync("/api/external/v1/models")).Dispose();
+        await directory.FlushLastUsedAsync(default);
+
+        Assert.Null(beforeFlush);
+        Assert.NotNull(afterFlush);
+        Assert.InRange(afterFlush.Value, DateTime.UtcNow.AddMinutes(-1), DateTime.UtcNow);
+        Assert.Equal(afterFlush, await StoredAsync()); // a second use within the minute is not a new note
+    }
+
+    [Fact]
     public async Task HealthNeedsNoKey()
     {
         var client = _app.CreateClient();

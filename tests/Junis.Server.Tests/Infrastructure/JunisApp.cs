@@ -30,6 +30,9 @@ public sealed class JunisApp : WebApplicationFactory<Program>
             ["ConnectionStrings:Junis"] = ConnectionString,
             ["Junis:Auth:BootstrapKey"] = Key,
             ["Serilog:MinimumLevel:Default"] = "Warning",
+            // Tests that are not about rate limits must never meet one; those that are set their own.
+            ["Junis:RateLimits:DefaultPerMinute"] = "1000000",
+            ["Junis:RateLimits:DefaultPerHour"] = "1000000",
         };
         foreach (var (name, value) in settings ?? [])
             _settings[name] = value;

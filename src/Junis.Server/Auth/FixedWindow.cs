@@ -1,0 +1,31 @@
+namespace Junis.Server.Auth;
+
+/// <summary>
+/// A request counter over one clock-aligned window (a minute, an hour). Exact under concurrency: callers
+/// lock the owning object around <see cref="TryTake"/>, so a limit of 100 admits exactly 100.
+/// </summary>
+public struct FixedWindow(TimeSpan length)
+{
+    private readonly long _lengthTicks = length.Ticks;
+    private long _window;
+    private int _count;
+
+    public readonly int Count => _count;
+
+    /// <summary>Moves to the window holding <paramref name="now"/>, starting its count afresh if it is a new one.</summary>
+    public void Advance(DateTimeOffset now)
+    {
+        var window = now.UtcTicks / _lengthTicks;
+        if (window != _window)
+        {
+            _window = window;
+            _count = 0;
+        }
+    }
+
+    public readonly bool HasRoom(int limit) => limit == RateLimit.Unlimited || _count < limit;
+
+    public void Take() => _count++;
+
+    public readonly DateTimeOffset ResetsAt => new((_window + 1) * _lengthTicks, TimeSpan.Zero);
+}

@@ -1,0 +1,59 @@
+using System.Globalization;
+using Junis.Server.Errors;
+using Microsoft.Extensions.Options;
+
+namespace Junis.Server.Auth;
+
+public static class RateLimitMiddleware
+{
+    /// <summary>
+    /// Counts every authenticated request against its key's minute and hour windows, reports both in
+    /// X-RateLimit-* headers, and refuses a request over either with 429 and the wait in Retry-After.
+    /// </summary>
+    public static IApplicationBuilder UseKeyRateLimits(this IApplicationBuilder app)
+    {
+        var enabled = app.ApplicationServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.Enabled;
+        if (!enabled)
+            return app;
+
+        var limiter = app.ApplicationServices.GetRequiredService<KeyRateLimiter>();
+        var clock = app.ApplicationServices.GetRequiredService<TimeProvider>();
+        return app.Use((context, next) =>
+        {
+            if (context.User.Identity is not CallerIdentity identity)
+                return next(context);
+
+            var decision = limiter.Acquire(identity.Caller);
+            var headers = context.Response.Headers;
+            AddHeaders(headers, decision.Minute, "X-RateLimit-Limit-Minute", "X-RateLimit-Remaining-Minute", "X-RateLimit-Reset-Minute");
+            AddHeaders(headers, decision.Hour, "X-RateLimit-Limit-Hour", "X-RateLimit-Remaining-Hour", "X-RateLimit-Reset-Hour");
+            if (decision.Allowed)
+                return next(context);
+
+            var wait = decision.RetryAt - clock.GetUtcNow();
+            Refuse(context, wait);
+            var window = decision.Minute.Full ? $"{decision.Minute.Limit} requests per minute" : $"{decision.Hour.Limit} requests per hour";
+            return ApiErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests,
+                $"Rate limit of {window} reached for this API key; retry after {Seconds(wait)} s.", code: "rate_limit_exceeded");
+        });
+    }
+
+    /// <summary>Sets the headers both OpenAI SDKs read to wait before retrying: retry-after-ms first, then Retry-After.</summary>
+    public static void Refuse(HttpContext context, TimeSpan wait)
+    {
+        context.Response.Headers.RetryAfter = Seconds(wait).ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers["retry-after-ms"] = Math.Max(0, (long)Math.Ceiling(wait.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static long Seconds(TimeSpan wait) => Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
+
+    // An unlimited window has nothing to report.
+    private static void AddHeaders(IHeaderDictionary headers, WindowState state, string limit, string remaining, string reset)
+    {
+        if (state.Unlimited)
+            return;
+        headers[limit] = state.Limit.ToString(CultureInfo.InvariantCulture);
+        headers[remaining] = state.Remaining.ToString(CultureInfo.InvariantCulture);
+        headers[reset] = state.ResetsAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+    }
+}
