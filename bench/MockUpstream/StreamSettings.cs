@@ -6,9 +6,10 @@ public sealed record StreamSettings(int Chunks, int DelayMs)
     public const string ChunksHeader = "x-mock-chunks";
     public const string DelayHeader = "x-mock-delay-ms";
 
-    public StreamSettings OverriddenBy(IHeaderDictionary headers) => new(
-        ParseOr(headers[ChunksHeader], Chunks),
-        ParseOr(headers[DelayHeader], DelayMs));
+    public StreamSettings OverriddenBy(IHeaderDictionary headers) =>
+        headers.ContainsKey(ChunksHeader) || headers.ContainsKey(DelayHeader)
+            ? new(ParseOr(headers[ChunksHeader], Chunks), ParseOr(headers[DelayHeader], DelayMs))
+            : this;
 
     public StreamSettings OverriddenBy(IQueryCollection query) => new(
         ParseOr(query["chunks"], Chunks),

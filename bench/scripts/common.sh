@@ -99,21 +99,32 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 CLK_TCK=$(getconf CLK_TCK)
 
-# machine_busy_percent: how busy all CPUs were over the next second.
-machine_busy_percent() {
-  local before after
+# ours_ticks: CPU ticks spent so far by the servers this run started.
+ours_ticks() {
+  local name total=0 ticks
+  for name in "${!PID[@]}"; do
+    ticks=$(cpu_ticks "${PID[$name]}" 2>/dev/null) && total=$((total + ticks))
+  done
+  echo "$total"
+}
+
+# others_busy_percent: how busy other processes than ours kept all CPUs over the next second.
+others_busy_percent() {
+  local before after ours_before ours_after
+  ours_before=$(ours_ticks)
   before=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
   sleep 1
   after=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-  awk -v a="$before" -v b="$after" 'BEGIN {
-    split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]
-    printf "%d", (busy + idle > 0) ? 100 * busy / (busy + idle) : 0 }'
+  ours_after=$(ours_ticks)
+  awk -v a="$before" -v b="$after" -v ours=$((ours_after - ours_before)) 'BEGIN {
+    split(a, x, " "); split(b, y, " "); busy = y[1] - x[1] - ours; all = y[1] - x[1] + y[2] - x[2]
+    printf "%d", (all > 0 && busy > 0) ? 100 * busy / all : 0 }'
 }
 
-# check_quiet SCENARIO: with the targets idle, anything else using the CPU would distort the figures.
+# check_quiet SCENARIO: anything else using the CPU while we measure would distort the figures.
 check_quiet() {
   local busy
-  busy=$(machine_busy_percent)
+  busy=$(others_busy_percent)
   if ((busy > 15)); then
     note "$1: just before it, other processes kept the machine $busy % busy; its figures are disturbed"
   fi
