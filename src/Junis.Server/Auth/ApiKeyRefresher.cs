@@ -17,28 +17,38 @@ public sealed class ApiKeyRefresher(ApiKeyDirectory directory, BootstrapKey boot
     {
         using var timer = new PeriodicTimer(RefreshEvery);
         var lastFlush = DateTime.UtcNow;
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        try
         {
-            try
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await directory.RefreshAsync(stoppingToken);
-                if (DateTime.UtcNow - lastFlush >= FlushEvery)
+                try
                 {
-                    await directory.FlushLastUsedAsync(stoppingToken);
-                    lastFlush = DateTime.UtcNow;
+                    await directory.RefreshAsync(stoppingToken);
+                    if (DateTime.UtcNow - lastFlush >= FlushEvery)
+                    {
+                        await directory.FlushLastUsedAsync(stoppingToken);
+                        lastFlush = DateTime.UtcNow;
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A busy or briefly unavailable database must not stop key refreshes for good.
+                    logger.LogWarning(e, "Refreshing API keys failed; keeping the keys loaded before");
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // A busy or briefly unavailable database must not stop key refreshes for good.
-                logger.LogWarning(e, "Refreshing API keys failed; keeping the keys loaded before");
-            }
         }
-    }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        await directory.FlushLastUsedAsync(cancellationToken);
+        // Stopping: note the last uses here, inside the service's own run, which the host awaits before it disposes anything.
+        try
+        {
+            await directory.FlushLastUsedAsync(CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Recording the last use of API keys failed at shutdown");
+        }
     }
 }

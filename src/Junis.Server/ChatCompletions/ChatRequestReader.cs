@@ -16,7 +16,7 @@ public static class ChatRequestReader
         if (!http.HasJsonContentType())
             return (null, ApiErrors.Create(StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/json.", code: "unsupported_media_type"));
         if (http.ContentLength > limits.MaxRequestBodyBytes)
-            return (null, TooLarge(limits));
+            return (null, TooLarge(http, limits));
 
         ChatCompletionRequest? request;
         try
@@ -25,11 +25,11 @@ public static class ChatRequestReader
         }
         catch (JsonException e)
         {
-            return (null, ApiErrors.BadRequest(Describe(e), ParamOf(e.Path), e is WireFormatException ? "invalid_value" : "invalid_json"));
+            return (null, Malformed(e));
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, TooLarge(limits));
+            return (null, TooLarge(http, limits));
         }
 
         if (request is null)
@@ -39,17 +39,28 @@ public static class ChatRequestReader
         return (request, null);
     }
 
-    private static JsonHttpResult<ErrorEnvelope> TooLarge(RequestLimitsOptions limits) =>
-        ApiErrors.Create(StatusCodes.Status413PayloadTooLarge,
-            $"The request body is larger than {limits.MaxRequestBodyBytes} bytes.", code: "request_too_large");
-
-    private static string Describe(JsonException e)
+    private static JsonHttpResult<ErrorEnvelope> TooLarge(HttpRequest http, RequestLimitsOptions limits)
     {
-        if (e is WireFormatException) return e.Message;
+        // The unread body stays on the wire, so this connection cannot carry another request: say so.
+        http.HttpContext.Response.Headers.Connection = "close";
+        return ApiErrors.Create(StatusCodes.Status413PayloadTooLarge,
+            $"The request body is larger than {limits.MaxRequestBodyBytes} bytes.", code: "request_too_large");
+    }
+
+    private static JsonHttpResult<ErrorEnvelope> Malformed(JsonException e)
+    {
         var param = ParamOf(e.Path);
+        // The reader's own exception inside means broken syntax; otherwise the JSON is fine but a value has the wrong type.
+        if (e.InnerException is JsonException)
+        {
+            var at = e.LineNumber is { } line ? $" (line {line + 1}, position {e.BytePositionInLine + 1})" : "";
+            return ApiErrors.BadRequest($"The request body is not valid JSON{at}.", null, "invalid_json");
+        }
+        if (e is WireFormatException)
+            return ApiErrors.BadRequest(e.Message, param, "invalid_value");
         return param is null
-            ? "The request body is not valid JSON."
-            : $"Invalid value for '{param}': the JSON is malformed or has the wrong type there.";
+            ? ApiErrors.BadRequest("The request body must be a JSON object.", null, "invalid_type")
+            : ApiErrors.BadRequest($"Invalid type for '{param}'.", param, "invalid_type");
     }
 
     /// <summary><c>$.messages[0].content</c> becomes <c>messages[0].content</c>; the root has no parameter.</summary>

@@ -100,7 +100,9 @@ public static partial class ChatRequestValidator
                 return new RequestProblem($"'{at}.type' must be 'function'.", $"{at}.type");
             if (tool.Function is null)
                 return new RequestProblem($"'{at}.function' is required.", $"{at}.function", "missing_required_field");
-            if (tool.Function.Name is not { } name || !FunctionName().IsMatch(name))
+            if (tool.Function.Name is null)
+                return new RequestProblem($"'{at}.function.name' is required.", $"{at}.function.name", "missing_required_field");
+            if (!FunctionName().IsMatch(tool.Function.Name))
                 return new RequestProblem($"'{at}.function.name' must be 1 to 64 letters, digits, '_' or '-'.", $"{at}.function.name");
             if (tool.Function.Parameters is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null) })
                 return new RequestProblem($"'{at}.function.parameters' must be a JSON Schema object.", $"{at}.function.parameters");
@@ -162,6 +164,6 @@ public static partial class ChatRequestValidator
         }
     }
 
-    [GeneratedRegex("^[a-zA-Z0-9_-]{1,64}$")]
+    [GeneratedRegex(@"^[a-zA-Z0-9_-]{1,64}\z")]
     private static partial Regex FunctionName();
 }
