@@ -13,7 +13,7 @@ namespace Junis.Server.Auth;
 public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider clock)
 {
     private FrozenDictionary<KeyHash, Caller> _callers = FrozenDictionary<KeyHash, Caller>.Empty;
-    private readonly ConcurrentDictionary<Guid, DateTime> _lastUsed = new();
+    private readonly ConcurrentDictionary<Guid, LastUse> _lastUsed = new();
     private (int Count, DateTime? Created, DateTime? Revoked) _version = (-1, null, null);
 
     public bool TryFind(KeyHash hash, out Caller caller)
@@ -32,8 +32,8 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
     {
         var now = clock.GetUtcNow().UtcDateTime;
         // At most one note a minute per key: the column is coarse on purpose.
-        if (!_lastUsed.TryGetValue(caller.KeyId, out var last) || now - last >= TimeSpan.FromMinutes(1))
-            _lastUsed[caller.KeyId] = now;
+        if (!_lastUsed.TryGetValue(caller.KeyId, out var last) || now - last.At >= TimeSpan.FromMinutes(1))
+            _lastUsed[caller.KeyId] = new LastUse(now, Written: false);
     }
 
     /// <summary>Reloads the keys when the table has changed since the last look.</summary>
@@ -57,16 +57,18 @@ public sealed class ApiKeyDirectory(IServiceScopeFactory scopes, TimeProvider cl
 
     public async Task FlushLastUsedAsync(CancellationToken cancellationToken)
     {
-        if (_lastUsed.IsEmpty)
+        var unwritten = _lastUsed.Where(u => !u.Value.Written).ToList();
+        if (unwritten.Count == 0)
             return;
-        var used = _lastUsed.ToArray();
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<JunisDb>();
-        foreach (var (keyId, at) in used)
+        foreach (var (keyId, use) in unwritten)
         {
-            await db.ApiKeys.Where(k => k.Id == keyId && (k.LastUsedAt == null || k.LastUsedAt < at))
-                .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, at), cancellationToken);
-            _lastUsed.TryRemove(new KeyValuePair<Guid, DateTime>(keyId, at));
+            await db.ApiKeys.Where(k => k.Id == keyId && (k.LastUsedAt == null || k.LastUsedAt < use.At))
+                .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, use.At), cancellationToken);
+            _lastUsed.TryUpdate(keyId, use with { Written = true }, use);
         }
     }
+
+    private readonly record struct LastUse(DateTime At, bool Written);
 }
