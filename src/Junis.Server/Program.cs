@@ -5,6 +5,7 @@ using Junis.Server.Data;
 using Junis.Server.Errors;
 using Junis.Server.Llm;
 using Junis.Server.Orchestration;
+using Junis.Server.Sessions;
 using Serilog;
 using Serilog.Formatting.Compact;
 
@@ -25,6 +26,7 @@ builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInf
 builder.Services.AddJunisData();
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddLlm();
+builder.Services.AddSessions();
 builder.Services.AddOrchestration();
 builder.Services.AddChatCompletions();
 
@@ -38,6 +40,7 @@ app.UseAuthorization();
 
 var api = app.MapGroup("/api/external").RequireAuthorization();
 api.MapGroup("/v1").MapChatCompletions().MapModels();
+api.MapSessions();
 
 app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
 app.MapHealthChecks("/health/ready");

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Junis.Server.ChatCompletions;
 using Junis.Server.Errors;
+using Junis.Server.Sessions;
 
 namespace Junis.Server;
 
@@ -19,6 +20,11 @@ namespace Junis.Server;
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ModelCard))]
 [JsonSerializable(typeof(ErrorEnvelope))]
+[JsonSerializable(typeof(List<ToolCall>))]
+[JsonSerializable(typeof(SessionList))]
+[JsonSerializable(typeof(SessionDetail))]
+[JsonSerializable(typeof(MessageList))]
+[JsonSerializable(typeof(SessionStatus))]
 internal sealed partial class WireJson : JsonSerializerContext
 {
     /// <summary>

@@ -2,12 +2,16 @@ using Junis.Server.Auth;
 using Junis.Server.Errors;
 using Junis.Server.Llm;
 using Junis.Server.Orchestration;
+using Junis.Server.Sessions;
 using Microsoft.Extensions.Options;
 
 namespace Junis.Server.ChatCompletions;
 
 public static class ChatCompletionsApi
 {
+    /// <summary>Tells the caller which session the turn went to, for the Sessions API.</summary>
+    public const string SessionHeader = "X-Session-Id";
+
     public static IEndpointRouteBuilder MapChatCompletions(this IEndpointRouteBuilder routes)
     {
         routes.MapPost("/chat/completions", CreateAsync);
@@ -16,6 +20,7 @@ public static class ChatCompletionsApi
 
     private static async Task<IResult> CreateAsync(
         HttpContext http,
+        SessionResolver sessions,
         Orchestrator orchestrator,
         IOptions<OrchestratorOptions> orchestratorOptions,
         IOptions<RequestLimitsOptions> limits,
@@ -30,9 +35,12 @@ public static class ChatCompletionsApi
             return ScopeChecks.Missing(scope);
 
         var cancellationToken = http.RequestAborted;
+        var turn = await sessions.ResolveAsync(http.Caller(), request, cancellationToken);
+        http.Response.Headers[SessionHeader] = turn.SessionId.ToString();
+
         var identity = CompletionIdentity.New(orchestratorOptions.Value.ModelName, clock);
         var choices = request.N ?? 1;
-        var events = orchestrator.RunAsync(request, cancellationToken);
+        var events = orchestrator.RunAsync(request, turn, cancellationToken);
 
         if (!request.IsStreaming)
         {

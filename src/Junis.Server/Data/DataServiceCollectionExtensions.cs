@@ -9,7 +9,9 @@ public static class DataServiceCollectionExtensions
 
     public static IServiceCollection AddJunisData(this IServiceCollection services)
     {
-        services.AddDbContextPool<JunisDb>((services, options) => options.UseSqlite(ConnectionString(services.GetRequiredService<IConfiguration>())));
+        // Pooled contexts: per request (scoped) for reads, from the factory for the turn writer's batches.
+        services.AddPooledDbContextFactory<JunisDb>((services, options) => options.UseSqlite(ConnectionString(services.GetRequiredService<IConfiguration>())));
+        services.AddScoped(services => services.GetRequiredService<IDbContextFactory<JunisDb>>().CreateDbContext());
         services.AddHostedService<DatabaseStartup>();
         services.AddHealthChecks().AddDbContextCheck<JunisDb>("database");
         return services;

@@ -1,5 +1,7 @@
 using Junis.Server.Auth;
+using Junis.Server.Sessions;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace Junis.Server.Data;
 
@@ -7,16 +9,27 @@ public sealed class JunisDb(DbContextOptions<JunisDb> options) : DbContext(optio
 {
     public DbSet<Organization> Organizations => Set<Organization>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<Session> Sessions => Set<Session>();
+    public DbSet<SessionMessage> SessionMessages => Set<SessionMessage>();
 
-    protected override void OnModelCreating(ModelBuilder model)
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
-        model.Entity<Organization>(organization =>
+        // Every time is stored in UTC; say so when reading it back, so it is written out with its "Z".
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcConverter>();
+        configurationBuilder.Properties<DateTime?>().HaveConversion<UtcConverter>();
+    }
+
+    private sealed class UtcConverter() : ValueConverter<DateTime, DateTime>(v => v, v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Organization>(organization =>
         {
             organization.Property(o => o.Name).HasMaxLength(100);
             organization.HasIndex(o => o.Name).IsUnique();
         });
 
-        model.Entity<ApiKey>(key =>
+        modelBuilder.Entity<ApiKey>(key =>
         {
             key.Property(k => k.Name).HasMaxLength(200);
             key.Property(k => k.Description).HasMaxLength(1000);
@@ -26,6 +39,30 @@ public sealed class JunisDb(DbContextOptions<JunisDb> options) : DbContext(optio
             key.HasIndex(k => k.SecretHash).IsUnique();
             key.HasIndex(k => k.Prefix);
             key.HasOne(k => k.Organization).WithMany().HasForeignKey(k => k.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<Session>(session =>
+        {
+            session.Property(s => s.ConversationId).HasMaxLength(256);
+            session.Property(s => s.UserId).HasMaxLength(256);
+            foreach (var hash in new[] { nameof(Session.TranscriptHash), nameof(Session.TurnStartHash), nameof(Session.TurnInputHash), nameof(Session.UserTurnsHash) })
+                session.Property<byte[]>(hash).HasMaxLength(32);
+            // Every lookup starts with the organization: indexes lead with it, so one tenant's sessions never slow another's.
+            session.HasIndex(s => new { s.OrganizationId, s.ConversationId }).IsUnique();
+            session.HasIndex(s => new { s.OrganizationId, s.TranscriptHash });
+            session.HasIndex(s => new { s.OrganizationId, s.TurnInputHash });
+            session.HasIndex(s => new { s.OrganizationId, s.UserTurnsHash });
+            session.HasIndex(s => new { s.OrganizationId, s.LastUpdateAt });
+            session.HasOne<Organization>().WithMany().HasForeignKey(s => s.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+            session.HasMany<SessionMessage>().WithOne().HasForeignKey(m => m.SessionId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<SessionMessage>(message =>
+        {
+            message.Property(m => m.Role).HasMaxLength(16);
+            message.Property(m => m.ToolCallId).HasMaxLength(256);
+            message.Property(m => m.FinishReason).HasMaxLength(32);
+            message.HasIndex(m => new { m.SessionId, m.Sequence }).IsUnique();
         });
     }
 }

@@ -1,23 +1,29 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Junis.Server.ChatCompletions;
 using Junis.Server.Llm;
+using Junis.Server.Sessions;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
 namespace Junis.Server.Orchestration;
 
 /// <summary>
-/// Runs one turn: the system prompt, history and request go to the model; its updates come back as
-/// <see cref="TurnEvent"/>s the moment they arrive; the turn ends with its usage.
+/// Runs one turn: the system prompt, stored history and request go to the model; its updates come back as
+/// <see cref="TurnEvent"/>s the moment they arrive; the turn is stored, then it ends with its usage. A turn
+/// that fails stores its input; one the caller abandons stores what was generated, marked interrupted.
 /// </summary>
-public sealed class Orchestrator(IChatClient model, TokenCounter tokens, IOptions<OrchestratorOptions> options)
+public sealed class Orchestrator(
+    IChatClient model, TokenCounter tokens, TurnWriter writer, SessionActivity activity,
+    IOptions<OrchestratorOptions> options, ILogger<Orchestrator> logger)
 {
-    public async IAsyncEnumerable<TurnEvent> RunAsync(ChatCompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<TurnEvent> RunAsync(
+        ChatCompletionRequest request, Turn turn, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var input = BuildInput(request);
+        var input = BuildInput(request, turn.History);
         var chatOptions = ModelInput.ToChatOptions(request);
         var choices = new ChoiceResult[request.N ?? 1];
         for (var i = 0; i < choices.Length; i++)
@@ -27,19 +33,81 @@ public sealed class Orchestrator(IChatClient model, TokenCounter tokens, IOption
             ? GenerateAsync(0, input, chatOptions, choices[0], cancellationToken)
             : Merge([.. choices.Select((choice, i) => GenerateAsync(i, input, chatOptions.Clone(), choice, cancellationToken))], cancellationToken);
 
-        await foreach (var e in events.WithCancellation(cancellationToken))
-            yield return e;
+        activity.Begin(turn.SessionId);
+        var stored = false;
+        try
+        {
+            await using var updates = events.GetAsyncEnumerator(cancellationToken);
+            while (true)
+            {
+                ExceptionDispatchInfo? failure = null;
+                var more = false;
+                try
+                {
+                    more = await updates.MoveNextAsync();
+                }
+                catch (Exception e)
+                {
+                    failure = ExceptionDispatchInfo.Capture(e);
+                }
+                if (failure is not null)
+                {
+                    stored = true;
+                    await StoreAbandonedAsync(turn, choices[0], interrupted: failure.SourceException is OperationCanceledException && cancellationToken.IsCancellationRequested);
+                    failure.Throw();
+                }
+                if (!more)
+                    break;
+                yield return updates.Current;
+            }
 
-        yield return new TurnFinished(CountUsage(input, choices));
+            var usage = CountUsage(input, choices);
+            stored = true;
+            await writer.WriteAsync(turn, choices[0].Outcome(usage));
+            yield return new TurnFinished(usage);
+        }
+        finally
+        {
+            // The caller stopped reading before the turn ended: keep what it was sent.
+            if (!stored)
+                await StoreAbandonedAsync(turn, choices[0], interrupted: true);
+            activity.End(turn.SessionId);
+        }
     }
 
-    private List<ChatMessage> BuildInput(ChatCompletionRequest request)
+    /// <summary>Stores a turn that did not finish: its input, and whatever reply was generated before it stopped.</summary>
+    private async Task StoreAbandonedAsync(Turn turn, ChoiceResult choice, bool interrupted)
     {
-        var input = new List<ChatMessage>(request.Messages!.Count + 1);
+        try
+        {
+            await writer.WriteAsync(turn, interrupted && choice.HasOutput
+                ? choice.Outcome(new Usage(0, tokens.Count(choice.Text.ToString()))) with { Interrupted = true }
+                : TurnOutcome.Failed);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Storing the unfinished turn of session {SessionId} failed", turn.SessionId);
+        }
+    }
+
+    private List<ChatMessage> BuildInput(ChatCompletionRequest request, IReadOnlyList<ChatMessage> history)
+    {
+        var input = new List<ChatMessage>(request.Messages!.Count + history.Count + 1);
         if (options.Value.SystemPrompt is { Length: > 0 } systemPrompt)
             input.Add(new ChatMessage(ChatRole.System, systemPrompt));
+        var historyAdded = history.Count == 0;
         foreach (var message in request.Messages)
+        {
+            // Stored history goes after the caller's instructions and before its conversation.
+            if (!historyAdded && message!.Role is not ("system" or "developer"))
+            {
+                input.AddRange(history);
+                historyAdded = true;
+            }
             input.Add(ModelInput.ToModelMessage(message!));
+        }
+        if (!historyAdded)
+            input.AddRange(history);
         return input;
     }
 
@@ -69,7 +137,8 @@ public sealed class Orchestrator(IChatClient model, TokenCounter tokens, IOption
             if (update.FinishReason is { } reason)
                 result.FinishReason = reason;
         }
-        yield return new ChoiceFinished(choice, FinishReasons.ToWire(result.FinishReason, result.ToolCalls.Count > 0));
+        result.WireFinishReason = FinishReasons.ToWire(result.FinishReason, result.ToolCalls.Count > 0);
+        yield return new ChoiceFinished(choice, result.WireFinishReason);
     }
 
     /// <summary>Usage as the model reported it; where it reported none, counted with the o200k tokenizer.</summary>
@@ -127,6 +196,14 @@ public sealed class Orchestrator(IChatClient model, TokenCounter tokens, IOption
         public StringBuilder Text { get; } = new();
         public List<ToolCall> ToolCalls { get; } = [];
         public ChatFinishReason? FinishReason { get; set; }
+        public string? WireFinishReason { get; set; }
         public UsageDetails? ModelUsage { get; set; }
+
+        public bool HasOutput => Text.Length > 0 || ToolCalls.Count > 0;
+
+        public TurnOutcome Outcome(Usage usage) => new(
+            new StoredMessage("assistant", Text.Length > 0 || ToolCalls.Count == 0 ? Text.ToString() : null, ToolCalls.Count > 0 ? ToolCalls : null),
+            WireFinishReason, usage,
+            EndsConversation: ToolCalls.Any(c => c.Function.Name == "end_call"));
     }
 }

@@ -1,0 +1,70 @@
+namespace Junis.Server.Sessions;
+
+/// <summary>One conversation of an organization: its identity, where its transcript stands, and its totals.</summary>
+public sealed class Session
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid OrganizationId { get; set; }
+
+    /// <summary>The key that started the conversation.</summary>
+    public Guid? ApiKeyId { get; set; }
+
+    /// <summary>The caller's name for the conversation (ElevenLabs' conversation_id, or a session_id of the caller's own); unique per organization.</summary>
+    public string? ConversationId { get; set; }
+
+    public string? UserId { get; set; }
+
+    /// <summary>Chained hash of the stored transcript: what a client sends before its next new message.</summary>
+    public byte[] TranscriptHash { get; set; } = [];
+
+    /// <summary>Chained hash of the transcript before the last turn's input.</summary>
+    public byte[] TurnStartHash { get; set; } = [];
+
+    /// <summary>Chained hash of the transcript up to the last turn's input, before its reply: a replay of that turn hashes to this.</summary>
+    public byte[] TurnInputHash { get; set; } = [];
+
+    /// <summary>Chained hash of the user messages alone, for clients that cut assistant messages short.</summary>
+    public byte[] UserTurnsHash { get; set; } = [];
+
+    public DateTime CreatedAt { get; set; }
+    public DateTime LastUpdateAt { get; set; }
+
+    /// <summary>Set when a turn ended the conversation (an end_call tool call).</summary>
+    public DateTime? EndedAt { get; set; }
+
+    public int MessageCount { get; set; }
+
+    /// <summary>Sequence number of the first input message of the last turn: the history of a replay ends before it.</summary>
+    public int LastTurnStart { get; set; }
+
+    /// <summary>Sequence number of the last turn's reply, which a replay replaces; 0 when that turn has none (its model call failed).</summary>
+    public int LastReplySequence { get; set; }
+
+    public long PromptTokens { get; set; }
+    public long CompletionTokens { get; set; }
+
+    public bool IsActive(DateTime now, TimeSpan idle) => EndedAt is null && now - LastUpdateAt < idle;
+}
+
+/// <summary>One message of a session, in conversation order.</summary>
+public sealed class SessionMessage
+{
+    public long Id { get; set; }
+    public Guid SessionId { get; set; }
+    public int Sequence { get; set; }
+    public required string Role { get; set; }
+    public string? Content { get; set; }
+
+    /// <summary>The assistant's tool calls as OpenAI JSON (<c>[{"id","type","function":{…}}]</c>).</summary>
+    public string? ToolCalls { get; set; }
+
+    public string? ToolCallId { get; set; }
+    public string? FinishReason { get; set; }
+    public int? PromptTokens { get; set; }
+    public int? CompletionTokens { get; set; }
+
+    /// <summary>The caller went away before the reply was complete; what was generated is kept.</summary>
+    public bool Interrupted { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+}

@@ -1,0 +1,197 @@
+using System.Text.Json;
+using Junis.Server.Auth;
+using Junis.Server.ChatCompletions;
+using Junis.Server.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace Junis.Server.Sessions;
+
+/// <summary>
+/// Finds the session a request belongs to, in this order: the conversation id it names (ElevenLabs'
+/// <c>conversation_id</c> or a <c>session_id</c>), a lone message starts a new one, otherwise the hash of the
+/// transcript before its new messages; a miss there tries the user turns alone, then starts a new session.
+/// At most one or two indexed reads, always within the caller's organization.
+/// </summary>
+public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> options)
+{
+    public async Task<Turn> ResolveAsync(Caller caller, ChatCompletionRequest request, CancellationToken cancellationToken)
+    {
+        var view = RequestView.Of(request);
+        var conversation = ConversationIdOf(request);
+        var userId = request.UserId ?? request.User;
+
+        if (conversation is not null)
+        {
+            var named = await db.Sessions.AsNoTracking()
+                .Where(s => s.OrganizationId == caller.OrganizationId && (s.ConversationId == conversation || s.Id == AsGuid(conversation)))
+                .OrderBy(s => s.CreatedAt)
+                .FirstOrDefaultAsync(cancellationToken);
+            if (named is null)
+                return view.NewSession(caller, conversation, userId);
+            if (view.AllHash.AsSpan().SequenceEqual(named.TurnInputHash) || view.IsRetryOfFailedTurn(named))
+                return view.Replay(caller, named, view.HasHistory ? [] : await HistoryAsync(named.Id, before: named.LastTurnStart, cancellationToken));
+            if (view.HasHistory)
+                return view.Continue(caller, named.Id);
+            return view.ContinueWithHistory(caller, named, await HistoryAsync(named.Id, before: int.MaxValue, cancellationToken));
+        }
+
+        if (view.Transcript.Count <= 1)
+            return view.NewSession(caller, conversation: null, userId);
+
+        var exact = await db.Sessions.AsNoTracking()
+            .Where(s => s.OrganizationId == caller.OrganizationId && (s.TranscriptHash == view.PrefixHash || s.TurnInputHash == view.AllHash))
+            .OrderByDescending(s => s.LastUpdateAt)
+            .FirstOrDefaultAsync(cancellationToken);
+        if (exact is not null)
+            return exact.TurnInputHash.AsSpan().SequenceEqual(view.AllHash) ? view.Replay(caller, exact, history: []) : view.Continue(caller, exact.Id);
+
+        // Voice clients cut the assistant's words where the caller interrupted, so the exact hash misses;
+        // the user turns alone still say which conversation this is.
+        var byUserTurns = await db.Sessions.AsNoTracking()
+            .Where(s => s.OrganizationId == caller.OrganizationId && s.UserTurnsHash == view.PrefixUserTurnsHash)
+            .OrderByDescending(s => s.LastUpdateAt)
+            .Select(s => (Guid?)s.Id)
+            .FirstOrDefaultAsync(cancellationToken);
+        return byUserTurns is { } id ? view.Continue(caller, id) : view.NewSession(caller, conversation: null, userId);
+    }
+
+    /// <summary>The last <see cref="SessionsOptions.HistoryLimit"/> messages stored before sequence <paramref name="before"/>.</summary>
+    private async Task<List<ChatMessage>> HistoryAsync(Guid sessionId, int before, CancellationToken cancellationToken)
+    {
+        var limit = options.Value.HistoryLimit;
+        if (limit == 0)
+            return [];
+        var stored = await db.SessionMessages.AsNoTracking()
+            .Where(m => m.SessionId == sessionId && m.Sequence < before)
+            .OrderByDescending(m => m.Sequence)
+            .Take(limit)
+            .ToListAsync(cancellationToken);
+        stored.Reverse();
+        return [.. stored.Select(ToModelMessage)];
+    }
+
+    private static ChatMessage ToModelMessage(SessionMessage message) => message.Role switch
+    {
+        "assistant" => new ChatMessage(ChatRole.Assistant, [
+            .. string.IsNullOrEmpty(message.Content) ? Array.Empty<AIContent>() : [new TextContent(message.Content)],
+            .. StoredToolCalls.Parse(message.ToolCalls).Select(c => FunctionCallContent.CreateFromParsedArguments(
+                c.Function.Arguments, c.Id, c.Function.Name,
+                static json => JsonSerializer.Deserialize<Dictionary<string, object?>>(json, AIJsonUtilities.DefaultOptions)))]),
+        "tool" => new ChatMessage(ChatRole.Tool, [new FunctionResultContent(message.ToolCallId ?? "", message.Content)]),
+        _ => new ChatMessage(ChatRole.User, message.Content),
+    };
+
+    public static string? ConversationIdOf(ChatCompletionRequest request)
+    {
+        if (request.ElevenlabsExtraBody is { ValueKind: JsonValueKind.Object } extra
+            && extra.TryGetProperty("conversation_id", out var id) && id.ValueKind == JsonValueKind.String)
+        {
+            return id.GetString();
+        }
+        return request.SessionId;
+    }
+
+    private static Guid AsGuid(string text) => Guid.TryParse(text, out var id) ? id : Guid.Empty;
+
+    /// <summary>
+    /// The request as the transcript sees it: its non-system messages, split into what the session should already
+    /// hold (up to and including the last assistant message) and the new input after it, with their hashes.
+    /// </summary>
+    private sealed class RequestView
+    {
+        public required List<StoredMessage> Transcript { get; init; }
+        public required int InputStart { get; init; }
+        public required byte[] PrefixHash { get; init; }
+        public required byte[] AllHash { get; init; }
+        public required byte[] PrefixUserTurnsHash { get; init; }
+        public required byte[] AllUserTurnsHash { get; init; }
+
+        public bool HasHistory => InputStart > 0;
+        private List<StoredMessage> Input => Transcript[InputStart..];
+
+        public static RequestView Of(ChatCompletionRequest request)
+        {
+            var transcript = request.Messages!
+                .Where(m => m!.Role is not ("system" or "developer"))
+                .Select(m => new StoredMessage(m!.Role!, m.Content, m.ToolCalls?.Select(c =>
+                    new ToolCall(c!.Id!, new FunctionCall(c.Function!.Name!, c.Function.Arguments ?? "{}"))).ToList(), m.ToolCallId))
+                .ToList();
+            var inputStart = transcript.FindLastIndex(m => m.Role == "assistant") + 1;
+
+            var prefix = TranscriptHash.Extend(TranscriptHash.Empty, transcript[..inputStart].Select(m => m.Transcript));
+            var prefixUsers = TranscriptHash.Extend(TranscriptHash.Empty, transcript[..inputStart].Select(m => m.Transcript).Where(TranscriptHash.IsUserTurn));
+            return new RequestView
+            {
+                Transcript = transcript,
+                InputStart = inputStart,
+                PrefixHash = prefix,
+                AllHash = TranscriptHash.Extend(prefix, transcript[inputStart..].Select(m => m.Transcript)),
+                PrefixUserTurnsHash = prefixUsers,
+                AllUserTurnsHash = TranscriptHash.Extend(prefixUsers, transcript[inputStart..].Select(m => m.Transcript).Where(TranscriptHash.IsUserTurn)),
+            };
+        }
+
+        /// <summary>The input again after the session's last turn failed (no reply stored): a retry, not a new turn.</summary>
+        public bool IsRetryOfFailedTurn(Session session) =>
+            !HasHistory && session.LastReplySequence == 0 && session.MessageCount > 0
+            && TranscriptHash.Extend(session.TurnStartHash, Input.Select(m => m.Transcript)).AsSpan().SequenceEqual(session.TurnInputHash);
+
+        public Turn NewSession(Caller caller, string? conversation, string? userId) => new()
+        {
+            SessionId = Guid.CreateVersion7(),
+            OrganizationId = caller.OrganizationId,
+            ApiKeyId = caller.KeyId,
+            Kind = TurnKind.NewSession,
+            ConversationId = conversation,
+            UserId = userId,
+            Input = Transcript,
+            StartHash = PrefixHash,
+            InputHash = AllHash,
+            UserTurnsHash = AllUserTurnsHash,
+        };
+
+        public Turn Continue(Caller caller, Guid sessionId) => new()
+        {
+            SessionId = sessionId,
+            OrganizationId = caller.OrganizationId,
+            ApiKeyId = caller.KeyId,
+            Kind = TurnKind.Continue,
+            Input = Input,
+            StartHash = PrefixHash,
+            InputHash = AllHash,
+            UserTurnsHash = AllUserTurnsHash,
+        };
+
+        public Turn ContinueWithHistory(Caller caller, Session session, List<ChatMessage> history)
+        {
+            var input = Input;
+            return new Turn
+            {
+                SessionId = session.Id,
+                OrganizationId = caller.OrganizationId,
+                ApiKeyId = caller.KeyId,
+                Kind = TurnKind.ContinueWithHistory,
+                Input = input,
+                History = history,
+                StartHash = session.TranscriptHash,
+                InputHash = TranscriptHash.Extend(session.TranscriptHash, input.Select(m => m.Transcript)),
+                UserTurnsHash = TranscriptHash.Extend(session.UserTurnsHash, input.Select(m => m.Transcript).Where(TranscriptHash.IsUserTurn)),
+            };
+        }
+
+        public Turn Replay(Caller caller, Session session, List<ChatMessage> history) => new()
+        {
+            History = history,
+            SessionId = session.Id,
+            OrganizationId = caller.OrganizationId,
+            ApiKeyId = caller.KeyId,
+            Kind = TurnKind.Replay,
+            Input = [],
+            StartHash = session.TurnStartHash,
+            InputHash = session.TurnInputHash,
+            UserTurnsHash = session.UserTurnsHash,
+        };
+    }
+}

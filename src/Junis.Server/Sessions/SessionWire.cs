@@ -1,0 +1,32 @@
+using System.Text.Json.Serialization;
+using Junis.Server.ChatCompletions;
+
+namespace Junis.Server.Sessions;
+
+/// <summary>A session as the Sessions API lists it (Junis's shape).</summary>
+public record SessionSummary(Guid SessionId, DateTime CreatedAt, DateTime LastUpdateTime, bool IsActive, int MessageCount);
+
+/// <summary>One session in full: the summary and who it belongs to, with its token totals.</summary>
+public sealed record SessionDetail(
+    Guid SessionId, DateTime CreatedAt, DateTime LastUpdateTime, bool IsActive, int MessageCount,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? ConversationId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? UserId,
+    long PromptTokens, long CompletionTokens)
+{
+    public long TotalTokens => PromptTokens + CompletionTokens;
+}
+
+public sealed record SessionList(IReadOnlyList<SessionSummary> Sessions, int Total, int Page, int PageSize, bool HasNext);
+
+public sealed record MessageView(
+    long Id, string Role,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] IReadOnlyList<ToolCall>? ToolCalls,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason,
+    DateTime CreatedAt,
+    string? ToolCallId = null,
+    bool Interrupted = false);
+
+public sealed record MessageList(IReadOnlyList<MessageView> Messages, int Total, int Page, int PageSize, bool HasNext);
+
+public sealed record SessionStatus(Guid SessionId, string Status, bool IsActive, DateTime LastUpdateTime);

@@ -1,0 +1,142 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using Junis.Server.Auth;
+using Junis.Server.Data;
+using Junis.Server.Errors;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Junis.Server.Sessions;
+
+/// <summary>
+/// The Sessions API, in Junis's shapes. Everything is scoped to the caller's organization: a session of another
+/// organization is as unknown as one that never existed.
+/// </summary>
+public static class SessionsApi
+{
+    private const int MaxPageSize = 100;
+
+    public static IEndpointRouteBuilder MapSessions(this IEndpointRouteBuilder routes)
+    {
+        var sessions = routes.MapGroup("/sessions");
+        sessions.MapGet("", ListAsync).RequireScope(Scopes.SessionsRead);
+        sessions.MapGet("/{id}", GetAsync).RequireScope(Scopes.SessionsRead);
+        sessions.MapGet("/{id}/messages", MessagesAsync).RequireScope(Scopes.SessionsMessages);
+        sessions.MapGet("/{id}/status", StatusAsync).RequireScope(Scopes.SessionsRead);
+        sessions.MapDelete("/{id}", DeleteAsync).RequireScope(Scopes.SessionsDelete);
+        return routes;
+    }
+
+    private static async Task<Results<JsonHttpResult<SessionList>, JsonHttpResult<ErrorEnvelope>>> ListAsync(
+        HttpContext http, JunisDb db, TimeProvider clock, IOptions<SessionsOptions> options,
+        string? page, string? page_size, string? conversation_id, string? is_active)
+    {
+        if (!Paging.TryParse(page, page_size, out var number, out var size, out var problem))
+            return problem;
+        bool? active = null;
+        if (is_active is not null)
+        {
+            if (!bool.TryParse(is_active, out var wanted))
+                return ApiErrors.BadRequest("'is_active' must be true or false.", "is_active");
+            active = wanted;
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var idleSince = now - options.Value.Idle;
+        var query = db.Sessions.AsNoTracking().Where(s => s.OrganizationId == http.Caller().OrganizationId);
+        if (conversation_id is not null)
+            query = query.Where(s => s.ConversationId == conversation_id);
+        if (active is true)
+            query = query.Where(s => s.EndedAt == null && s.LastUpdateAt > idleSince);
+        else if (active is false)
+            query = query.Where(s => s.EndedAt != null || s.LastUpdateAt <= idleSince);
+
+        var total = await query.CountAsync(http.RequestAborted);
+        var rows = await query.OrderByDescending(s => s.LastUpdateAt).ThenByDescending(s => s.Id)
+            .Skip((number - 1) * size).Take(size)
+            .ToListAsync(http.RequestAborted);
+        var summaries = rows.Select(s => new SessionSummary(s.Id, s.CreatedAt, s.LastUpdateAt, s.IsActive(now, options.Value.Idle), s.MessageCount)).ToList();
+        return TypedResults.Json(new SessionList(summaries, total, number, size, number * size < total), WireJson.Wire.SessionList);
+    }
+
+    private static async Task<Results<JsonHttpResult<SessionDetail>, JsonHttpResult<ErrorEnvelope>>> GetAsync(
+        string id, HttpContext http, JunisDb db, TimeProvider clock, IOptions<SessionsOptions> options)
+    {
+        if (await FindAsync(id, http, db) is not { } s)
+            return NotFound(id);
+        var active = s.IsActive(clock.GetUtcNow().UtcDateTime, options.Value.Idle);
+        return TypedResults.Json(
+            new SessionDetail(s.Id, s.CreatedAt, s.LastUpdateAt, active, s.MessageCount, s.ConversationId, s.UserId, s.PromptTokens, s.CompletionTokens),
+            WireJson.Wire.SessionDetail);
+    }
+
+    private static async Task<Results<JsonHttpResult<MessageList>, JsonHttpResult<ErrorEnvelope>>> MessagesAsync(
+        string id, HttpContext http, JunisDb db, string? page, string? page_size)
+    {
+        if (!Paging.TryParse(page, page_size, out var number, out var size, out var problem))
+            return problem;
+        if (await FindAsync(id, http, db) is not { } session)
+            return NotFound(id);
+
+        var messages = await db.SessionMessages.AsNoTracking()
+            .Where(m => m.SessionId == session.Id)
+            .OrderBy(m => m.Sequence)
+            .Skip((number - 1) * size).Take(size)
+            .ToListAsync(http.RequestAborted);
+        var views = messages.Select(m => new MessageView(
+            m.Id, m.Role, m.Content, m.ToolCalls is null ? null : StoredToolCalls.Parse(m.ToolCalls), m.FinishReason, m.CreatedAt,
+            m.ToolCallId, m.Interrupted)).ToList();
+        return TypedResults.Json(
+            new MessageList(views, session.MessageCount, number, size, number * size < session.MessageCount),
+            WireJson.Wire.MessageList);
+    }
+
+    private static async Task<Results<JsonHttpResult<SessionStatus>, JsonHttpResult<ErrorEnvelope>>> StatusAsync(
+        string id, HttpContext http, JunisDb db, SessionActivity activity, TimeProvider clock, IOptions<SessionsOptions> options)
+    {
+        if (await FindAsync(id, http, db) is not { } s)
+            return NotFound(id);
+        var status = activity.IsProcessing(s.Id) ? "processing" : "idle";
+        return TypedResults.Json(
+            new SessionStatus(s.Id, status, s.IsActive(clock.GetUtcNow().UtcDateTime, options.Value.Idle), s.LastUpdateAt),
+            WireJson.Wire.SessionStatus);
+    }
+
+    private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> DeleteAsync(string id, HttpContext http, JunisDb db)
+    {
+        var organization = http.Caller().OrganizationId;
+        if (!Guid.TryParse(id, out var sessionId))
+            return NotFound(id);
+        // One statement, by id and organization; the messages go with their session (the foreign key cascades).
+        var deleted = await db.Sessions.Where(s => s.Id == sessionId && s.OrganizationId == organization).ExecuteDeleteAsync(http.RequestAborted);
+        return deleted == 0 ? NotFound(id) : TypedResults.NoContent();
+    }
+
+    private static async Task<Session?> FindAsync(string id, HttpContext http, JunisDb db) =>
+        Guid.TryParse(id, out var sessionId)
+            ? await db.Sessions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == sessionId && s.OrganizationId == http.Caller().OrganizationId, http.RequestAborted)
+            : null;
+
+    private static JsonHttpResult<ErrorEnvelope> NotFound(string id) => ApiErrors.NotFound($"No session '{id}'.");
+
+    /// <summary>1-based pages of at most 100; anything else is a 400 naming the parameter.</summary>
+    private static class Paging
+    {
+        public static bool TryParse(string? page, string? pageSize, out int number, out int size,
+            [NotNullWhen(false)] out JsonHttpResult<ErrorEnvelope>? problem)
+        {
+            size = 20;
+            problem = null;
+            number = 1;
+            if (page is not null && (!int.TryParse(page, NumberStyles.None, CultureInfo.InvariantCulture, out number) || number < 1))
+                problem = ApiErrors.BadRequest("'page' must be a whole number from 1.", "page");
+            else if (pageSize is not null && (!int.TryParse(pageSize, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxPageSize))
+                problem = ApiErrors.BadRequest($"'page_size' must be a whole number from 1 to {MaxPageSize}.", "page_size");
+            // Pages past what an int can skip to hold nothing anyone could have stored.
+            else if ((long)number * size > int.MaxValue)
+                problem = ApiErrors.BadRequest("'page' is beyond the last page.", "page");
+            return problem is null;
+        }
+    }
+}

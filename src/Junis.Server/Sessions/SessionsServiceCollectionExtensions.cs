@@ -1,0 +1,16 @@
+namespace Junis.Server.Sessions;
+
+public static class SessionsServiceCollectionExtensions
+{
+    public static IServiceCollection AddSessions(this IServiceCollection services)
+    {
+        services.AddOptions<SessionsOptions>().BindConfiguration(SessionsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddScoped<SessionResolver>();
+        services.AddSingleton<SessionActivity>();
+        services.AddSingleton<TurnWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<TurnWriter>());
+        services.AddSingleton<SessionRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<SessionRetention>());
+        return services;
+    }
+}

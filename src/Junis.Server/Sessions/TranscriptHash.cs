@@ -1,0 +1,60 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace Junis.Server.Sessions;
+
+/// <summary>A message as the transcript hash sees it: role, text, and the tool calls it makes or answers.</summary>
+public sealed record TranscriptMessage(string Role, string? Content, IReadOnlyList<(string Name, string Arguments)>? ToolCalls = null);
+
+/// <summary>
+/// Hashes of a conversation's non-system messages, chained: the hash after a message is SHA-256 of the hash
+/// before it followed by the message's canonical form. Chaining gives the hash of every prefix of a request in
+/// one pass, and lets a stored session's hash move forward turn by turn without reading its messages again.
+/// </summary>
+public static class TranscriptHash
+{
+    /// <summary>The hash of an empty transcript.</summary>
+    public static byte[] Empty { get; } = SHA256.HashData("junis-transcript-v1"u8);
+
+    public static byte[] Extend(byte[] previous, TranscriptMessage message)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        buffer.Write(previous);
+        WriteCanonical(buffer, message);
+        return SHA256.HashData(buffer.WrittenSpan);
+    }
+
+    public static byte[] Extend(byte[] previous, IEnumerable<TranscriptMessage> messages)
+    {
+        var hash = previous;
+        foreach (var message in messages)
+            hash = Extend(hash, message);
+        return hash;
+    }
+
+    /// <summary>
+    /// The canonical form: a compact JSON array <c>[role, text, [[name, arguments], …]]</c>. Null text is empty;
+    /// tool call ids are left out because clients may re-create them; nothing else about a message counts.
+    /// </summary>
+    public static void WriteCanonical(IBufferWriter<byte> output, TranscriptMessage message)
+    {
+        using var json = new Utf8JsonWriter(output);
+        json.WriteStartArray();
+        json.WriteStringValue(message.Role);
+        json.WriteStringValue(message.Content ?? "");
+        json.WriteStartArray();
+        foreach (var (name, arguments) in message.ToolCalls ?? [])
+        {
+            json.WriteStartArray();
+            json.WriteStringValue(name);
+            json.WriteStringValue(arguments);
+            json.WriteEndArray();
+        }
+        json.WriteEndArray();
+        json.WriteEndArray();
+    }
+
+    /// <summary>Whether the message counts for the hash of the user turns alone.</summary>
+    public static bool IsUserTurn(TranscriptMessage message) => message.Role == "user";
+}
