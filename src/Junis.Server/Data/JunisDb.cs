@@ -48,10 +48,11 @@ public sealed class JunisDb(DbContextOptions<JunisDb> options) : DbContext(optio
             foreach (var hash in new[] { nameof(Session.TranscriptHash), nameof(Session.TurnStartHash), nameof(Session.TurnInputHash), nameof(Session.UserTurnsHash) })
                 session.Property<byte[]>(hash).HasMaxLength(32);
             // Every lookup starts with the organization: indexes lead with it, so one tenant's sessions never slow another's.
+            // The hash indexes end with the time, so "the newest session with this hash" is the first entry found.
             session.HasIndex(s => new { s.OrganizationId, s.ConversationId }).IsUnique();
-            session.HasIndex(s => new { s.OrganizationId, s.TranscriptHash });
-            session.HasIndex(s => new { s.OrganizationId, s.TurnInputHash });
-            session.HasIndex(s => new { s.OrganizationId, s.UserTurnsHash });
+            session.HasIndex(s => new { s.OrganizationId, s.TranscriptHash, s.LastUpdateAt });
+            session.HasIndex(s => new { s.OrganizationId, s.TurnInputHash, s.LastUpdateAt });
+            session.HasIndex(s => new { s.OrganizationId, s.UserTurnsHash, s.LastUpdateAt });
             session.HasIndex(s => new { s.OrganizationId, s.LastUpdateAt });
             session.HasOne<Organization>().WithMany().HasForeignKey(s => s.OrganizationId).OnDelete(DeleteBehavior.Cascade);
             session.HasMany<SessionMessage>().WithOne().HasForeignKey(m => m.SessionId).OnDelete(DeleteBehavior.Cascade);

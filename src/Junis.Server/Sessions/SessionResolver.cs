@@ -24,10 +24,7 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
 
         if (conversation is not null)
         {
-            var named = await db.Sessions.AsNoTracking()
-                .Where(s => s.OrganizationId == caller.OrganizationId && (s.ConversationId == conversation || s.Id == AsGuid(conversation)))
-                .OrderBy(s => s.CreatedAt)
-                .FirstOrDefaultAsync(cancellationToken);
+            var named = await ByConversation(db, caller.OrganizationId, conversation).FirstOrDefaultAsync(cancellationToken);
             if (named is null)
                 return view.NewSession(caller, conversation, userId);
             if (view.AllHash.AsSpan().SequenceEqual(named.TurnInputHash) || view.IsRetryOfFailedTurn(named))
@@ -40,22 +37,42 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
         if (view.Transcript.Count <= 1)
             return view.NewSession(caller, conversation: null, userId);
 
-        var exact = await db.Sessions.AsNoTracking()
-            .Where(s => s.OrganizationId == caller.OrganizationId && (s.TranscriptHash == view.PrefixHash || s.TurnInputHash == view.AllHash))
-            .OrderByDescending(s => s.LastUpdateAt)
-            .FirstOrDefaultAsync(cancellationToken);
-        if (exact is not null)
-            return exact.TurnInputHash.AsSpan().SequenceEqual(view.AllHash) ? view.Replay(caller, exact, history: []) : view.Continue(caller, exact.Id);
+        // The same request again is a replay; otherwise the request continues the session whose transcript it extends.
+        var replayed = await ByTurnInput(db, caller.OrganizationId, view.AllHash).FirstOrDefaultAsync(cancellationToken);
+        if (replayed is not null)
+            return view.Replay(caller, replayed, history: []);
+        var continued = await ByTranscript(db, caller.OrganizationId, view.PrefixHash).FirstOrDefaultAsync(cancellationToken);
+        if (continued is { } id)
+            return view.Continue(caller, id);
 
         // Voice clients cut the assistant's words where the caller interrupted, so the exact hash misses;
         // the user turns alone still say which conversation this is.
-        var byUserTurns = await db.Sessions.AsNoTracking()
-            .Where(s => s.OrganizationId == caller.OrganizationId && s.UserTurnsHash == view.PrefixUserTurnsHash)
-            .OrderByDescending(s => s.LastUpdateAt)
-            .Select(s => (Guid?)s.Id)
-            .FirstOrDefaultAsync(cancellationToken);
-        return byUserTurns is { } id ? view.Continue(caller, id) : view.NewSession(caller, conversation: null, userId);
+        var byUserTurns = await ByUserTurns(db, caller.OrganizationId, view.PrefixUserTurnsHash).FirstOrDefaultAsync(cancellationToken);
+        return byUserTurns is { } found ? view.Continue(caller, found) : view.NewSession(caller, conversation: null, userId);
     }
+
+    // The lookups, each served by an index that leads with the organization (see JunisDb).
+    internal static IQueryable<Session> ByConversation(JunisDb db, Guid organization, string conversation) =>
+        db.Sessions.AsNoTracking()
+            .Where(s => s.OrganizationId == organization && (s.ConversationId == conversation || s.Id == AsGuid(conversation)))
+            .OrderBy(s => s.CreatedAt);
+
+    internal static IQueryable<Session> ByTurnInput(JunisDb db, Guid organization, byte[] inputHash) =>
+        db.Sessions.AsNoTracking()
+            .Where(s => s.OrganizationId == organization && s.TurnInputHash == inputHash)
+            .OrderByDescending(s => s.LastUpdateAt);
+
+    internal static IQueryable<Guid?> ByTranscript(JunisDb db, Guid organization, byte[] transcriptHash) =>
+        db.Sessions.AsNoTracking()
+            .Where(s => s.OrganizationId == organization && s.TranscriptHash == transcriptHash)
+            .OrderByDescending(s => s.LastUpdateAt)
+            .Select(s => (Guid?)s.Id);
+
+    internal static IQueryable<Guid?> ByUserTurns(JunisDb db, Guid organization, byte[] userTurnsHash) =>
+        db.Sessions.AsNoTracking()
+            .Where(s => s.OrganizationId == organization && s.UserTurnsHash == userTurnsHash)
+            .OrderByDescending(s => s.LastUpdateAt)
+            .Select(s => (Guid?)s.Id);
 
     /// <summary>The last <see cref="SessionsOptions.HistoryLimit"/> messages stored before sequence <paramref name="before"/>.</summary>
     private async Task<List<ChatMessage>> HistoryAsync(Guid sessionId, int before, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Junis.Server.Sessions;
@@ -39,7 +40,7 @@ public static class TranscriptHash
     /// </summary>
     public static void WriteCanonical(IBufferWriter<byte> output, TranscriptMessage message)
     {
-        using var json = new Utf8JsonWriter(output);
+        using var json = new Utf8JsonWriter(output, CanonicalJson);
         json.WriteStartArray();
         json.WriteStringValue(message.Role);
         json.WriteStringValue(message.Content ?? "");
@@ -54,6 +55,9 @@ public static class TranscriptHash
         json.WriteEndArray();
         json.WriteEndArray();
     }
+
+    // Minimal escaping: text is hashed as the UTF-8 it is, quotes and backslashes escaped as JSON requires.
+    private static readonly JsonWriterOptions CanonicalJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Whether the message counts for the hash of the user turns alone.</summary>
     public static bool IsUserTurn(TranscriptMessage message) => message.Role == "user";

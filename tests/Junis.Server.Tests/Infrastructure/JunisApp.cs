@@ -1,8 +1,11 @@
 using System.Net.Http.Headers;
+using Junis.Server.Auth;
+using Junis.Server.Data;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Junis.Server.Tests.Infrastructure;
@@ -50,6 +53,28 @@ public sealed class JunisApp : WebApplicationFactory<Program>
             builder.UseSetting(name, value);
         if (_services is not null)
             builder.ConfigureTestServices(_services);
+    }
+
+    /// <summary>Runs <paramref name="query"/> on a fresh context, as a separate reader of the database would.</summary>
+    public async Task<T> QueryAsync<T>(Func<JunisDb, Task<T>> query)
+    {
+        await using var db = await Services.GetRequiredService<IDbContextFactory<JunisDb>>().CreateDbContextAsync();
+        return await query(db);
+    }
+
+    /// <summary>Creates an organization with one key holding <paramref name="scopes"/> (all by default) and returns the key.</summary>
+    public async Task<string> CreateKeyAsync(string organization, params string[] scopes)
+    {
+        await using (var db = await Services.GetRequiredService<IDbContextFactory<JunisDb>>().CreateDbContextAsync())
+        {
+            var org = await db.Organizations.FirstOrDefaultAsync(o => o.Name == organization)
+                ?? db.Organizations.Add(new Organization { Name = organization, CreatedAt = DateTime.UtcNow }).Entity;
+            var secret = ApiKeySecret.Generate();
+            db.ApiKeys.Add(ApiKeySecret.NewKey(org.Id, "test", secret, scopes.Length > 0 ? scopes : Scopes.All, DateTime.UtcNow));
+            await db.SaveChangesAsync();
+            await Services.GetRequiredService<ApiKeyDirectory>().RefreshAsync(default);
+            return secret;
+        }
     }
 
     /// <summary>A client that sends the bootstrap key the way the OpenAI SDKs do.</summary>

@@ -173,11 +173,11 @@ namespace Junis.Server.Data.Migrations
 
                     b.HasIndex("OrganizationId", "LastUpdateAt");
 
-                    b.HasIndex("OrganizationId", "TranscriptHash");
+                    b.HasIndex("OrganizationId", "TranscriptHash", "LastUpdateAt");
 
-                    b.HasIndex("OrganizationId", "TurnInputHash");
+                    b.HasIndex("OrganizationId", "TurnInputHash", "LastUpdateAt");
 
-                    b.HasIndex("OrganizationId", "UserTurnsHash");
+                    b.HasIndex("OrganizationId", "UserTurnsHash", "LastUpdateAt");
 
                     b.ToTable("Sessions");
                 });

@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Junis.Server.Data.Migrations
 {
     [DbContext(typeof(JunisDb))]
-    [Migration("20261125051753_Sessions")]
+    [Migration("20261125052646_Sessions")]
     partial class Sessions
     {
         /// <inheritdoc />
@@ -176,11 +176,11 @@ namespace Junis.Server.Data.Migrations
 
                     b.HasIndex("OrganizationId", "LastUpdateAt");
 
-                    b.HasIndex("OrganizationId", "TranscriptHash");
+                    b.HasIndex("OrganizationId", "TranscriptHash", "LastUpdateAt");
 
-                    b.HasIndex("OrganizationId", "TurnInputHash");
+                    b.HasIndex("OrganizationId", "TurnInputHash", "LastUpdateAt");
 
-                    b.HasIndex("OrganizationId", "UserTurnsHash");
+                    b.HasIndex("OrganizationId", "UserTurnsHash", "LastUpdateAt");
 
                     b.ToTable("Sessions");
                 });

@@ -91,19 +91,19 @@ namespace Junis.Server.Data.Migrations
                 columns: new[] { "OrganizationId", "LastUpdateAt" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_Sessions_OrganizationId_TranscriptHash",
+                name: "IX_Sessions_OrganizationId_TranscriptHash_LastUpdateAt",
                 table: "Sessions",
-                columns: new[] { "OrganizationId", "TranscriptHash" });
+                columns: new[] { "OrganizationId", "TranscriptHash", "LastUpdateAt" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_Sessions_OrganizationId_TurnInputHash",
+                name: "IX_Sessions_OrganizationId_TurnInputHash_LastUpdateAt",
                 table: "Sessions",
-                columns: new[] { "OrganizationId", "TurnInputHash" });
+                columns: new[] { "OrganizationId", "TurnInputHash", "LastUpdateAt" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_Sessions_OrganizationId_UserTurnsHash",
+                name: "IX_Sessions_OrganizationId_UserTurnsHash_LastUpdateAt",
                 table: "Sessions",
-                columns: new[] { "OrganizationId", "UserTurnsHash" });
+                columns: new[] { "OrganizationId", "UserTurnsHash", "LastUpdateAt" });
         }
 
         /// <inheritdoc />

@@ -1,0 +1,97 @@
+using System.Data.Common;
+using Junis.Server.Data;
+using Junis.Server.Sessions;
+using Junis.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Xunit.Abstractions;
+
+namespace Junis.Server.Tests.Sessions;
+
+/// <summary>
+/// With 100,000 stored sessions, every lookup a turn makes is answered from an index: the query plans show no
+/// scan of the sessions table, so the cost of finding a conversation does not grow with the table.
+/// </summary>
+public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly JunisApp _app = new();
+
+    private async Task<Guid> SeedAsync(int sessions)
+    {
+        var organization = await _app.QueryAsync(db => db.Organizations.Select(o => o.Id).SingleAsync());
+        await _app.QueryAsync(async db =>
+        {
+            // Random blobs stand in for hashes; ids and times only need to be distinct.
+            // Ids in EF Core's form for SQLite (upper-case text with dashes); random blobs stand in for hashes.
+            await db.Database.ExecuteSqlRawAsync("""
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {1}),
+                     r(i, h) AS (SELECT i, hex(randomblob(16)) FROM n)
+                INSERT INTO Sessions (Id, OrganizationId, ConversationId, TranscriptHash, TurnStartHash, TurnInputHash, UserTurnsHash,
+                                      CreatedAt, LastUpdateAt, MessageCount, LastTurnStart, LastReplySequence, PromptTokens, CompletionTokens)
+                SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21, 12),
+                       {0}, 'conv-' || i, randomblob(32), randomblob(32), randomblob(32), randomblob(32),
+                       datetime('now', '-' || i || ' seconds'), datetime('now', '-' || i || ' seconds'), 2, 1, 2, 10, 10
+                FROM r
+                """, organization.ToString().ToUpperInvariant(), sessions);
+            return 0;
+        });
+        return organization;
+    }
+
+    private async Task<string> PlanAsync(Func<JunisDb, IQueryable<object?>> query)
+    {
+        return await _app.QueryAsync(async db =>
+        {
+            await using DbCommand command = query(db).CreateDbCommand();
+            command.CommandText = "EXPLAIN QUERY PLAN " + command.CommandText;
+            await db.Database.OpenConnectionAsync();
+            await using var reader = await command.ExecuteReaderAsync();
+            var plan = new List<string>();
+            while (await reader.ReadAsync())
+                plan.Add(reader.GetString(3));
+            return string.Join(" | ", plan);
+        });
+    }
+
+    [Fact]
+    public async Task EveryResolutionLookupUsesAnIndexWithAHundredThousandSessions()
+    {
+        var organization = await SeedAsync(100_000);
+        Assert.Equal(100_000, await _app.QueryAsync(db => db.Sessions.CountAsync()));
+        var hash = new byte[32];
+
+        var plans = new Dictionary<string, string>
+        {
+            ["conversation"] = await PlanAsync(db => SessionResolver.ByConversation(db, organization, "conv-50000")),
+            ["replay"] = await PlanAsync(db => SessionResolver.ByTurnInput(db, organization, hash)),
+            ["transcript"] = await PlanAsync(db => SessionResolver.ByTranscript(db, organization, hash).Cast<object?>()),
+            ["user turns"] = await PlanAsync(db => SessionResolver.ByUserTurns(db, organization, hash).Cast<object?>()),
+        };
+        foreach (var (lookup, plan) in plans)
+            output.WriteLine($"{lookup}: {plan}");
+
+        // Each is a search on the organization and the value sought; none walks the organization's sessions.
+        Assert.All(plans.Values, plan => Assert.DoesNotContain("SCAN", plan));
+        Assert.Contains("USING INDEX IX_Sessions_OrganizationId_ConversationId (OrganizationId=? AND ConversationId=?)", plans["conversation"]);
+        Assert.Contains("USING INDEX IX_Sessions_OrganizationId_TurnInputHash_LastUpdateAt (OrganizationId=? AND TurnInputHash=?)", plans["replay"]);
+        Assert.Contains("USING INDEX IX_Sessions_OrganizationId_TranscriptHash_LastUpdateAt (OrganizationId=? AND TranscriptHash=?)", plans["transcript"]);
+        Assert.Contains("USING INDEX IX_Sessions_OrganizationId_UserTurnsHash_LastUpdateAt (OrganizationId=? AND UserTurnsHash=?)", plans["user turns"]);
+        // The newest match comes straight from the index order, without sorting the matches.
+        Assert.DoesNotContain("TEMP B-TREE", plans["replay"] + plans["transcript"] + plans["user turns"]);
+    }
+
+    [Fact]
+    public async Task ATurnAmongAHundredThousandSessionsFindsItsOwn()
+    {
+        await SeedAsync(100_000);
+        var client = _app.CreateAuthorizedClient();
+
+        var (session, reply) = await client.TurnAsync(new { messages = SessionTestHelpers.Conversation(("user", "needle")) });
+        var (found, _) = await client.TurnAsync(new { messages = SessionTestHelpers.Conversation(("user", "needle"), ("assistant", reply), ("user", "again")) });
+        var (named, _) = await client.TurnAsync(new { messages = SessionTestHelpers.Conversation(("user", "hi")), elevenlabs_extra_body = new { conversation_id = "conv-77777" } });
+
+        Assert.Equal(session, found);
+        Assert.Equal(4, await _app.QueryAsync(db => db.Sessions.Where(s => s.Id == named).Select(s => s.MessageCount).SingleAsync()));
+    }
+
+    public void Dispose() => _app.Dispose();
+}

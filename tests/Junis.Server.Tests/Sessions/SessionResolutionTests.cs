@@ -1,0 +1,232 @@
+using Junis.Server.Tests.Infrastructure;
+using Microsoft.Extensions.AI;
+using OpenAI.Chat;
+using static Junis.Server.Tests.Sessions.SessionTestHelpers;
+
+namespace Junis.Server.Tests.Sessions;
+
+/// <summary>How a request finds its conversation: conversation id, a lone message, the transcript hash, the user turns.</summary>
+public sealed class SessionResolutionTests : IDisposable
+{
+    private readonly ScriptedModel _model = new((messages, _, ct) =>
+        ScriptedModel.Words([$"Reply to {messages.Last(m => m.Role == ChatRole.User).Text}"], TimeSpan.Zero, ct));
+    private readonly JunisApp _app;
+    private readonly HttpClient _client;
+
+    public SessionResolutionTests()
+    {
+        _app = new JunisApp(services: _model.Install());
+        _client = _app.CreateAuthorizedClient();
+    }
+
+    [Fact]
+    public async Task AConversationIdFindsItsSessionAndCreatesItWhenAbsent()
+    {
+        var (first, _) = await _client.TurnAsync(new { messages = Conversation(("user", "one")), elevenlabs_extra_body = new { conversation_id = "conv-1" } });
+        var (second, _) = await _client.TurnAsync(new { messages = Conversation(("user", "two")), elevenlabs_extra_body = new { conversation_id = "conv-1" } });
+        var (other, _) = await _client.TurnAsync(new { messages = Conversation(("user", "one")), elevenlabs_extra_body = new { conversation_id = "conv-2" } });
+
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, other);
+        var session = Assert.Single(await _app.SessionsAsync(), s => s.Id == first);
+        Assert.Equal("conv-1", session.ConversationId);
+        Assert.Equal(["user:one", "assistant:Reply to one", "user:two", "assistant:Reply to two"], (await _app.MessagesAsync(first)).Transcript());
+    }
+
+    [Fact]
+    public async Task ASessionIdWorksLikeAConversationIdAndAlsoTakesTheSessionsOwnId()
+    {
+        var (named, _) = await _client.TurnAsync(new { messages = Conversation(("user", "one")), session_id = "my-session" });
+        var (again, _) = await _client.TurnAsync(new { messages = Conversation(("user", "two")), session_id = "my-session" });
+        var (byOwnId, _) = await _client.TurnAsync(new { messages = Conversation(("user", "three")), session_id = named.ToString() });
+
+        Assert.Equal(named, again);
+        Assert.Equal(named, byOwnId);
+        Assert.Equal(6, (await _app.MessagesAsync(named)).Count);
+    }
+
+    [Fact]
+    public async Task TheFirstRequestsOfOneNewConversationRacingEndInOneSession()
+    {
+        for (var round = 0; round < 25; round++)
+        {
+            var id = $"race-{round}";
+            var turns = await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
+                _client.TurnAsync(new { messages = Conversation(("user", $"hello {i}")), elevenlabs_extra_body = new { conversation_id = id } })));
+
+            var sessions = (await _app.SessionsAsync()).Where(s => s.ConversationId == id).ToList();
+            var session = Assert.Single(sessions);
+            Assert.Equal(12, session.MessageCount);
+            Assert.Equal(Enumerable.Range(1, 12), (await _app.MessagesAsync(session.Id)).Select(m => m.Sequence));
+        }
+    }
+
+    [Fact]
+    public async Task ALoneMessageStartsANewSessionEveryTime()
+    {
+        var (first, _) = await _client.TurnAsync(new { messages = Conversation(("user", "hello")) });
+        var (second, _) = await _client.TurnAsync(new { messages = new object[] { new { role = "system", content = "Be kind." }, new { role = "user", content = "hello" } } });
+
+        Assert.NotEqual(first, second);
+        Assert.Equal(2, (await _app.SessionsAsync()).Count);
+    }
+
+    [Fact]
+    public async Task TheFullHistoryContinuesTheSessionItsTranscriptHashes()
+    {
+        var (session, reply) = await _client.TurnAsync(new { messages = Conversation(("user", "one")) });
+        var (next, reply2) = await _client.TurnAsync(new { messages = Conversation(("user", "one"), ("assistant", reply), ("user", "two")) });
+        var (third, _) = await _client.TurnAsync(new { messages = Conversation(("user", "one"), ("assistant", reply), ("user", "two"), ("assistant", reply2), ("user", "three")) });
+
+        Assert.Equal(session, next);
+        Assert.Equal(session, third);
+        Assert.Equal(["user:one", "assistant:Reply to one", "user:two", "assistant:Reply to two", "user:three", "assistant:Reply to three"],
+            (await _app.MessagesAsync(session)).Transcript());
+    }
+
+    [Fact]
+    public async Task SystemMessagesDoNotChangeWhichSessionATranscriptBelongsTo()
+    {
+        var (session, reply) = await _client.TurnAsync(new { messages = new object[] { new { role = "system", content = "v1" }, new { role = "user", content = "one" } } });
+        var (next, _) = await _client.TurnAsync(new
+        {
+            messages = new object[] { new { role = "system", content = "v2, longer" }, new { role = "user", content = "one" }, new { role = "assistant", content = reply }, new { role = "user", content = "two" } },
+        });
+
+        Assert.Equal(session, next);
+    }
+
+    [Fact]
+    public async Task AnUnknownTranscriptStartsASessionHoldingTheIncomingHistory()
+    {
+        var (session, _) = await _client.TurnAsync(new { messages = Conversation(("user", "from elsewhere"), ("assistant", "an answer we never gave"), ("user", "and then")) });
+
+        Assert.Equal(["user:from elsewhere", "assistant:an answer we never gave", "user:and then", "assistant:Reply to and then"],
+            (await _app.MessagesAsync(session)).Transcript());
+    }
+
+    [Fact]
+    public async Task AnAssistantMessageCutShortByAVoiceClientStillFindsItsSessionByTheUserTurns()
+    {
+        var (session, reply) = await _client.TurnAsync(new { messages = Conversation(("user", "tell me everything")) });
+        var interrupted = reply[..5]; // the caller spoke over the rest
+
+        var (next, _) = await _client.TurnAsync(new { messages = Conversation(("user", "tell me everything"), ("assistant", interrupted), ("user", "stop, please")) });
+        var (after, _) = await _client.TurnAsync(new
+        {
+            messages = Conversation(("user", "tell me everything"), ("assistant", interrupted), ("user", "stop, please"), ("assistant", "Reply to stop, please"), ("user", "thanks")),
+        });
+
+        Assert.Equal(session, next);
+        Assert.Equal(session, after); // and the client's own version of the transcript is what continues from there
+        Assert.Single(await _app.SessionsAsync());
+    }
+
+    [Fact]
+    public async Task OfTwoSessionsMatchingTheUserTurnsTheNewestWins()
+    {
+        var (older, _) = await _client.TurnAsync(new { messages = Conversation(("user", "hi")) });
+        var (newer, _) = await _client.TurnAsync(new { messages = Conversation(("user", "hi")) });
+
+        var (chosen, _) = await _client.TurnAsync(new { messages = Conversation(("user", "hi"), ("assistant", "Rep"), ("user", "more")) });
+
+        Assert.NotEqual(older, newer);
+        Assert.Equal(newer, chosen);
+    }
+
+    [Fact]
+    public async Task AReplayOfAStoredTurnReplacesItsReplyInsteadOfStoringItTwice()
+    {
+        var (session, reply) = await _client.TurnAsync(new { messages = Conversation(("user", "one")) });
+        var body = new { messages = Conversation(("user", "one"), ("assistant", reply), ("user", "two")) };
+
+        var (first, _) = await _client.TurnAsync(body);
+        var (again, _) = await _client.TurnAsync(body);
+        var (thrice, _) = await _client.TurnAsync(body);
+
+        Assert.Equal(session, first);
+        Assert.Equal(session, again);
+        Assert.Equal(session, thrice);
+        Assert.Equal(["user:one", "assistant:Reply to one", "user:two", "assistant:Reply to two"], (await _app.MessagesAsync(session)).Transcript());
+        var stored = Assert.Single(await _app.SessionsAsync());
+        Assert.Equal(4, stored.MessageCount);
+    }
+
+    [Fact]
+    public async Task AReplayByConversationIdWithTheFullHistoryIsStoredOnce()
+    {
+        var first = new { messages = Conversation(("user", "one")), elevenlabs_extra_body = new { conversation_id = "voice-7" } };
+        var (session, reply) = await _client.TurnAsync(first);
+        var second = new { messages = Conversation(("user", "one"), ("assistant", reply), ("user", "two")), elevenlabs_extra_body = new { conversation_id = "voice-7" } };
+        await _client.TurnAsync(second);
+        await _client.TurnAsync(second);
+
+        Assert.Equal(["user:one", "assistant:Reply to one", "user:two", "assistant:Reply to two"], (await _app.MessagesAsync(session)).Transcript());
+    }
+
+    [Fact]
+    public async Task ANamedSessionWithOnlyTheNewestMessageGetsItsStoredHistoryBeforeIt()
+    {
+        var id = new { conversation_id = "sdk-1" };
+        await _client.TurnAsync(new { messages = Conversation(("user", "one")), elevenlabs_extra_body = id });
+        await _client.TurnAsync(new { messages = new object[] { new { role = "system", content = "Be brief." }, new { role = "user", content = "two" } }, elevenlabs_extra_body = id });
+
+        var seen = _model.Calls[^1].Messages.Select(m => $"{m.Role}:{m.Text}");
+        Assert.Equal(["system:Be brief.", "user:one", "assistant:Reply to one", "user:two"], seen);
+    }
+
+    [Fact]
+    public async Task ANamedSessionWithTheFullHistoryUsesItAsSentNeverDuplicated()
+    {
+        var id = new { conversation_id = "full-1" };
+        var (_, reply) = await _client.TurnAsync(new { messages = Conversation(("user", "one")), elevenlabs_extra_body = id });
+        await _client.TurnAsync(new { messages = Conversation(("user", "one"), ("assistant", reply), ("user", "two")), elevenlabs_extra_body = id });
+
+        Assert.Equal(["user:one", "assistant:Reply to one", "user:two"], _model.Calls[^1].Messages.Select(m => $"{m.Role}:{m.Text}"));
+    }
+
+    [Fact]
+    public async Task StoredHistoryIsLimitedToTheConfiguredNumberOfMessages()
+    {
+        using var app = new JunisApp(new() { ["Junis:Sessions:HistoryLimit"] = "2" }, _model.Install());
+        var client = app.CreateAuthorizedClient();
+        var id = new { conversation_id = "short-memory" };
+        foreach (var word in new[] { "one", "two", "three" })
+            await client.TurnAsync(new { messages = Conversation(("user", word)), elevenlabs_extra_body = id });
+
+        Assert.Equal(["user:two", "assistant:Reply to two", "user:three"], _model.Calls[^1].Messages.Select(m => $"{m.Role}:{m.Text}"));
+    }
+
+    [Fact]
+    public async Task ThreeTurnsOfFullHistoryThroughTheOfficialClientAreOneSessionOfSixMessages()
+    {
+        var chat = OfficialClient.Chat(_app);
+        List<OpenAI.Chat.ChatMessage> history = [];
+        foreach (var question in new[] { "one", "two", "three" })
+        {
+            history.Add(new UserChatMessage(question));
+            ChatCompletion reply = await chat.CompleteChatAsync(history);
+            history.Add(new AssistantChatMessage(reply));
+        }
+
+        var session = Assert.Single(await _app.SessionsAsync());
+        Assert.Equal(6, session.MessageCount);
+        Assert.Equal(["user:one", "assistant:Reply to one", "user:two", "assistant:Reply to two", "user:three", "assistant:Reply to three"],
+            (await _app.MessagesAsync(session.Id)).Transcript());
+    }
+
+    [Fact]
+    public async Task ThreeTurnsByConversationIdWithOnlyTheNewestMessageThroughTheOfficialClientAreOneSessionOfSixMessages()
+    {
+        var chat = OfficialClient.Chat(_app, extraBody: ConversationId("dotnet-conversation"));
+        foreach (var question in new[] { "one", "two", "three" })
+            await chat.CompleteChatAsync([new UserChatMessage(question)]);
+
+        var session = Assert.Single(await _app.SessionsAsync());
+        Assert.Equal("dotnet-conversation", session.ConversationId);
+        Assert.Equal(6, session.MessageCount);
+        Assert.Equal(["user:one", "assistant:Reply to one", "user:two", "assistant:Reply to two", "user:three"], _model.Calls[^1].Messages.Select(m => $"{m.Role}:{m.Text}"));
+    }
+
+    public void Dispose() => _app.Dispose();
+}
