@@ -47,6 +47,6 @@ public static class LlmServiceCollectionExtensions
                 NetworkTimeout = TimeSpan.FromSeconds(options.TimeoutSeconds),
                 RetryPolicy = new ClientRetryPolicy(options.MaxRetries),
             });
-        return client.GetChatClient(options.Model).AsIChatClient();
+        return new StreamedToolCalls(client.GetChatClient(options.Model).AsIChatClient());
     }
 }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Junis.Server.Orchestration;
 
 public static class OrchestrationServiceCollectionExtensions
@@ -5,6 +7,13 @@ public static class OrchestrationServiceCollectionExtensions
     public static IServiceCollection AddOrchestration(this IServiceCollection services)
     {
         services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<KeywordToolOptions>().BindConfiguration(KeywordToolOptions.Section).ValidateOnStart();
+        services.AddSingleton<KeywordToolOptionsSetup>();
+        services.AddSingleton<IPostConfigureOptions<KeywordToolOptions>>(sp => sp.GetRequiredService<KeywordToolOptionsSetup>());
+        services.AddSingleton<IValidateOptions<KeywordToolOptions>>(sp => sp.GetRequiredService<KeywordToolOptionsSetup>());
+        services.AddSingleton<KeywordTools>();
+        services.AddOptions<StreamingOptions>().BindConfiguration(StreamingOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StreamingOptions>, StreamingOptionsValidator>();
         services.AddSingleton<Orchestrator>();
         return services;
     }

@@ -17,8 +17,8 @@ namespace Junis.Server.Orchestration;
 /// that fails stores its input; one the caller abandons stores what was generated, marked interrupted.
 /// </summary>
 public sealed class Orchestrator(
-    IChatClient model, TokenCounter tokens, TurnWriter writer, SessionActivity activity,
-    IOptions<OrchestratorOptions> options, ILogger<Orchestrator> logger)
+    IChatClient model, TokenCounter tokens, TurnWriter writer, SessionActivity activity, KeywordTools keywordTools,
+    IOptions<OrchestratorOptions> options, IOptions<StreamingOptions> streaming, ILogger<Orchestrator> logger)
 {
     public async IAsyncEnumerable<TurnEvent> RunAsync(
         ChatCompletionRequest request, Turn turn, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -30,8 +30,9 @@ public sealed class Orchestrator(
             choices[i] = new ChoiceResult();
 
         var events = choices.Length == 1
-            ? GenerateAsync(0, input, chatOptions, choices[0], cancellationToken)
-            : Merge([.. choices.Select((choice, i) => GenerateAsync(i, input, chatOptions.Clone(), choice, cancellationToken))], cancellationToken);
+            ? GenerateAsync(0, request, input, chatOptions, choices[0], cancellationToken)
+            : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, chatOptions.Clone(), choice, cancellationToken))], cancellationToken);
+        var bufferWords = request.IsStreaming ? streaming.Value.BufferWords : null;
 
         activity.Begin(turn.SessionId);
         var stored = false;
@@ -40,11 +41,25 @@ public sealed class Orchestrator(
             await using var updates = events.GetAsyncEnumerator(cancellationToken);
             while (true)
             {
+                var next = updates.MoveNextAsync();
+                if (bufferWords is { Length: > 0 })
+                {
+                    // A slow model: say something while it thinks, once, as the reply's first words.
+                    var first = next.AsTask();
+                    next = new ValueTask<bool>(first);
+                    if (await Task.WhenAny(first, Task.Delay(streaming.Value.BufferAfterMs, cancellationToken)) != first)
+                    {
+                        choices[0].Text.Append(bufferWords);
+                        yield return new TextDelta(0, bufferWords);
+                    }
+                    bufferWords = null;
+                }
+
                 ExceptionDispatchInfo? failure = null;
                 var more = false;
                 try
                 {
-                    more = await updates.MoveNextAsync();
+                    more = await next;
                 }
                 catch (Exception e)
                 {
@@ -63,7 +78,7 @@ public sealed class Orchestrator(
 
             var usage = CountUsage(input, choices);
             stored = true;
-            await writer.WriteAsync(turn, choices[0].Outcome(usage));
+            await writer.WriteAsync(turn, choices[0].Outcome(usage, keywordTools));
             yield return new TurnFinished(usage);
         }
         finally
@@ -81,7 +96,7 @@ public sealed class Orchestrator(
         try
         {
             await writer.WriteAsync(turn, interrupted && choice.HasOutput
-                ? choice.Outcome(new Usage(0, tokens.Count(choice.Text.ToString()))) with { Interrupted = true }
+                ? choice.Outcome(new Usage(0, tokens.Count(choice.Text.ToString())), keywordTools) with { Interrupted = true }
                 : TurnOutcome.Failed);
         }
         catch (Exception e)
@@ -112,7 +127,8 @@ public sealed class Orchestrator(
     }
 
     private async IAsyncEnumerable<TurnEvent> GenerateAsync(
-        int choice, List<ChatMessage> input, ChatOptions chatOptions, ChoiceResult result, [EnumeratorCancellation] CancellationToken cancellationToken)
+        int choice, ChatCompletionRequest request, List<ChatMessage> input, ChatOptions chatOptions, ChoiceResult result,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var update in model.GetStreamingResponseAsync(input, chatOptions, cancellationToken))
         {
@@ -124,10 +140,12 @@ public sealed class Orchestrator(
                         result.Text.Append(text.Text);
                         yield return new TextDelta(choice, text.Text);
                         break;
-                    case FunctionCallContent call:
-                        var arguments = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions);
-                        result.ToolCalls.Add(new ToolCall(call.CallId, new FunctionCall(call.Name, arguments)));
-                        yield return new ToolCallStarted(choice, result.ToolCalls.Count - 1, call.CallId, call.Name, arguments);
+                    case ToolCallFragment fragment:
+                        if (result.Calls.Add(choice, fragment) is { } piece)
+                            yield return piece;
+                        break;
+                    case FunctionCallContent whole:
+                        yield return result.Calls.AddWhole(choice, whole);
                         break;
                     case UsageContent usage:
                         result.ModelUsage = usage.Details;
@@ -136,6 +154,14 @@ public sealed class Orchestrator(
             }
             if (update.FinishReason is { } reason)
                 result.FinishReason = reason;
+        }
+
+        result.ToolCalls.AddRange(result.Calls.Complete());
+        // What the assistant said may itself be a tool call: a farewell ends the call, a transfer transfers it.
+        if (keywordTools.Detect(result.Text.ToString(), request.Tools, result.ToolCalls.Select(c => c.Function.Name)) is { } detected)
+        {
+            result.ToolCalls.Add(detected);
+            yield return new ToolCallStarted(choice, result.ToolCalls.Count - 1, detected.Id, detected.Function.Name, detected.Function.Arguments);
         }
         result.WireFinishReason = FinishReasons.ToWire(result.FinishReason, result.ToolCalls.Count > 0);
         yield return new ChoiceFinished(choice, result.WireFinishReason);
@@ -190,10 +216,57 @@ public sealed class Orchestrator(
         }
     }
 
+    /// <summary>
+    /// Tool calls as they stream in: pieces gathered by the model's index, each call announced (id, name, the
+    /// arguments so far) once its name is known, its later argument pieces passed on as they come.
+    /// </summary>
+    private sealed class StreamedCalls
+    {
+        private readonly Dictionary<int, PendingCall> _byModelIndex = [];
+        private readonly List<PendingCall> _announced = [];
+
+        public TurnEvent? Add(int choice, ToolCallFragment fragment)
+        {
+            if (!_byModelIndex.TryGetValue(fragment.Index, out var call))
+                _byModelIndex[fragment.Index] = call = new PendingCall();
+            call.Id ??= fragment.CallId;
+            call.Name ??= fragment.Name;
+            call.Arguments.Append(fragment.Arguments);
+
+            if (call.Index is { } index)
+                return fragment.Arguments.Length > 0 ? new ToolCallArguments(choice, index, fragment.Arguments) : null;
+            if (call.Name is null)
+                return null; // not announced without a name: SDK stream helpers reject a nameless first delta
+            call.Id ??= $"call_{Guid.NewGuid():N}";
+            call.Index = _announced.Count;
+            _announced.Add(call);
+            return new ToolCallStarted(choice, call.Index.Value, call.Id, call.Name, call.Arguments.ToString());
+        }
+
+        /// <summary>A call the model handed over whole (providers that do not stream calls).</summary>
+        public TurnEvent AddWhole(int choice, FunctionCallContent call)
+        {
+            var arguments = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions);
+            return Add(choice, new ToolCallFragment(-1 - _byModelIndex.Count, call.CallId, call.Name, arguments))!;
+        }
+
+        public IEnumerable<ToolCall> Complete() =>
+            _announced.Select(c => new ToolCall(c.Id!, new FunctionCall(c.Name!, c.Arguments.Length > 0 ? c.Arguments.ToString() : "{}")));
+
+        private sealed class PendingCall
+        {
+            public string? Id { get; set; }
+            public string? Name { get; set; }
+            public int? Index { get; set; }
+            public StringBuilder Arguments { get; } = new();
+        }
+    }
+
     /// <summary>What one generation produced, gathered while its events stream out.</summary>
     private sealed class ChoiceResult
     {
         public StringBuilder Text { get; } = new();
+        public StreamedCalls Calls { get; } = new();
         public List<ToolCall> ToolCalls { get; } = [];
         public ChatFinishReason? FinishReason { get; set; }
         public string? WireFinishReason { get; set; }
@@ -201,9 +274,9 @@ public sealed class Orchestrator(
 
         public bool HasOutput => Text.Length > 0 || ToolCalls.Count > 0;
 
-        public TurnOutcome Outcome(Usage usage) => new(
+        public TurnOutcome Outcome(Usage usage, KeywordTools keywordTools) => new(
             new StoredMessage("assistant", Text.Length > 0 || ToolCalls.Count == 0 ? Text.ToString() : null, ToolCalls.Count > 0 ? ToolCalls : null),
             WireFinishReason, usage,
-            EndsConversation: ToolCalls.Any(c => c.Function.Name == "end_call"));
+            EndsConversation: ToolCalls.Any(c => keywordTools.EndsConversation(c.Function.Name)));
     }
 }

@@ -1,0 +1,34 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using OpenAI.Chat;
+
+namespace Junis.Server.Llm;
+
+/// <summary>
+/// Passes a model's tool calls on piece by piece. The OpenAI adapter gathers a streamed tool call and hands it
+/// over whole at the end; this reads the pieces from each raw update instead, and drops the gathered copy.
+/// </summary>
+public sealed class StreamedToolCalls(IChatClient inner) : DelegatingChatClient(inner)
+{
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var streamed = false;
+        await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken))
+        {
+            if (update.RawRepresentation is StreamingChatCompletionUpdate { ToolCallUpdates.Count: > 0 } raw)
+            {
+                streamed = true;
+                update.Contents = [
+                    .. update.Contents.Where(c => c is not FunctionCallContent),
+                    .. raw.ToolCallUpdates.Select(t => new ToolCallFragment(t.Index, t.ToolCallId, t.FunctionName, t.FunctionArgumentsUpdate?.ToString() ?? "")),
+                ];
+            }
+            else if (streamed && update.Contents.Any(c => c is FunctionCallContent))
+            {
+                update.Contents = [.. update.Contents.Where(c => c is not FunctionCallContent)];
+            }
+            yield return update;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Junis.Server.ChatCompletions;
+using Microsoft.Extensions.Options;
+
+namespace Junis.Server.Orchestration;
+
+/// <summary>
+/// Turns what the assistant said into a tool call: a farewell into <c>end_call</c>, a transfer into
+/// <c>transfer_call</c> (or the name the request gives it). Only the assistant's reply is read, never the
+/// caller's words, and only tools the request offers are called.
+/// </summary>
+public sealed class KeywordTools(IOptions<KeywordToolOptions> options, ILogger<KeywordTools> logger)
+{
+    /// <summary>The one call the reply asks for, if any. Tools the model already called are not called again.</summary>
+    public ToolCall? Detect(string reply, IReadOnlyList<ToolDefinition?>? offered, IEnumerable<string> alreadyCalled)
+    {
+        if (offered is not { Count: > 0 } || string.IsNullOrWhiteSpace(reply))
+            return null;
+
+        var heard = Normalize(reply);
+        var called = alreadyCalled.ToHashSet(StringComparer.Ordinal);
+        foreach (var (name, detector) in options.Value.Keywords.OrderByDescending(d => d.Value.Priority))
+        {
+            var phrase = detector.Phrases.FirstOrDefault(p => Says(heard, Normalize(p)));
+            if (phrase is null)
+                continue;
+            var tool = detector.ToolNames.Select(n => offered.FirstOrDefault(t => t?.Function?.Name == n)).FirstOrDefault(t => t is not null);
+            if (tool is null || called.Contains(tool.Function!.Name!))
+                continue;
+
+            if (Arguments(name, tool.Function, phrase, reply) is { } arguments)
+                return new ToolCall($"call_{Guid.NewGuid():N}", new FunctionCall(tool.Function.Name!, arguments));
+        }
+        return null;
+    }
+
+    /// <summary>Whether the tool, by its name, belongs to the detector that ends the conversation.</summary>
+    public bool EndsConversation(string toolName) =>
+        options.Value.Keywords.TryGetValue(KeywordToolOptions.EndCall, out var endCall) && endCall.ToolNames.Contains(toolName);
+
+    /// <summary>
+    /// The arguments, holding only what the tool's schema declares: <c>reason</c> says what was heard,
+    /// <c>message</c> and <c>client_message</c> carry the reply, <c>agent_message</c> the reason; a property with a
+    /// default or an enum takes it. Null when a required property cannot be filled.
+    /// </summary>
+    private string? Arguments(string detector, FunctionDefinition function, string phrase, string reply)
+    {
+        var arguments = new JsonObject();
+        if (function.Parameters is not { ValueKind: JsonValueKind.Object } schema
+            || !schema.TryGetProperty("properties", out var properties) || properties.ValueKind != JsonValueKind.Object)
+        {
+            return "{}";
+        }
+
+        var reason = $"The assistant said \"{phrase}\".";
+        foreach (var property in properties.EnumerateObject())
+        {
+            JsonNode? value = property.Name switch
+            {
+                "reason" => reason,
+                "message" or "client_message" => reply,
+                "agent_message" => reason,
+                _ when property.Value.ValueKind == JsonValueKind.Object && property.Value.TryGetProperty("default", out var fallback) => JsonNode.Parse(fallback.GetRawText()),
+                _ when property.Value.ValueKind == JsonValueKind.Object && property.Value.TryGetProperty("enum", out var choices)
+                    && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0 => JsonNode.Parse(choices[0].GetRawText()),
+                _ => null,
+            };
+            if (value is not null)
+                arguments[property.Name] = value;
+        }
+
+        if (schema.TryGetProperty("required", out var required) && required.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var name in required.EnumerateArray().Select(r => r.GetString()).OfType<string>())
+            {
+                if (!arguments.ContainsKey(name))
+                {
+                    logger.LogInformation(
+                        "Heard \"{Phrase}\" for {Detector}, but {Tool} requires '{Property}', which cannot be derived from the reply; no call made",
+                        phrase, detector, function.Name, name);
+                    return null;
+                }
+            }
+        }
+        return arguments.ToJsonString();
+    }
+
+    private static string Normalize(string text) => text.Normalize(NormalizationForm.FormKC).ToLowerInvariant();
+
+    /// <summary>Whether the phrase is said: a phrase with Latin letters must stand as whole words, others may sit inside words.</summary>
+    private static bool Says(string heard, string phrase)
+    {
+        if (phrase.Length == 0)
+            return false;
+        var wholeWords = phrase.Any(char.IsAsciiLetter);
+        for (var at = heard.IndexOf(phrase, StringComparison.Ordinal); at >= 0; at = heard.IndexOf(phrase, at + 1, StringComparison.Ordinal))
+        {
+            if (!wholeWords)
+                return true;
+            var before = at == 0 || !char.IsLetterOrDigit(heard[at - 1]) || !char.IsLetterOrDigit(phrase[0]);
+            var end = at + phrase.Length;
+            var after = end == heard.Length || !char.IsLetterOrDigit(heard[end]) || !char.IsLetterOrDigit(phrase[^1]);
+            if (before && after)
+                return true;
+        }
+        return false;
+    }
+}
