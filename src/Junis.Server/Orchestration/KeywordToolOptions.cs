@@ -44,8 +44,9 @@ public sealed class KeywordToolOptionsSetup : IPostConfigureOptions<KeywordToolO
     public ValidateOptionsResult Validate(string? name, KeywordToolOptions options)
     {
         var errors = options.Keywords
-            .Where(d => d.Value.Phrases.Count == 0 || d.Value.Phrases.Any(string.IsNullOrWhiteSpace) || d.Value.ToolNames.Count == 0)
-            .Select(d => $"{KeywordToolOptions.Section}:Keywords:{d.Key} needs non-empty Phrases and at least one of ToolNames.")
+            .Where(d => d.Value.Phrases.Count == 0 || d.Value.Phrases.Any(string.IsNullOrWhiteSpace)
+                || d.Value.ToolNames.Count == 0 || d.Value.ToolNames.Any(string.IsNullOrWhiteSpace))
+            .Select(d => $"{KeywordToolOptions.Section}:Keywords:{d.Key} needs phrases and tool names, none of them empty.")
             .ToList();
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

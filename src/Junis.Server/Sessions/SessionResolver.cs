@@ -46,7 +46,9 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
             return view.Continue(caller, id);
 
         // Voice clients cut the assistant's words where the caller interrupted, so the exact hash misses;
-        // the user turns alone still say which conversation this is.
+        // the user turns alone still say which conversation this is, if there are any.
+        if (!view.HasUserTurnsBeforeInput)
+            return view.NewSession(caller, conversation: null, userId);
         var byUserTurns = await ByUserTurns(db, caller.OrganizationId, view.PrefixUserTurnsHash).FirstOrDefaultAsync(cancellationToken);
         return byUserTurns is { } found ? view.Continue(caller, found) : view.NewSession(caller, conversation: null, userId);
     }
@@ -126,6 +128,7 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
         public required byte[] AllUserTurnsHash { get; init; }
 
         public bool HasHistory => InputStart > 0;
+        public bool HasUserTurnsBeforeInput => Transcript.Take(InputStart).Any(m => m.Role == "user");
         private List<StoredMessage> Input => Transcript[InputStart..];
 
         public static RequestView Of(ChatCompletionRequest request)

@@ -93,6 +93,48 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         await WriteEventAsync(context, "[DONE]");
     }
 
+    /// <summary>Answers with one tool call, streamed as OpenAI streams it: id and name first, then the arguments in pieces.</summary>
+    public static async Task ToolCallAsync(HttpContext context, JsonObject body, string name, IReadOnlyList<string> argumentPieces, string id = "call_fake1")
+    {
+        if (body["stream"]?.GetValue<bool>() != true)
+        {
+            await context.Response.WriteAsJsonAsync(new
+            {
+                id = "chatcmpl-fake", @object = "chat.completion", created = 1, model = "fake-model",
+                choices = new[]
+                {
+                    new
+                    {
+                        index = 0, finish_reason = "tool_calls",
+                        message = new { role = "assistant", content = (string?)null, tool_calls = new[] { new { id, type = "function", function = new { name, arguments = string.Concat(argumentPieces) } } } },
+                    },
+                },
+                usage = new { prompt_tokens = 20, completion_tokens = 10, total_tokens = 30 },
+            });
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        await WriteEventAsync(context, Chunk(new JsonObject
+        {
+            ["role"] = "assistant", ["content"] = null,
+            ["tool_calls"] = new JsonArray(new JsonObject
+            {
+                ["index"] = 0, ["id"] = id, ["type"] = "function",
+                ["function"] = new JsonObject { ["name"] = name, ["arguments"] = "" },
+            }),
+        }, null));
+        foreach (var piece in argumentPieces)
+        {
+            await WriteEventAsync(context, Chunk(new JsonObject
+            {
+                ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 0, ["function"] = new JsonObject { ["arguments"] = piece } }),
+            }, null));
+        }
+        await WriteEventAsync(context, Chunk(new JsonObject(), "tool_calls"));
+        await WriteEventAsync(context, "[DONE]");
+    }
+
     public static string Chunk(JsonObject delta, string? finishReason) => new JsonObject
     {
         ["id"] = "chatcmpl-fake", ["object"] = "chat.completion.chunk", ["created"] = 1, ["model"] = "fake-model",

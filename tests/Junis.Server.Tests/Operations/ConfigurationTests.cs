@@ -22,6 +22,10 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("Junis__Orchestrator__ModelName", "", "Junis:Orchestrator:ModelName")]
     [InlineData("Junis__Limits__MaxRequestBodyBytes", "10", "Junis:Limits:MaxRequestBodyBytes")]
     [InlineData("Junis__Limits__MaxChoices", "0", "Junis:Limits:MaxChoices")]
+    [InlineData("Junis__Streaming__BufferWords", "Let me check", "Junis:Streaming:BufferWords")]
+    [InlineData("Junis__Tools__Keywords__end_call__ToolNames__0", "", "Junis:Tools:Keywords:end_call")]
+    [InlineData("Junis__Sessions__IdleMinutes", "0", "Junis:Sessions:IdleMinutes")]
+    [InlineData("Junis__RateLimits__DefaultPerMinute", "0", "Junis:RateLimits:DefaultPerMinute")]
     public async Task InvalidSettingFailsAtStartNamingTheKey(string variable, string value, string named)
     {
         var outcome = await StartAsync(new() { [variable] = value });
