@@ -64,6 +64,7 @@ scenario_s6() {
   if ((created > 0)); then
     note "S6: the server started $created new sessions instead of continuing the seeded ones, so these are new-session turns"
   fi
+  rm -f "$OUT"/s6-*.db*
 }
 
 # s6_turns SMALL|BIG FIRST COUNT: COUNT sequential turns on seeded sessions number FIRST, FIRST+1, ...
@@ -90,9 +91,33 @@ make_schema() {
 
 count_sessions() { sqlite3 "$1" 'SELECT count(*) FROM "Sessions";'; }
 
-# seed_sessions FILE COUNT: adds COUNT sessions with conversation ids bench-1..bench-COUNT, each holding
-# the first two messages of S6_BODY, to the organization of the bootstrap key.
+# seed_sessions FILE COUNT: adds COUNT sessions with conversation ids bench-1..bench-COUNT to the organization
+# of the bootstrap key, each as one finished turn (the user and assistant messages S6_BODY repeats), with
+# random transcript hashes so the hash indexes hold COUNT distinct entries, and times a second apart.
+# Written for the schema of the Sessions migration; bench/out/s6-schema.sql shows the one seeded.
 seed_sessions() {
-  echo "seed_sessions: no insert for this schema yet" >>"$OUT/s6-seed.log"
-  return 1
+  sqlite3 "$1" >>"$OUT/s6-seed.log" 2>&1 <<SQL
+.bail on
+PRAGMA cache_size = -262144;
+BEGIN;
+CREATE TEMP TABLE seed AS
+  SELECT Id AS KeyId, OrganizationId, strftime('%s', 'now') - $2 AS Start FROM ApiKeys ORDER BY CreatedAt LIMIT 1;
+CREATE TEMP VIEW seeded AS
+  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+  SELECT i, printf('00000000-0000-7000-8000-%012X', i) AS Id, KeyId, OrganizationId,
+         strftime('%Y-%m-%d %H:%M:%S.0000000', Start + i, 'unixepoch') AS At
+  FROM n, seed;
+INSERT INTO "Sessions" (Id, OrganizationId, ApiKeyId, ConversationId, UserId, TranscriptHash, TurnStartHash,
+    TurnInputHash, UserTurnsHash, CreatedAt, LastUpdateAt, EndedAt, MessageCount, LastTurnStart,
+    LastReplySequence, PromptTokens, CompletionTokens)
+  SELECT Id, OrganizationId, KeyId, 'bench-' || i, NULL, randomblob(32), randomblob(32),
+    randomblob(32), randomblob(32), At, At, NULL, 2, 1, 2, 12, 20
+  FROM seeded;
+INSERT INTO "SessionMessages" (SessionId, Sequence, Role, Content, ToolCalls, ToolCallId, FinishReason,
+    PromptTokens, CompletionTokens, Interrupted, CreatedAt)
+  SELECT Id, 1, 'user', 'Hello', NULL, NULL, NULL, NULL, NULL, 0, At FROM seeded
+  UNION ALL
+  SELECT Id, 2, 'assistant', 'Hi! How can I help?', NULL, NULL, 'stop', 12, 20, 0, At FROM seeded;
+COMMIT;
+SQL
 }
