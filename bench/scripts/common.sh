@@ -121,10 +121,14 @@ others_busy_percent() {
     printf "%d", (all > 0 && busy > 0) ? 100 * busy / all : 0 }'
 }
 
-# check_quiet SCENARIO: anything else using the CPU while we measure would distort the figures.
+# check_quiet SCENARIO: anything else using the CPU while we measure would distort the figures, so this
+# waits up to QUIET_WAIT seconds for other processes to calm down, and notes it if they do not.
 check_quiet() {
-  local busy
-  busy=$(others_busy_percent)
+  local busy deadline=$((SECONDS + QUIET_WAIT))
+  while busy=$(others_busy_percent) && ((busy > 15 && SECONDS < deadline)); do
+    log "$1: waiting for other processes to leave the CPU ($busy % busy)"
+    sleep 4
+  done
   if ((busy > 15)); then
     note "$1: just before it, other processes kept the machine $busy % busy; its figures are disturbed"
   fi
