@@ -34,7 +34,7 @@ public sealed class Orchestrator(
             : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, chatOptions.Clone(), choice, cancellationToken))], cancellationToken);
         var bufferWords = request.IsStreaming ? streaming.Value.BufferWords : null;
 
-        activity.Begin(turn.SessionId);
+        activity.Begin(turn.SessionId, turn.OrganizationId);
         var stored = false;
         try
         {

@@ -28,10 +28,10 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
             if (named is null)
                 return view.NewSession(caller, conversation, userId);
             if (view.AllHash.AsSpan().SequenceEqual(named.TurnInputHash) || view.IsRetryOfFailedTurn(named))
-                return view.Replay(caller, named, view.HasHistory ? [] : await HistoryAsync(named.Id, before: named.LastTurnStart, cancellationToken));
+                return view.Replay(caller, named, userId, view.HasHistory ? [] : await HistoryAsync(named.Id, before: named.LastTurnStart, cancellationToken));
             if (view.HasHistory)
-                return view.Continue(caller, named.Id);
-            return view.ContinueWithHistory(caller, named, await HistoryAsync(named.Id, before: int.MaxValue, cancellationToken));
+                return view.Continue(caller, named.Id, userId);
+            return view.ContinueWithHistory(caller, named, userId, await HistoryAsync(named.Id, before: int.MaxValue, cancellationToken));
         }
 
         if (view.Transcript.Count <= 1)
@@ -40,17 +40,17 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
         // The same request again is a replay; otherwise the request continues the session whose transcript it extends.
         var replayed = await ByTurnInput(db, caller.OrganizationId, view.AllHash).FirstOrDefaultAsync(cancellationToken);
         if (replayed is not null)
-            return view.Replay(caller, replayed, history: []);
+            return view.Replay(caller, replayed, userId, history: []);
         var continued = await ByTranscript(db, caller.OrganizationId, view.PrefixHash).FirstOrDefaultAsync(cancellationToken);
         if (continued is { } id)
-            return view.Continue(caller, id);
+            return view.Continue(caller, id, userId);
 
         // Voice clients cut the assistant's words where the caller interrupted, so the exact hash misses;
         // the user turns alone still say which conversation this is, if there are any.
         if (!view.HasUserTurnsBeforeInput)
             return view.NewSession(caller, conversation: null, userId);
         var byUserTurns = await ByUserTurns(db, caller.OrganizationId, view.PrefixUserTurnsHash).FirstOrDefaultAsync(cancellationToken);
-        return byUserTurns is { } found ? view.Continue(caller, found) : view.NewSession(caller, conversation: null, userId);
+        return byUserTurns is { } found ? view.Continue(caller, found, userId) : view.NewSession(caller, conversation: null, userId);
     }
 
     // The lookups, each served by an index that leads with the organization (see JunisDb).
@@ -172,9 +172,10 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
             UserTurnsHash = AllUserTurnsHash,
         };
 
-        public Turn Continue(Caller caller, Guid sessionId) => new()
+        public Turn Continue(Caller caller, Guid sessionId, string? userId) => new()
         {
             SessionId = sessionId,
+            UserId = userId,
             OrganizationId = caller.OrganizationId,
             ApiKeyId = caller.KeyId,
             Kind = TurnKind.Continue,
@@ -184,12 +185,13 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
             UserTurnsHash = AllUserTurnsHash,
         };
 
-        public Turn ContinueWithHistory(Caller caller, Session session, List<ChatMessage> history)
+        public Turn ContinueWithHistory(Caller caller, Session session, string? userId, List<ChatMessage> history)
         {
             var input = Input;
             return new Turn
             {
                 SessionId = session.Id,
+                UserId = userId,
                 OrganizationId = caller.OrganizationId,
                 ApiKeyId = caller.KeyId,
                 Kind = TurnKind.ContinueWithHistory,
@@ -201,9 +203,10 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
             };
         }
 
-        public Turn Replay(Caller caller, Session session, List<ChatMessage> history) => new()
+        public Turn Replay(Caller caller, Session session, string? userId, List<ChatMessage> history) => new()
         {
             History = history,
+            UserId = userId,
             SessionId = session.Id,
             OrganizationId = caller.OrganizationId,
             ApiKeyId = caller.KeyId,

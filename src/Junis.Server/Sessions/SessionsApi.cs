@@ -95,9 +95,15 @@ public static class SessionsApi
     private static async Task<Results<JsonHttpResult<SessionStatus>, JsonHttpResult<ErrorEnvelope>>> StatusAsync(
         string id, HttpContext http, JunisDb db, SessionActivity activity, TimeProvider clock, IOptions<SessionsOptions> options)
     {
+        var organization = http.Caller().OrganizationId;
         if (await FindAsync(id, http, db) is not { } s)
-            return NotFound(id);
-        var status = activity.IsProcessing(s.Id) ? "processing" : "idle";
+        {
+            // A new session's first turn is still running: it is stored when the turn ends.
+            return Guid.TryParse(id, out var running) && activity.IsProcessing(running, organization)
+                ? TypedResults.Json(new SessionStatus(running, "processing", true, clock.GetUtcNow().UtcDateTime), WireJson.Wire.SessionStatus)
+                : NotFound(id);
+        }
+        var status = activity.IsProcessing(s.Id, organization) ? "processing" : "idle";
         return TypedResults.Json(
             new SessionStatus(s.Id, status, s.IsActive(clock.GetUtcNow().UtcDateTime, options.Value.Idle), s.LastUpdateAt),
             WireJson.Wire.SessionStatus);

@@ -75,14 +75,20 @@ public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvide
         await transaction.CommitAsync();
     }
 
-    private static async Task ApplyAsync(JunisDb db, Turn turn, TurnOutcome outcome, DateTime now)
+    private async Task ApplyAsync(JunisDb db, Turn turn, TurnOutcome outcome, DateTime now)
     {
         var session = await FindAsync(db, turn);
+        if (session is null && turn.Kind != TurnKind.NewSession)
+        {
+            // Deleted while the turn ran: the caller asked for it to be gone, so nothing of it comes back.
+            logger.LogInformation("Session {SessionId} was deleted during a turn; the turn is not stored", turn.SessionId);
+            return;
+        }
         if (session is null)
         {
             session = new Session
             {
-                Id = turn.Kind == TurnKind.NewSession ? turn.SessionId : Guid.CreateVersion7(),
+                Id = turn.SessionId,
                 OrganizationId = turn.OrganizationId,
                 ApiKeyId = turn.ApiKeyId,
                 ConversationId = turn.ConversationId,

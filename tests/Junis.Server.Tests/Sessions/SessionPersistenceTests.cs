@@ -194,6 +194,36 @@ public sealed class SessionPersistenceTests : IDisposable
         Assert.Equal("It is sunny.", stored[3].Content);
     }
 
+    [Fact]
+    public async Task ASessionDeletedDuringATurnDoesNotComeBackWhenTheTurnEnds()
+    {
+        var release = new TaskCompletionSource();
+        var hold = false;
+        var model = new ScriptedModel((_, _, ct) => hold ? HeldAsync(release.Task, ct) : ScriptedModel.Words(["ok"], TimeSpan.Zero, ct));
+        using var app = new JunisApp(services: model.Install());
+        var client = app.CreateAuthorizedClient();
+        var (session, _) = await client.TurnAsync(new { messages = Conversation(("user", "first")), elevenlabs_extra_body = new { conversation_id = "to-forget" } });
+        model.Calls.Clear();
+        hold = true;
+
+        var held = client.PostCompletionAsync(new { messages = Conversation(("user", "second")), elevenlabs_extra_body = new { conversation_id = "to-forget" } });
+        await PollAsync(() => Task.FromResult(model.Calls.Count), count => count > 0);
+        using var deleted = await client.DeleteAsync($"/api/external/sessions/{session}");
+        release.SetResult();
+        using var answered = await held;
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Empty(await app.SessionsAsync());
+        Assert.Equal(0, await app.QueryAsync(db => db.SessionMessages.CountAsync()));
+    }
+
+    private static async IAsyncEnumerable<ChatResponseUpdate> HeldAsync(Task release, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await release.WaitAsync(cancellationToken);
+        yield return new ChatResponseUpdate(ChatRole.Assistant, "late");
+    }
+
     private static async IAsyncEnumerable<ChatResponseUpdate> CallsWeather([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.Yield();

@@ -62,6 +62,17 @@ public sealed class SessionResolutionTests : IDisposable
     }
 
     [Fact]
+    public async Task TheUserIdOfALaterTurnIsKept()
+    {
+        var id = new { conversation_id = "who" };
+        var (session, _) = await _client.TurnAsync(new { messages = Conversation(("user", "one")), elevenlabs_extra_body = id });
+        await _client.TurnAsync(new { messages = Conversation(("user", "two")), elevenlabs_extra_body = id, user_id = "caller-42" });
+
+        Assert.Equal("caller-42", Assert.Single(await _app.SessionsAsync()).UserId);
+        Assert.NotEqual(Guid.Empty, session);
+    }
+
+    [Fact]
     public async Task ALoneMessageStartsANewSessionEveryTime()
     {
         var (first, _) = await _client.TurnAsync(new { messages = Conversation(("user", "hello")) });

@@ -1,0 +1,124 @@
+using System.Net;
+using Junis.Server.Auth;
+using Junis.Server.Data;
+using Junis.Server.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+namespace Junis.Server.Tests.Data;
+
+/// <summary>The checked-in migrations, on a new database file and on one a deployment of the previous version left behind.</summary>
+public sealed class MigrationTests : IDisposable
+{
+    private const string Initial = "20261125042107_Initial";
+
+    private readonly string _database = Path.Combine(Path.GetTempPath(), $"junis-migration-{Guid.NewGuid():N}.db");
+
+    private string ConnectionString => $"Data Source={_database}";
+
+    private JunisDb Open() => new(new DbContextOptionsBuilder<JunisDb>().UseSqlite(ConnectionString).Options);
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        foreach (var file in new[] { _database, _database + "-wal", _database + "-shm" })
+            File.Delete(file);
+    }
+
+    private static Task<List<string>> NamesAsync(JunisDb db, string type) =>
+        db.Database.SqlQuery<string>($"SELECT name AS Value FROM sqlite_master WHERE type = {type}").ToListAsync();
+
+    /// <summary>The database as the previous version left it: the first migration only, with an organization and a key.</summary>
+    private async Task<(Organization Organization, ApiKey Key, string Secret)> InitialDatabaseAsync()
+    {
+        await using var db = Open();
+        await db.GetService<IMigrator>().MigrateAsync(Initial);
+        var organization = new Organization { Name = "acme", CreatedAt = new DateTime(2026, 11, 1, 9, 30, 0, DateTimeKind.Utc) };
+        var secret = ApiKeySecret.Generate();
+        var key = ApiKeySecret.NewKey(organization.Id, "voice bot", secret, Scopes.All, new DateTime(2026, 11, 2, 8, 0, 0, DateTimeKind.Utc));
+        key.PerMinute = 30;
+        db.Organizations.Add(organization);
+        db.ApiKeys.Add(key);
+        await db.SaveChangesAsync();
+        return (organization, key, secret);
+    }
+
+    [Fact]
+    public async Task TheMigrationsBuildTheWholeModelInAnEmptyDatabase()
+    {
+        await using var db = Open();
+        await db.Database.MigrateAsync();
+
+        var tables = await NamesAsync(db, "table");
+        var indexes = await NamesAsync(db, "index");
+
+        Assert.Equal(db.Database.GetMigrations(), await db.Database.GetAppliedMigrationsAsync());
+        Assert.False(db.Database.HasPendingModelChanges());
+        Assert.Subset(tables.ToHashSet(), new HashSet<string> { "Organizations", "ApiKeys", "Sessions", "SessionMessages" });
+        foreach (var entity in db.Model.GetEntityTypes())
+        {
+            var table = entity.GetTableName()!;
+            Assert.Contains(table, tables);
+            var columns = await db.Database.SqlQuery<string>($"SELECT name AS Value FROM pragma_table_info({table})").ToListAsync();
+            foreach (var property in entity.GetProperties())
+                Assert.Contains(property.GetColumnName(), columns);
+            foreach (var index in entity.GetIndexes())
+                Assert.Contains(index.GetDatabaseName(), indexes);
+        }
+    }
+
+    [Fact]
+    public async Task TheMigrationsUpgradeADatabaseMadeByTheInitialMigrationKeepingItsRows()
+    {
+        var (organization, key, _) = await InitialDatabaseAsync();
+        await using (var before = Open())
+            Assert.DoesNotContain("Sessions", await NamesAsync(before, "table"));
+
+        await using var db = Open();
+        await db.Database.MigrateAsync();
+
+        Assert.Equal(db.Database.GetMigrations(), await db.Database.GetAppliedMigrationsAsync());
+        var tables = await NamesAsync(db, "table");
+        Assert.Contains("Sessions", tables);
+        Assert.Contains("SessionMessages", tables);
+        Assert.Equal(0, await db.Sessions.CountAsync());
+        Assert.Equal(0, await db.SessionMessages.CountAsync());
+        var storedOrganization = await db.Organizations.SingleAsync();
+        Assert.Equal((organization.Id, "acme", organization.CreatedAt), (storedOrganization.Id, storedOrganization.Name, storedOrganization.CreatedAt));
+        var storedKey = await db.ApiKeys.SingleAsync();
+        Assert.Equal(key.Id, storedKey.Id);
+        Assert.Equal(organization.Id, storedKey.OrganizationId);
+        Assert.Equal("voice bot", storedKey.Name);
+        Assert.Equal(key.Prefix, storedKey.Prefix);
+        Assert.Equal(key.SecretHash, storedKey.SecretHash);
+        Assert.Equal(key.Scopes, storedKey.Scopes);
+        Assert.Equal(30, storedKey.PerMinute);
+        Assert.Equal(key.CreatedAt, storedKey.CreatedAt);
+    }
+
+    [Fact]
+    public async Task TheServerStartsOnADatabaseMadeByTheInitialMigrationAndServesItsKeys()
+    {
+        var (organization, _, secret) = await InitialDatabaseAsync();
+
+        using (var app = new JunisApp(new() { ["ConnectionStrings:Junis"] = ConnectionString }))
+        {
+            var client = app.CreateAuthorizedClient(secret);
+            using var response = await client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("still here?") } });
+            var answer = await response.ReadJsonAsync();
+            var session = Guid.Parse(response.Headers.GetValues("X-Session-Id").Single());
+            using var detail = await client.GetAsync($"/api/external/sessions/{session}");
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("Echo: still here?", (string)answer["choices"]![0]!["message"]!["content"]!);
+            Assert.Equal(HttpStatusCode.OK, detail.StatusCode);
+            Assert.Equal(organization.Id, await app.QueryAsync(db => db.Sessions.Where(s => s.Id == session).Select(s => s.OrganizationId).SingleAsync()));
+        }
+
+        await using var db = Open();
+        Assert.Equal(db.Database.GetMigrations(), await db.Database.GetAppliedMigrationsAsync());
+        Assert.Equal(2, await db.SessionMessages.CountAsync());
+    }
+}
