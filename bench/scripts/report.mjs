@@ -196,7 +196,9 @@ ${notes.length ? `\n## Notes\n\n${notes.map(n => `- ${n}`).join('\n')}\n` : ''}
 - S5: ${streams.toLocaleString('en-US')} streams open at once, ${env.BENCH_S5_EVENTS} events ${env.BENCH_S5_PACE_MS} ms apart, each
   repetition on a fresh, briefly warmed process (a long-lived one keeps the heap earlier load grew);
   idle RSS is read just before the streams open, the peak sampled every 100 ms from /proc while they run.
-- S6: sequential turns continuing stored sessions, in a database seeded with ${small} and with ${big} sessions.
+- S6: sequential non-streaming turns, each continuing a different stored session named by
+  \`elevenlabs_extra_body.conversation_id\` (its two stored messages plus a new one), in a database seeded with
+  ${small} and with ${big} sessions; which database goes first alternates.
 - S7: a fresh process (a fresh database for SERVER), from its start to the first 200 answer; RSS 1 s later.
 `;
 
