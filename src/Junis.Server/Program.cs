@@ -32,8 +32,9 @@ builder.Services.AddChatCompletions();
 
 var app = builder.Build();
 
-app.UseOpenAIErrors();
+// Outermost, so each request is logged once with the status it finally got, errors included.
 app.UseSerilogRequestLogging();
+app.UseOpenAIErrors();
 app.UseAuthentication();
 app.UseKeyRateLimits();
 app.UseAuthorization();

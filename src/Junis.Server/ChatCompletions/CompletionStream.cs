@@ -44,7 +44,12 @@ public static class CompletionStream
                 if (!await events.MoveNextAsync())
                     break;
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The client has gone: there is no one left to tell, and the turn keeps what it was sent.
+                yield break;
+            }
+            catch (Exception e)
             {
                 failure = ErrorOf(e, logger);
             }

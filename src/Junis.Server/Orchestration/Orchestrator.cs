@@ -130,7 +130,11 @@ public sealed class Orchestrator(
         int choice, ChatCompletionRequest request, List<ChatMessage> input, ChatOptions chatOptions, ChoiceResult result,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var update in model.GetStreamingResponseAsync(input, chatOptions, cancellationToken))
+        // A caller that wants the whole answer gets the model's whole answer: one response, not a stream to reassemble.
+        var updates = request.IsStreaming
+            ? model.GetStreamingResponseAsync(input, chatOptions, cancellationToken)
+            : WholeAsync(model.GetResponseAsync(input, chatOptions, cancellationToken));
+        await foreach (var update in updates.WithCancellation(cancellationToken))
         {
             foreach (var content in update.Contents)
             {
@@ -165,6 +169,12 @@ public sealed class Orchestrator(
         }
         result.WireFinishReason = FinishReasons.ToWire(result.FinishReason, result.ToolCalls.Count > 0);
         yield return new ChoiceFinished(choice, result.WireFinishReason);
+    }
+
+    private static async IAsyncEnumerable<ChatResponseUpdate> WholeAsync(Task<ChatResponse> response)
+    {
+        foreach (var update in (await response).ToChatResponseUpdates())
+            yield return update;
     }
 
     /// <summary>Usage as the model reported it; where it reported none, counted with the o200k tokenizer.</summary>
@@ -222,6 +232,7 @@ public sealed class Orchestrator(
     /// </summary>
     private sealed class StreamedCalls
     {
+        private static readonly JsonSerializerOptions CompactJson = new(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
         private readonly Dictionary<int, PendingCall> _byModelIndex = [];
         private readonly List<PendingCall> _announced = [];
 
@@ -246,7 +257,7 @@ public sealed class Orchestrator(
         /// <summary>A call the model handed over whole (providers that do not stream calls).</summary>
         public TurnEvent AddWhole(int choice, FunctionCallContent call)
         {
-            var arguments = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions);
+            var arguments = JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), CompactJson);
             return Add(choice, new ToolCallFragment(-1 - _byModelIndex.Count, call.CallId, call.Name, arguments))!;
         }
 

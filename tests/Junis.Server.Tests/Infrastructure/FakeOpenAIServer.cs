@@ -58,12 +58,24 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         usage ??= (9, words.Count);
         if (body["stream"]?.GetValue<bool>() != true)
         {
-            await context.Response.WriteAsJsonAsync(new
+            var whole = JsonSerializer.Serialize(new
             {
                 id = "chatcmpl-fake", @object = "chat.completion", created = 1, model = "fake-model",
                 choices = new[] { new { index = 0, message = new { role = "assistant", content = string.Concat(words) }, finish_reason = finishReason } },
                 usage = new { prompt_tokens = usage.Value.Prompt, completion_tokens = usage.Value.Completion, total_tokens = usage.Value.Prompt + usage.Value.Completion },
             });
+            context.Response.ContentType = "application/json";
+            if (cutAfter is not null)
+            {
+                // Half an answer, then the connection drops.
+                context.Response.ContentLength = whole.Length;
+                await context.Response.WriteAsync(whole[..(whole.Length / 2)]);
+                await context.Response.Body.FlushAsync();
+                await Task.Delay(delay, context.RequestAborted);
+                context.Abort();
+                return;
+            }
+            await context.Response.WriteAsync(whole);
             return;
         }
 

@@ -67,6 +67,16 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheModelStreamsOnlyWhenTheCallerDoes()
+    {
+        (await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("whole") } })).Dispose();
+        (await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("streamed") }, stream = true })).Dispose();
+
+        Assert.NotEqual(true, (bool?)_model.Requests[0].Body["stream"]);
+        Assert.True((bool)_model.Requests[1].Body["stream"]!);
+    }
+
+    [Fact]
     public async Task AModelServerErrorBecomes502WithAHelpfulMessage()
     {
         _model.Handler = (context, _) => FakeOpenAIServer.ErrorAsync(context, 500, "The server had an error while processing your request.", "server_error");

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Junis.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 using OpenAI.Chat;
 
 namespace Junis.Server.Tests.Tools;
@@ -143,6 +144,16 @@ public sealed class NativeToolCallTests : IAsyncLifetime
     {
         _model.Handler = async (context, body) =>
         {
+            if (body["stream"]?.GetValue<bool>() != true)
+            {
+                await context.Response.WriteAsync("""
+                    {"id":"chatcmpl-fake","object":"chat.completion","created":1,"model":"fake-model",
+                     "choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":"Goodbye!",
+                       "tool_calls":[{"id":"call_model","type":"function","function":{"name":"end_call","arguments":"{\"reason\":\"done\"}"}}]}}],
+                     "usage":{"prompt_tokens":5,"completion_tokens":5,"total_tokens":10}}
+                    """);
+                return;
+            }
             context.Response.ContentType = "text/event-stream";
             await FakeOpenAIServer.WriteEventAsync(context, FakeOpenAIServer.Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "Goodbye!" }, null));
             await FakeOpenAIServer.WriteEventAsync(context, FakeOpenAIServer.Chunk(new JsonObject
