@@ -38,16 +38,36 @@ public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvide
         return base.StopAsync(cancellationToken);
     }
 
+    // The writer's own context and statements, prepared once and reused batch after batch.
+    private JunisDb? _db;
+    private TurnSql? _sql;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<PendingTurn>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
+        try
         {
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
-                batch.Add(pending);
-            await CommitAsync(batch);
-            batch.Clear();
+            while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
+            {
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
+                    batch.Add(pending);
+                await CommitAsync(batch);
+                batch.Clear();
+            }
         }
+        finally
+        {
+            await ResetAsync();
+        }
+    }
+
+    private async Task ResetAsync()
+    {
+        _sql?.Dispose();
+        _sql = null;
+        if (_db is not null)
+            await _db.DisposeAsync();
+        _db = null;
     }
 
     private async Task CommitAsync(List<PendingTurn> batch)
@@ -60,13 +80,15 @@ public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvide
         }
         catch (Exception e) when (batch.Count > 1)
         {
-            // One bad turn must not sink the others: write them one by one.
+            // One bad turn must not sink the others: write them one by one, on a fresh connection.
+            await ResetAsync();
             logger.LogWarning(e, "A batch of {Count} turns failed; writing them one at a time", batch.Count);
             foreach (var pending in batch)
                 await CommitAsync([pending]);
         }
         catch (Exception e)
         {
+            await ResetAsync();
             logger.LogError(e, "Storing a turn of session {SessionId} failed", batch[0].Turn.SessionId);
             batch[0].Stored.TrySetException(e);
         }
@@ -74,13 +96,17 @@ public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvide
 
     private async Task WriteBatchAsync(List<PendingTurn> batch)
     {
-        await using var db = await databases.CreateDbContextAsync();
-        await db.Database.OpenConnectionAsync();
-        await using var transaction = await db.Database.BeginTransactionAsync();
-        var sql = new TurnSql(db, transaction.GetDbTransaction());
+        if (_db is null)
+        {
+            _db = await databases.CreateDbContextAsync();
+            await _db.Database.OpenConnectionAsync();
+        }
+        _sql ??= new TurnSql(_db);
+        await using var transaction = await _db.Database.BeginTransactionAsync();
+        _sql.Transaction = transaction.GetDbTransaction();
         var now = clock.GetUtcNow().UtcDateTime;
         foreach (var pending in batch)
-            await ApplyAsync(sql, pending.Turn, pending.Outcome, now);
+            await ApplyAsync(_sql, pending.Turn, pending.Outcome, now);
         await transaction.CommitAsync();
     }
 
@@ -149,23 +175,83 @@ internal sealed record SessionState(
     Turn Turn, byte[] TranscriptHash, int MessageCount, int TurnStart, int ReplySequence,
     long PromptTokens, long CompletionTokens, DateTime? EndedAt, DateTime Now);
 
-/// <summary>The turn writer's statements, on one connection and transaction.</summary>
-internal sealed class TurnSql(JunisDb db, DbTransaction transaction)
+/// <summary>
+/// The turn writer's statements, prepared once on the writer's connection: each runs with new values but is
+/// parsed by the database only the first time.
+/// </summary>
+internal sealed class TurnSql : IDisposable
 {
-    private readonly IRelationalTypeMappingSource _mappings = db.GetService<IRelationalTypeMappingSource>();
-    private readonly DbConnection _connection = db.Database.GetDbConnection();
+    private readonly IRelationalTypeMappingSource _mappings;
+    private readonly DbConnection _connection;
+    private readonly List<DbCommand> _commands = [];
+    private readonly DbCommand _findById, _findByConversation, _sumFrom, _deleteFrom, _insertMessage, _insertSession, _updateSession;
 
-    public Task<StoredSession?> FindAsync(Guid id, Guid organization) => FindAsync(
-        """SELECT "Id", "MessageCount", "LastReplySequence" FROM "Sessions" WHERE "Id" = @id AND "OrganizationId" = @org""",
-        ("@id", id), ("@org", organization));
-
-    public Task<StoredSession?> FindAsync(Guid organization, string conversation) => FindAsync(
-        """SELECT "Id", "MessageCount", "LastReplySequence" FROM "Sessions" WHERE "OrganizationId" = @org AND "ConversationId" = @conversation""",
-        ("@org", organization), ("@conversation", conversation));
-
-    private async Task<StoredSession?> FindAsync(string text, params (string, object?)[] parameters)
+    public TurnSql(JunisDb db)
     {
-        await using var command = Command(text, parameters);
+        _mappings = db.GetService<IRelationalTypeMappingSource>();
+        _connection = db.Database.GetDbConnection();
+        _findById = Prepare(
+            """SELECT "Id", "MessageCount", "LastReplySequence" FROM "Sessions" WHERE "Id" = @id AND "OrganizationId" = @org""",
+            ("@id", typeof(Guid)), ("@org", typeof(Guid)));
+        _findByConversation = Prepare(
+            """SELECT "Id", "MessageCount", "LastReplySequence" FROM "Sessions" WHERE "OrganizationId" = @org AND "ConversationId" = @conversation""",
+            ("@org", typeof(Guid)), ("@conversation", typeof(string)));
+        _sumFrom = Prepare(
+            """SELECT COALESCE(SUM("PromptTokens"), 0), COALESCE(SUM("CompletionTokens"), 0) FROM "SessionMessages" WHERE "SessionId" = @session AND "Sequence" >= @sequence""",
+            ("@session", typeof(Guid)), ("@sequence", typeof(int)));
+        _deleteFrom = Prepare(
+            """DELETE FROM "SessionMessages" WHERE "SessionId" = @session AND "Sequence" >= @sequence""",
+            ("@session", typeof(Guid)), ("@sequence", typeof(int)));
+        _insertMessage = Prepare(
+            """
+            INSERT INTO "SessionMessages" ("SessionId", "Sequence", "Role", "Content", "ToolCalls", "ToolCallId", "FinishReason",
+                                           "PromptTokens", "CompletionTokens", "Interrupted", "CreatedAt")
+            VALUES (@session, @sequence, @role, @content, @toolCalls, @toolCallId, @finish, @prompt, @completion, @interrupted, @now)
+            """,
+            ("@session", typeof(Guid)), ("@sequence", typeof(int)), ("@role", typeof(string)), ("@content", typeof(string)),
+            ("@toolCalls", typeof(string)), ("@toolCallId", typeof(string)), ("@finish", typeof(string)), ("@prompt", typeof(int)),
+            ("@completion", typeof(int)), ("@interrupted", typeof(bool)), ("@now", typeof(DateTime)));
+        _insertSession = Prepare(
+            """
+            INSERT INTO "Sessions" ("Id", "OrganizationId", "ApiKeyId", "ConversationId", "UserId", "TranscriptHash", "TurnStartHash",
+                                    "TurnInputHash", "UserTurnsHash", "CreatedAt", "LastUpdateAt", "EndedAt", "MessageCount",
+                                    "LastTurnStart", "LastReplySequence", "PromptTokens", "CompletionTokens")
+            VALUES (@id, @org, @key, @conversation, @user, @transcript, @start, @input, @users, @now, @now, @ended, @count,
+                    @turnStart, @reply, @prompt, @completion)
+            """,
+            ("@id", typeof(Guid)), ("@org", typeof(Guid)), ("@key", typeof(Guid)), ("@conversation", typeof(string)),
+            ("@user", typeof(string)), ("@transcript", typeof(byte[])), ("@start", typeof(byte[])), ("@input", typeof(byte[])),
+            ("@users", typeof(byte[])), ("@now", typeof(DateTime)), ("@ended", typeof(DateTime)), ("@count", typeof(int)),
+            ("@turnStart", typeof(int)), ("@reply", typeof(int)), ("@prompt", typeof(long)), ("@completion", typeof(long)));
+        _updateSession = Prepare(
+            """
+            UPDATE "Sessions" SET "UserId" = COALESCE(@user, "UserId"), "TranscriptHash" = @transcript, "TurnStartHash" = @start,
+                "TurnInputHash" = @input, "UserTurnsHash" = @users, "LastUpdateAt" = @now, "EndedAt" = @ended,
+                "MessageCount" = @count, "LastTurnStart" = CASE WHEN @turnStart > 0 THEN @turnStart ELSE "LastTurnStart" END,
+                "LastReplySequence" = @reply, "PromptTokens" = "PromptTokens" + @prompt, "CompletionTokens" = "CompletionTokens" + @completion
+            WHERE "Id" = @id
+            """,
+            ("@id", typeof(Guid)), ("@user", typeof(string)), ("@transcript", typeof(byte[])), ("@start", typeof(byte[])),
+            ("@input", typeof(byte[])), ("@users", typeof(byte[])), ("@now", typeof(DateTime)), ("@ended", typeof(DateTime)),
+            ("@count", typeof(int)), ("@turnStart", typeof(int)), ("@reply", typeof(int)), ("@prompt", typeof(long)), ("@completion", typeof(long)));
+    }
+
+    /// <summary>The transaction the next statements run in.</summary>
+    public DbTransaction? Transaction
+    {
+        set
+        {
+            foreach (var command in _commands)
+                command.Transaction = value;
+        }
+    }
+
+    public Task<StoredSession?> FindAsync(Guid id, Guid organization) => FindAsync(With(_findById, id, organization));
+
+    public Task<StoredSession?> FindAsync(Guid organization, string conversation) => FindAsync(With(_findByConversation, organization, conversation));
+
+    private static async Task<StoredSession?> FindAsync(DbCommand command)
+    {
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync()
             ? new StoredSession(reader.GetFieldValue<Guid>(0), reader.GetInt32(1), reader.GetInt32(2))
@@ -176,84 +262,58 @@ internal sealed class TurnSql(JunisDb db, DbTransaction transaction)
     public async Task<(long Prompt, long Completion)> DeleteFromAsync(Guid session, int sequence)
     {
         (long, long) tokens;
-        await using (var sum = Command(
-            """SELECT COALESCE(SUM("PromptTokens"), 0), COALESCE(SUM("CompletionTokens"), 0) FROM "SessionMessages" WHERE "SessionId" = @session AND "Sequence" >= @sequence""",
-            ("@session", session), ("@sequence", sequence)))
-        await using (var reader = await sum.ExecuteReaderAsync())
+        await using (var reader = await With(_sumFrom, session, sequence).ExecuteReaderAsync())
         {
             await reader.ReadAsync();
             tokens = (reader.GetInt64(0), reader.GetInt64(1));
         }
-        await using var delete = Command(
-            """DELETE FROM "SessionMessages" WHERE "SessionId" = @session AND "Sequence" >= @sequence""",
-            ("@session", session), ("@sequence", sequence));
-        await delete.ExecuteNonQueryAsync();
+        await With(_deleteFrom, session, sequence).ExecuteNonQueryAsync();
         return tokens;
     }
 
-    public async Task InsertMessageAsync(Guid session, int sequence, StoredMessage message, TurnOutcome? outcome, DateTime now)
-    {
-        await using var command = Command(
-            """
-            INSERT INTO "SessionMessages" ("SessionId", "Sequence", "Role", "Content", "ToolCalls", "ToolCallId", "FinishReason",
-                                           "PromptTokens", "CompletionTokens", "Interrupted", "CreatedAt")
-            VALUES (@session, @sequence, @role, @content, @toolCalls, @toolCallId, @finish, @prompt, @completion, @interrupted, @now)
-            """,
-            ("@session", session), ("@sequence", sequence), ("@role", message.Role), ("@content", message.Content),
-            ("@toolCalls", StoredToolCalls.Serialize(message.ToolCalls)), ("@toolCallId", message.ToolCallId),
-            ("@finish", outcome?.FinishReason), ("@prompt", outcome?.Usage?.PromptTokens), ("@completion", outcome?.Usage?.CompletionTokens),
-            ("@interrupted", outcome?.Interrupted ?? false), ("@now", now));
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task InsertMessageAsync(Guid session, int sequence, StoredMessage message, TurnOutcome? outcome, DateTime now) =>
+        With(_insertMessage, session, sequence, message.Role, message.Content, StoredToolCalls.Serialize(message.ToolCalls), message.ToolCallId,
+            outcome?.FinishReason, outcome?.Usage?.PromptTokens, outcome?.Usage?.CompletionTokens, outcome?.Interrupted ?? false, now)
+        .ExecuteNonQueryAsync();
 
-    public async Task InsertSessionAsync(Guid id, SessionState state)
-    {
-        var turn = state.Turn;
-        await using var command = Command(
-            """
-            INSERT INTO "Sessions" ("Id", "OrganizationId", "ApiKeyId", "ConversationId", "UserId", "TranscriptHash", "TurnStartHash",
-                                    "TurnInputHash", "UserTurnsHash", "CreatedAt", "LastUpdateAt", "EndedAt", "MessageCount",
-                                    "LastTurnStart", "LastReplySequence", "PromptTokens", "CompletionTokens")
-            VALUES (@id, @org, @key, @conversation, @user, @transcript, @start, @input, @users, @now, @now, @ended, @count,
-                    @turnStart, @reply, @prompt, @completion)
-            """,
-            ("@id", id), ("@org", turn.OrganizationId), ("@key", turn.ApiKeyId), ("@conversation", turn.ConversationId),
-            ("@user", turn.UserId), ("@transcript", state.TranscriptHash), ("@start", turn.StartHash), ("@input", turn.InputHash),
-            ("@users", turn.UserTurnsHash), ("@now", state.Now), ("@ended", state.EndedAt), ("@count", state.MessageCount),
-            ("@turnStart", Math.Max(state.TurnStart, 1)), ("@reply", state.ReplySequence), ("@prompt", state.PromptTokens),
-            ("@completion", state.CompletionTokens));
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task InsertSessionAsync(Guid id, SessionState state) =>
+        With(_insertSession, id, state.Turn.OrganizationId, state.Turn.ApiKeyId, state.Turn.ConversationId, state.Turn.UserId,
+            state.TranscriptHash, state.Turn.StartHash, state.Turn.InputHash, state.Turn.UserTurnsHash, state.Now, state.EndedAt,
+            state.MessageCount, Math.Max(state.TurnStart, 1), state.ReplySequence, state.PromptTokens, state.CompletionTokens)
+        .ExecuteNonQueryAsync();
 
-    public async Task UpdateSessionAsync(Guid id, SessionState state)
-    {
-        var turn = state.Turn;
-        await using var command = Command(
-            """
-            UPDATE "Sessions" SET "UserId" = COALESCE(@user, "UserId"), "TranscriptHash" = @transcript, "TurnStartHash" = @start,
-                "TurnInputHash" = @input, "UserTurnsHash" = @users, "LastUpdateAt" = @now, "EndedAt" = @ended,
-                "MessageCount" = @count, "LastTurnStart" = CASE WHEN @turnStart > 0 THEN @turnStart ELSE "LastTurnStart" END,
-                "LastReplySequence" = @reply, "PromptTokens" = "PromptTokens" + @prompt, "CompletionTokens" = "CompletionTokens" + @completion
-            WHERE "Id" = @id
-            """,
-            ("@id", id), ("@user", turn.UserId), ("@transcript", state.TranscriptHash), ("@start", turn.StartHash),
-            ("@input", turn.InputHash), ("@users", turn.UserTurnsHash), ("@now", state.Now), ("@ended", state.EndedAt),
-            ("@count", state.MessageCount), ("@turnStart", state.TurnStart), ("@reply", state.ReplySequence),
-            ("@prompt", state.PromptTokens), ("@completion", state.CompletionTokens));
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task UpdateSessionAsync(Guid id, SessionState state) =>
+        With(_updateSession, id, state.Turn.UserId, state.TranscriptHash, state.Turn.StartHash, state.Turn.InputHash,
+            state.Turn.UserTurnsHash, state.Now, state.EndedAt, state.MessageCount, state.TurnStart, state.ReplySequence,
+            state.PromptTokens, state.CompletionTokens)
+        .ExecuteNonQueryAsync();
 
-    private DbCommand Command(string text, params (string Name, object? Value)[] parameters)
+    private DbCommand Prepare(string text, params (string Name, Type Type)[] parameters)
     {
         var command = _connection.CreateCommand();
-        command.Transaction = transaction;
         command.CommandText = text;
-        foreach (var (name, value) in parameters)
+        foreach (var (name, type) in parameters)
         {
-            // EF Core's mapping for the value's type writes it as EF writes that type (a Guid as SQLite text, say).
-            var mapping = value is null ? _mappings.FindMapping(typeof(string))! : _mappings.FindMapping(value.GetType())!;
-            command.Parameters.Add(mapping.CreateParameter(command, name, value, nullable: true));
+            // EF Core's mapping for the type makes the parameter, so a value is stored as EF stores it (a Guid as SQLite text, say).
+            var mapping = _mappings.FindMapping(type)!;
+            command.Parameters.Add(mapping.CreateParameter(command, name, value: null, nullable: true));
         }
+        command.Prepare();
+        _commands.Add(command);
         return command;
+    }
+
+    /// <summary>The command with its parameters set to <paramref name="values"/>, in the order they were declared.</summary>
+    private static DbCommand With(DbCommand command, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        return command;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _commands)
+            command.Dispose();
     }
 }
