@@ -20,10 +20,29 @@ public static class TranscriptHash
 
     public static byte[] Extend(byte[] previous, TranscriptMessage message)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        buffer.Write(previous);
-        WriteCanonical(buffer, message);
-        return SHA256.HashData(buffer.WrittenSpan);
+        // One buffer and writer per thread, reused: a turn hashes every message of its request.
+        var scratch = t_scratch ??= new Scratch();
+        scratch.Buffer.ResetWrittenCount();
+        scratch.Buffer.Write(previous);
+        scratch.Json.Reset(scratch.Buffer);
+        WriteCanonical(scratch.Json, message);
+        var hash = SHA256.HashData(scratch.Buffer.WrittenSpan);
+        if (scratch.Buffer.Capacity > MaxKeptBuffer)
+            t_scratch = null; // do not keep a long message's buffer for good
+        return hash;
+    }
+
+    private const int MaxKeptBuffer = 64 * 1024;
+
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    private sealed class Scratch
+    {
+        public ArrayBufferWriter<byte> Buffer { get; } = new(1024);
+        public Utf8JsonWriter Json { get; }
+
+        public Scratch() => Json = new Utf8JsonWriter(Buffer, CanonicalJson);
     }
 
     public static byte[] Extend(byte[] previous, IEnumerable<TranscriptMessage> messages)
@@ -41,6 +60,11 @@ public static class TranscriptHash
     public static void WriteCanonical(IBufferWriter<byte> output, TranscriptMessage message)
     {
         using var json = new Utf8JsonWriter(output, CanonicalJson);
+        WriteCanonical(json, message);
+    }
+
+    private static void WriteCanonical(Utf8JsonWriter json, TranscriptMessage message)
+    {
         json.WriteStartArray();
         json.WriteStringValue(message.Role);
         json.WriteStringValue(message.Content ?? "");
@@ -54,6 +78,7 @@ public static class TranscriptHash
         }
         json.WriteEndArray();
         json.WriteEndArray();
+        json.Flush();
     }
 
     // Minimal escaping: text is hashed as the UTF-8 it is, quotes and backslashes escaped as JSON requires.
