@@ -66,8 +66,7 @@ public static class ChatCompletionsApi
             await stream.DisposeAsync();
             return ModelError(e);
         }
-        return TypedResults.ServerSentEvents(
-            CompletionStream.WriteAsync(stream, identity, choices, request.StreamOptions?.IncludeUsage == true, logger, cancellationToken));
+        return new CompletionStream(stream, identity, choices, request.StreamOptions?.IncludeUsage == true, logger);
     }
 
     private static IResult ModelError(ModelCallException e) =>

@@ -1,8 +1,12 @@
-using System.Runtime.CompilerServices;
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Junis.Server.Errors;
 using Junis.Server.Llm;
 using Junis.Server.Orchestration;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Junis.Server.ChatCompletions;
 
@@ -14,71 +18,124 @@ public sealed record CompletionIdentity(string Id, long Created, string Model)
 }
 
 /// <summary>
-/// Writes turn events as server-sent events: a role chunk first for each choice, each event as a chunk
-/// the moment it happens, a finish chunk per choice, the usage chunk when asked, then <c>[DONE]</c>.
-/// A failure after the first byte sends one error event and no <c>[DONE]</c>, so a cut stream never looks complete.
+/// Writes turn events as server-sent events: a role chunk first for each choice, each event as a chunk the
+/// moment it happens, a finish chunk per choice, the usage chunk when asked, then <c>[DONE]</c>. A failure after
+/// the first byte sends one error event and no <c>[DONE]</c>, so a cut stream never looks complete.
 /// </summary>
-public static class CompletionStream
+/// <remarks>
+/// Written straight into the response pipe rather than through <c>TypedResults.ServerSentEvents</c>, which
+/// flushes after every event: here chunks are serialized in place and flushed whenever the model has nothing
+/// more ready, so no chunk waits, but a burst of twenty deltas costs one send instead of twenty (measured:
+/// most of the CPU of a fast stream went to those sends).
+/// </remarks>
+public sealed class CompletionStream(
+    IAsyncEnumerator<TurnEvent> events, CompletionIdentity identity, int choices, bool includeUsage, ILogger logger) : IResult
 {
     public const string Done = "[DONE]";
 
-    /// <param name="events">Already moved to its first event, so that failures before any output could still become an HTTP error.</param>
-    public static async IAsyncEnumerable<string> WriteAsync(
-        IAsyncEnumerator<TurnEvent> events, CompletionIdentity identity, int choices, bool includeUsage, ILogger logger,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+
+    /// <param name="http">The response, not yet started; <c>events</c> is already at its first event.</param>
+    public async Task ExecuteAsync(HttpContext http)
     {
+        var response = http.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache,no-store";
+        response.Headers.Pragma = "no-cache";
+        // Proxies and compression must pass each event on as it comes.
+        response.Headers.ContentEncoding = "identity";
+        response.Headers["X-Accel-Buffering"] = "no";
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        var pipe = response.BodyWriter;
+        var cancellationToken = http.RequestAborted;
+        await using var json = new Utf8JsonWriter(pipe, JsonOptions);
         await using var _ = events;
-        for (var i = 0; i < choices; i++)
-            yield return Chunk(identity, new ChunkChoice(i, new Delta(Role: "assistant", Content: "")));
-
-        while (true)
+        try
         {
-            if (ToChunk(events.Current, identity, includeUsage) is { } chunk)
-                yield return chunk;
-            if (events.Current is TurnFinished)
-                break;
+            for (var i = 0; i < choices; i++)
+                WriteChunk(pipe, json, new ChunkChoice(i, new Delta(Role: "assistant", Content: "")));
 
-            ErrorEnvelope? failure = null;
-            try
+            while (true)
             {
-                if (!await events.MoveNextAsync())
+                Write(pipe, json, events.Current);
+                if (events.Current is TurnFinished)
                     break;
+
+                var next = events.MoveNextAsync();
+                if (!next.IsCompleted)
+                    await pipe.FlushAsync(cancellationToken); // the model is still thinking: send what there is
+                ErrorEnvelope? failure = null;
+                try
+                {
+                    if (!await next)
+                        break;
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    failure = ErrorOf(e);
+                }
+                if (failure is not null)
+                {
+                    WriteEvent(pipe, json, failure, WireJson.Wire.ErrorEnvelope);
+                    await pipe.FlushAsync(cancellationToken);
+                    return;
+                }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The client has gone: there is no one left to tell, and the turn keeps what it was sent.
-                yield break;
-            }
-            catch (Exception e)
-            {
-                failure = ErrorOf(e, logger);
-            }
-            if (failure is not null)
-            {
-                yield return JsonSerializer.Serialize(failure, WireJson.Wire.ErrorEnvelope);
-                yield break;
-            }
+            WriteData(pipe, "[DONE]"u8);
+            await pipe.FlushAsync(cancellationToken);
         }
-        yield return Done;
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client has gone: there is no one left to tell, and the turn keeps what it was sent.
+        }
     }
 
-    private static string? ToChunk(TurnEvent e, CompletionIdentity identity, bool includeUsage) => e switch
+    private void Write(PipeWriter pipe, Utf8JsonWriter json, TurnEvent e)
     {
-        TextDelta text => Chunk(identity, new ChunkChoice(text.Choice, new Delta(Content: text.Text))),
-        ToolCallStarted call => Chunk(identity, new ChunkChoice(call.Choice, new Delta(ToolCalls:
-            [new ToolCallDelta(call.Index, call.Id, "function", new FunctionCallDelta(call.Name, call.Arguments))]))),
-        ToolCallArguments more => Chunk(identity, new ChunkChoice(more.Choice, new Delta(ToolCalls:
-            [new ToolCallDelta(more.Index, null, null, new FunctionCallDelta(null, more.Fragment))]))),
-        ChoiceFinished finished => Chunk(identity, new ChunkChoice(finished.Choice, new Delta(), finished.FinishReason)),
-        TurnFinished turn when includeUsage => JsonSerializer.Serialize(
-            new ChatCompletionChunk(identity.Id, identity.Created, identity.Model, [], turn.Usage), WireJson.Wire.ChatCompletionChunk),
-        _ => null,
-    };
+        switch (e)
+        {
+            case TextDelta text:
+                WriteChunk(pipe, json, new ChunkChoice(text.Choice, new Delta(Content: text.Text)));
+                break;
+            case ToolCallStarted call:
+                WriteChunk(pipe, json, new ChunkChoice(call.Choice, new Delta(ToolCalls:
+                    [new ToolCallDelta(call.Index, call.Id, "function", new FunctionCallDelta(call.Name, call.Arguments))])));
+                break;
+            case ToolCallArguments more:
+                WriteChunk(pipe, json, new ChunkChoice(more.Choice, new Delta(ToolCalls:
+                    [new ToolCallDelta(more.Index, null, null, new FunctionCallDelta(null, more.Fragment))])));
+                break;
+            case ChoiceFinished finished:
+                WriteChunk(pipe, json, new ChunkChoice(finished.Choice, new Delta(), finished.FinishReason));
+                break;
+            case TurnFinished turn when includeUsage:
+                WriteEvent(pipe, json, new ChatCompletionChunk(identity.Id, identity.Created, identity.Model, [], turn.Usage), WireJson.Wire.ChatCompletionChunk);
+                break;
+        }
+    }
 
-    private static string Chunk(CompletionIdentity identity, ChunkChoice choice) =>
-        JsonSerializer.Serialize(new ChatCompletionChunk(identity.Id, identity.Created, identity.Model, [choice]), WireJson.Wire.ChatCompletionChunk);
+    private void WriteChunk(PipeWriter pipe, Utf8JsonWriter json, ChunkChoice choice) =>
+        WriteEvent(pipe, json, new ChatCompletionChunk(identity.Id, identity.Created, identity.Model, [choice]), WireJson.Wire.ChatCompletionChunk);
 
-    private static ErrorEnvelope ErrorOf(Exception e, ILogger logger)
+    /// <summary><c>data: {json}\n\n</c>, serialized into the pipe.</summary>
+    private static void WriteEvent<T>(PipeWriter pipe, Utf8JsonWriter json, T value, JsonTypeInfo<T> type)
+    {
+        pipe.Write("data: "u8);
+        json.Reset(pipe);
+        JsonSerializer.Serialize(json, value, type);
+        json.Flush();
+        pipe.Write("\n\n"u8);
+    }
+
+    private static void WriteData(PipeWriter pipe, ReadOnlySpan<byte> data)
+    {
+        pipe.Write("data: "u8);
+        pipe.Write(data);
+        pipe.Write("\n\n"u8);
+    }
+
+    private ErrorEnvelope ErrorOf(Exception e)
     {
         if (e is not ModelCallException)
             logger.LogError(e, "A stream failed after it had started");
