@@ -21,7 +21,7 @@ builder.Services.AddSerilog((services, log) =>
     else log.WriteTo.Console(new CompactJsonFormatter());
 });
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default));
+builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Wire));
 
 builder.Services.AddJunisData();
 builder.Services.AddApiKeyAuthentication();

@@ -25,7 +25,7 @@ public static class ChatCompletionsApi
         IOptions<OrchestratorOptions> orchestratorOptions,
         IOptions<RequestLimitsOptions> limits,
         TimeProvider clock,
-        ILogger<Orchestrator> logger)
+        ILogger<CompletionStream> logger)
     {
         var (request, error) = await ChatRequestReader.ReadAsync(http.Request, limits.Value);
         if (error is not null)
