@@ -1,8 +1,5 @@
-using System.ClientModel;
-using System.ClientModel.Primitives;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
-using OpenAI;
 
 namespace Junis.Server.Llm;
 
@@ -17,17 +14,17 @@ public static class LlmServiceCollectionExtensions
         services.AddSingleton<IChatClient>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
-            var model = options.Provider switch
+            return options.Provider switch
             {
-                LlmProvider.OpenAI => CreateOpenAIClient(options),
+                LlmProvider.OpenAI => new OpenAIChatClient(
+                    CreateHttpClient(options), options, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm")),
                 _ => new EchoChatClient(sp.GetRequiredService<TokenCounter>(), TimeSpan.FromMilliseconds(options.TokenDelayMs)),
             };
-            return new ModelFailureTranslation(model, options, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm"));
         });
         return services;
     }
 
-    private static IChatClient CreateOpenAIClient(LlmOptions options)
+    private static HttpClient CreateHttpClient(LlmOptions options)
     {
         // One pooled handler for the life of the process: connections to the model are reused across requests.
         var handler = new SocketsHttpHandler
@@ -36,17 +33,7 @@ public static class LlmServiceCollectionExtensions
             ConnectTimeout = TimeSpan.FromSeconds(Math.Min(options.TimeoutSeconds, 10)),
             AutomaticDecompression = System.Net.DecompressionMethods.None,
         };
-        var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        var client = new OpenAIClient(
-            // Local servers (Ollama, llama.cpp) need no key, but the client insists on one.
-            new ApiKeyCredential(string.IsNullOrEmpty(options.ApiKey) ? "unused" : options.ApiKey),
-            new OpenAIClientOptions
-            {
-                Endpoint = new Uri(options.BaseUrl!),
-                Transport = new HttpClientPipelineTransport(http),
-                NetworkTimeout = TimeSpan.FromSeconds(options.TimeoutSeconds),
-                RetryPolicy = new ClientRetryPolicy(options.MaxRetries),
-            });
-        return new StreamedToolCalls(client.GetChatClient(options.Model).AsIChatClient());
+        // The client enforces its own timeouts: to the answer's start, and between two reads of a stream.
+        return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Junis.Server.ChatCompletions;
+using Junis.Server.Llm;
 using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Orchestration;
@@ -54,12 +55,9 @@ public static class ModelInput
             };
         }
         if ((request.User ?? request.UserId) is { } user)
-            (options.AdditionalProperties ??= [])[EndUserKey] = user;
+            (options.AdditionalProperties ??= [])[OpenAIChatClient.EndUserKey] = user;
         return options;
     }
-
-    /// <summary>Where the end user's id travels to providers that accept one.</summary>
-    public const string EndUserKey = "end_user_id";
 
     private static readonly JsonElement EmptySchema = JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement;
 }

@@ -51,9 +51,13 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         ["Junis:Llm:TimeoutSeconds"] = timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    /// <summary>Answers like OpenAI: whole JSON, or SSE chunks when the request streams.</summary>
+    /// <summary>
+    /// Answers like OpenAI: whole JSON, or SSE chunks when the request streams. A stream can break off
+    /// (<paramref name="cutAfter"/> words) or fall silent (<paramref name="stallAfter"/> words).
+    /// </summary>
     public static async Task StreamAsync(HttpContext context, JsonObject body, IReadOnlyList<string> words,
-        TimeSpan delay = default, string finishReason = "stop", int? cutAfter = null, (int Prompt, int Completion)? usage = null)
+        TimeSpan delay = default, string finishReason = "stop", int? cutAfter = null, (int Prompt, int Completion)? usage = null,
+        int? stallAfter = null)
     {
         usage ??= (9, words.Count);
         if (body["stream"]?.GetValue<bool>() != true)
@@ -88,6 +92,12 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             if (i == cutAfter)
             {
                 context.Abort();
+                return;
+            }
+            if (i == stallAfter)
+            {
+                // Connected, but saying nothing more.
+                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
                 return;
             }
             await WriteEventAsync(context, Chunk(new JsonObject { ["content"] = words[i] }, null));

@@ -50,7 +50,7 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
     {
         using var _ = await Client.PostCompletionAsync("""
             {"model":"anything","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"}],
-             "temperature":0.2,"top_p":0.8,"frequency_penalty":0.1,"presence_penalty":0.3,"max_tokens":50,"stop":["END","STOP"]}
+             "temperature":0.2,"top_p":0.8,"frequency_penalty":0.1,"presence_penalty":0.3,"max_tokens":50,"stop":["END","STOP"],"user":"caller-42"}
             """);
 
         var request = Assert.Single(_model.Requests);
@@ -64,6 +64,9 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
         Assert.Equal(50, (int)(body["max_completion_tokens"] ?? body["max_tokens"])!);
         Assert.Equal(["END", "STOP"], body["stop"]!.AsArray().Select(s => (string)s!));
         Assert.Equal(["system", "user"], body["messages"]!.AsArray().Select(m => (string)m!["role"]!));
+        Assert.Equal("caller-42", (string)body["user"]!);
+        Assert.Null(body["tools"]);
+        Assert.Null(body["parallel_tool_calls"]);
     }
 
     [Fact]
@@ -179,6 +182,102 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
         Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);
+    }
+
+    [Fact]
+    public async Task AModelThatFallsSilentMidStreamEndsWithATimeoutEvent()
+    {
+        _model.Handler = (context, body) => FakeOpenAIServer.StreamAsync(context, body, ["Once", " upon", " a", " time"],
+            delay: TimeSpan.FromMilliseconds(100), stallAfter: 2);
+
+        var started = DateTime.UtcNow;
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true });
+        var events = await response.ReadEventsAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain("[DONE]", events);
+        Assert.Equal("timeout", (string)JsonNode.Parse(events[^1])!["error"]!["code"]!);
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(8));
+    }
+
+    [Fact]
+    public async Task AnErrorTheModelSendsMidStreamEndsTheStreamWithIt()
+    {
+        _model.Handler = async (context, _) =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await FakeOpenAIServer.WriteEventAsync(context, FakeOpenAIServer.Chunk(new JsonObject { ["content"] = "Hel" }, null));
+            await FakeOpenAIServer.WriteEventAsync(context, """{"error":{"message":"The engine is overloaded.","type":"server_error"}}""");
+        };
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") }, stream = true });
+        var events = await response.ReadEventsAsync();
+
+        Assert.DoesNotContain("[DONE]", events);
+        var error = JsonNode.Parse(events[^1])!["error"]!;
+        Assert.Equal("api_error", (string)error["type"]!);
+        Assert.Contains("The engine is overloaded.", (string)error["message"]!);
+    }
+
+    [Fact]
+    public async Task AnAnswerThatIsNotJsonIsA502()
+    {
+        _model.Handler = (context, _) => context.Response.WriteAsync("<html>gateway</html>");
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("could not be read", (string)(await response.ReadJsonAsync())["error"]!["message"]!);
+    }
+
+    [Fact]
+    public async Task ConfiguredRetriesRideOutAPassingFailureAndHonourRetryAfter()
+    {
+        using var app = new JunisApp(new Dictionary<string, string?>(_model.Settings()) { ["Junis:Llm:MaxRetries"] = "2" });
+        var calls = 0;
+        _model.Handler = (context, body) =>
+        {
+            if (Interlocked.Increment(ref calls) > 1)
+                return FakeOpenAIServer.StreamAsync(context, body, ["fine"]);
+            context.Response.Headers.RetryAfter = "0";
+            return FakeOpenAIServer.ErrorAsync(context, 503, "overloaded", "server_error");
+        };
+
+        using var response = await app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("fine", (string)(await response.ReadJsonAsync())["choices"]![0]!["message"]!["content"]!);
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task TheCallersOwnMistakesAreNotRetried()
+    {
+        using var app = new JunisApp(new Dictionary<string, string?>(_model.Settings()) { ["Junis:Llm:MaxRetries"] = "2" });
+        _model.Handler = (context, _) => FakeOpenAIServer.ErrorAsync(context, 400, "Bad parameter.");
+
+        using var response = await app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Single(_model.Requests);
+    }
+
+    [Theory]
+    [InlineData("\"auto\"", "auto")]
+    [InlineData("\"none\"", "none")]
+    [InlineData("\"required\"", "required")]
+    public async Task EachToolChoiceModeReachesTheModel(string toolChoice, string sent)
+    {
+        using var _ = await Client.PostCompletionAsync("""
+            {"messages":[{"role":"user","content":"hi"}],"parallel_tool_calls":false,
+             "tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object","properties":{}}}}],
+             "tool_choice":
+            """ + toolChoice + "}");
+
+        var body = Assert.Single(_model.Requests).Body;
+        Assert.Equal(sent, (string)body["tool_choice"]!);
+        Assert.False((bool)body["parallel_tool_calls"]!);
+        Assert.Equal("lookup", (string)body["tools"]![0]!["function"]!["name"]!);
     }
 
     public async Task DisposeAsync()
