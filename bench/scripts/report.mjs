@@ -156,6 +156,7 @@ const run = {
   dotnet_sdk: env.BENCH_SDK,
   repetitions: Number(env.BENCH_REPS),
   wrk_seconds: Number(env.BENCH_DURATION),
+  steady_seconds: Number(env.BENCH_STEADY),
 };
 
 const number = (v, digits) =>
@@ -180,7 +181,8 @@ Measured ${run.date.slice(0, 16).replace('T', ' ')} UTC with \`${run.command}\`.
 - DIRECT is the mock upstream itself, YARP a bare YARP forwarder to it, SERVER Junis.Server with the mock as its model.
   Added = target − DIRECT within the same repetition; ratios = SERVER ÷ YARP.
 - Figures are medians of ${run.repetitions} repetitions (target order rotated each time), spread is min – max;
-  wrk runs last ${run.wrk_seconds} s. Only SERVER rows carry a bar; the others are there for comparison.
+  wrk runs last ${run.wrk_seconds} s, after each long-lived target was warmed with ${run.steady_seconds} s of 32-connection load
+  per kind of request. Only SERVER rows carry a bar; the others are there for comparison.
 
 | Scenario | Target | Figure | Median | Spread | Bar | Result |
 |---|---|---|---|---|---|---|

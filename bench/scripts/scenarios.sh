@@ -1,14 +1,17 @@
 # Scenarios S1–S5 and S7 for bench/run (sourced). S6 is in s6.sh.
 # Each runs REPS repetitions over all TARGETS, rotating their order, and records one line per measurement.
 
+# The long-lived targets run each kind of request under load for STEADY seconds first: .NET compiles hot code
+# again, optimized with what it has seen, in the background for the first ~20 s of load, and a figure taken
+# before that measures the compiler as much as the target.
 warm_up() {
   local target url
-  log "warming up ${TARGETS[*]}"
+  log "warming up ${TARGETS[*]} (${STEADY} s of each kind of request)"
   pace 20 0
   for target in "${TARGETS[@]}"; do
     url=$(url_of "$target")
-    wrk_run "$url" 8 "$WARMUP" "$CHAT_BODY" >/dev/null
-    wrk_run "$url" 8 "$WARMUP" "$STREAM_BODY" >/dev/null
+    wrk_run "$url" 32 "$STEADY" "$CHAT_BODY" >/dev/null
+    wrk_run "$url" 32 "$STEADY" "$STREAM_BODY" >/dev/null
     sse_client sequential --url "$url" --count 50 --body "$STREAM_BODY" >/dev/null
   done
 }

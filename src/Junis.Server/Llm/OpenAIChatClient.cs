@@ -238,7 +238,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
             else if (message.Role == ChatRole.Assistant)
             {
                 var calls = message.Contents.OfType<FunctionCallContent>()
-                    .Select(c => new ModelToolCall(null, c.CallId, new ModelFunctionCall(c.Name, ArgumentsJson(c))))
+                    .Select(c => new ModelToolCall { Id = c.CallId, Function = new ModelFunctionCall { Name = c.Name, Arguments = ArgumentsJson(c) } })
                     .ToList();
                 var text = message.Text;
                 result.Add(new ModelMessage("assistant", text.Length == 0 && calls.Count > 0 ? null : text) { ToolCalls = calls.Count > 0 ? calls : null });
