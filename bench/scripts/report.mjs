@@ -157,6 +157,7 @@ const run = {
   repetitions: Number(env.BENCH_REPS),
   wrk_seconds: Number(env.BENCH_DURATION),
   steady_seconds: Number(env.BENCH_STEADY),
+  warmup_seconds: Number(env.BENCH_WARMUP),
 };
 
 const number = (v, digits) =>
@@ -181,8 +182,9 @@ Measured ${run.date.slice(0, 16).replace('T', ' ')} UTC with \`${run.command}\`.
 - DIRECT is the mock upstream itself, YARP a bare YARP forwarder to it, SERVER Junis.Server with the mock as its model.
   Added = target − DIRECT within the same repetition; ratios = SERVER ÷ YARP.
 - Figures are medians of ${run.repetitions} repetitions (target order rotated each time), spread is min – max;
-  wrk runs last ${run.wrk_seconds} s, after each long-lived target was warmed with ${run.steady_seconds} s of 32-connection load
-  per kind of request. Only SERVER rows carry a bar; the others are there for comparison.
+  wrk runs last ${run.wrk_seconds} s. Each long-lived target was first warmed with ${run.steady_seconds} s of 32-connection load
+  per kind of request, and S2 and S4 each begin with ${run.warmup_seconds} s of their own load, unmeasured.
+  Only SERVER rows carry a bar; the others are there for comparison.
 
 | Scenario | Target | Figure | Median | Spread | Bar | Result |
 |---|---|---|---|---|---|---|

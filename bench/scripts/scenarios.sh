@@ -42,6 +42,11 @@ scenario_s1() {
 # throughput SCENARIO BODY: 32 connections, with the CPU time the target process spent over the run.
 throughput() {
   local rep target pid before after result
+  # The scenario's own load first, unmeasured: after a sequential scenario a process has let its thread pool
+  # and heap shrink, and the first seconds back under load measure their regrowth.
+  for target in "${TARGETS[@]}"; do
+    ensure_alive "$target" && wrk_run "$(url_of "$target")" 32 "$WARMUP" "$2" >/dev/null
+  done
   for ((rep = 0; rep < REPS; rep++)); do
     for target in $(targets_in_turn "$rep"); do
       ensure_alive "$target" || continue
