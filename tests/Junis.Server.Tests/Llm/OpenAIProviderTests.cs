@@ -70,6 +70,17 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALocalModelServerWithoutAKeyGetsNoAuthorizationHeader()
+    {
+        using var app = new JunisApp(new Dictionary<string, string?>(_model.Settings()) { ["Junis:Llm:ApiKey"] = "" });
+
+        using var response = await app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("", Assert.Single(_model.Requests).Authorization);
+    }
+
+    [Fact]
     public async Task TheModelStreamsOnlyWhenTheCallerDoes()
     {
         (await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("whole") } })).Dispose();
