@@ -8,10 +8,10 @@ namespace Junis.Server.Llm;
 
 internal sealed record ModelRequest(string Model, List<ModelMessage> Messages)
 {
-    public double? Temperature { get; init; }
-    public double? TopP { get; init; }
-    public double? FrequencyPenalty { get; init; }
-    public double? PresencePenalty { get; init; }
+    public float? Temperature { get; init; }
+    public float? TopP { get; init; }
+    public float? FrequencyPenalty { get; init; }
+    public float? PresencePenalty { get; init; }
     public int? MaxCompletionTokens { get; init; }
     public IList<string>? Stop { get; init; }
     public List<ModelTool>? Tools { get; init; }

@@ -65,6 +65,7 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
         Assert.Equal(["END", "STOP"], body["stop"]!.AsArray().Select(s => (string)s!));
         Assert.Equal(["system", "user"], body["messages"]!.AsArray().Select(m => (string)m!["role"]!));
         Assert.Equal("caller-42", (string)body["user"]!);
+        Assert.Contains("\"temperature\":0.2,", body.ToJsonString());
         Assert.Null(body["tools"]);
         Assert.Null(body["parallel_tool_calls"]);
     }
