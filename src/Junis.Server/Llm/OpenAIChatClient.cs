@@ -66,16 +66,22 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
             // Chunks are parsed from the connection's own buffers as they arrive; "[DONE]" parses to null and ends the stream.
             await using var events = SseParser.Create(await response.Content.ReadAsStreamAsync(cancellationToken), ParseChunk)
                 .EnumerateAsync(silence.Token).GetAsyncEnumerator(silence.Token);
+            var state = new StreamState();
             while (true)
             {
-                // The model may pause between chunks, but not for longer than the timeout.
+                // The model may pause between chunks, but not for longer than the timeout; the caller may take
+                // what time it needs with each update, so the clock runs only while waiting for the model.
                 silence.CancelAfter(_timeout);
                 ChatResponseUpdate? update;
                 try
                 {
-                    if (!await events.MoveNextAsync() || events.Current.Data is not { } chunk)
+                    var more = await events.MoveNextAsync();
+                    silence.CancelAfter(Timeout.InfiniteTimeSpan);
+                    if (!more && !state.Finished)
+                        throw new ModelCallException(502, "The model provider ended the stream before the answer was complete.");
+                    if (!more || events.Current.Data is not { } chunk)
                         yield break;
-                    update = ToUpdate(chunk);
+                    update = ToUpdate(chunk, state);
                 }
                 catch (Exception e) when (Failure(e, cancellationToken) is { } failure)
                 {
@@ -85,6 +91,16 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
                     yield return update;
             }
         }
+    }
+
+    /// <summary>What one stream has shown so far.</summary>
+    private sealed class StreamState
+    {
+        /// <summary>Whether a choice has said why it finished: a stream that closes after that is complete even without <c>[DONE]</c>.</summary>
+        public bool Finished { get; set; }
+
+        /// <summary>For servers that leave out a tool call's <c>index</c>: each new call id starts the next call.</summary>
+        public int ImplicitToolIndex { get; set; } = -1;
     }
 
     /// <summary>Sends the request, retrying what the provider says may succeed later, and returns a successful response.</summary>
@@ -146,11 +162,14 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
         _ => new ModelCallException(502, $"The model provider failed (HTTP {status}): {providerMessage ?? "no details"}."),
     };
 
-    /// <summary>What the caller is told about a failed call; null when the caller cancelled it, which is no failure.</summary>
-    private ModelCallException? Failure(Exception e, CancellationToken cancellationToken)
+    /// <summary>
+    /// What the caller is told about a failed call: a <see cref="ModelCallException"/>, or, when the caller
+    /// cancelled, a cancellation whatever broke first (null: the exception is one already).
+    /// </summary>
+    private Exception? Failure(Exception e, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
-            return null;
+            return e is OperationCanceledException ? null : new OperationCanceledException("The caller cancelled the model call.", e, cancellationToken);
         var failure = e switch
         {
             ModelCallException already => already,
@@ -172,7 +191,11 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
         try
         {
             var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            return body.Length == 0 ? null : JsonSerializer.Deserialize(body, ModelJson.Default.ModelAnswer)?.Error?.Message;
+            if (body.Length == 0)
+                return null;
+            // OpenAI nests it in "error"; some servers (older vLLM) put it at the top.
+            var answer = JsonSerializer.Deserialize(body, ModelJson.Default.ModelAnswer);
+            return answer?.Error?.Message ?? answer?.Message;
         }
         catch (Exception e) when (e is JsonException or HttpRequestException or IOException)
         {
@@ -252,9 +275,10 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
         return result;
     }
 
-    private static string ArgumentsJson(FunctionCallContent call) => call.Arguments is null
+    /// <summary>A call's arguments as the model wrote them, when they came with it (<see cref="AIContent.RawRepresentation"/>).</summary>
+    private static string ArgumentsJson(FunctionCallContent call) => call.RawRepresentation as string ?? (call.Arguments is null
         ? "{}"
-        : JsonSerializer.Serialize(call.Arguments, AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>)));
+        : JsonSerializer.Serialize(call.Arguments, AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>))));
 
     private static ChatResponse ToResponse(ModelAnswer answer)
     {
@@ -277,7 +301,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
         };
     }
 
-    private static ChatResponseUpdate? ToUpdate(ModelAnswer chunk)
+    private static ChatResponseUpdate? ToUpdate(ModelAnswer chunk, StreamState state)
     {
         if (chunk.Error is { } error)
             throw new ModelCallException(502, $"The model provider failed mid-answer: {error.Message ?? "no details"}.");
@@ -291,10 +315,16 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
                 if ((delta.Content ?? delta.Refusal) is { Length: > 0 } text)
                     (contents ??= []).Add(new TextContent(text));
                 foreach (var call in delta.ToolCalls ?? [])
-                    (contents ??= []).Add(new ToolCallFragment(call.Index ?? 0, call.Id, call.Function?.Name, call.Function?.Arguments ?? ""));
+                {
+                    if (call.Index is null && call.Id is not null)
+                        state.ImplicitToolIndex++;
+                    var index = call.Index ?? Math.Max(state.ImplicitToolIndex, 0);
+                    (contents ??= []).Add(new ToolCallFragment(index, call.Id, call.Function?.Name, call.Function?.Arguments ?? ""));
+                }
             }
             finish ??= FinishReason(choice.FinishReason);
         }
+        state.Finished |= finish is not null;
         if (chunk.Usage is { } usage)
             (contents ??= []).Add(new UsageContent(Usage(usage)));
 

@@ -54,6 +54,9 @@ internal sealed class ModelAnswer
     public List<ModelChoice>? Choices { get; init; }
     public ModelUsage? Usage { get; init; }
     public ModelError? Error { get; init; }
+
+    /// <summary>Where some servers put an error's message instead of <c>error.message</c>.</summary>
+    public string? Message { get; init; }
 }
 
 internal sealed class ModelChoice

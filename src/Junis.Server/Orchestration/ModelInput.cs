@@ -23,9 +23,12 @@ public static class ModelInput
             contents.Add(new TextContent(message.Content));
         foreach (var call in message.ToolCalls ?? [])
         {
-            contents.Add(FunctionCallContent.CreateFromParsedArguments(
-                call!.Function!.Arguments ?? "{}", call.Id!, call.Function.Name!,
-                static json => JsonSerializer.Deserialize<Dictionary<string, object?>>(json, AIJsonUtilities.DefaultOptions)));
+            // The arguments as the caller sent them travel along, so the model gets them back byte for byte.
+            var arguments = call!.Function!.Arguments ?? "{}";
+            var content = FunctionCallContent.CreateFromParsedArguments(arguments, call.Id!, call.Function.Name!,
+                static json => JsonSerializer.Deserialize<Dictionary<string, object?>>(json, AIJsonUtilities.DefaultOptions));
+            content.RawRepresentation = arguments;
+            contents.Add(content);
         }
         return contents;
     }

@@ -292,6 +292,113 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
         Assert.Equal("lookup", (string)body["tools"]![0]!["function"]!["name"]!);
     }
 
+    [Fact]
+    public async Task AStreamThatClosesBeforeTheAnswerFinishedIsNotTakenForComplete()
+    {
+        _model.Handler = async (context, _) =>
+        {
+            // Two words, then the body ends cleanly: no finish_reason, no [DONE].
+            context.Response.ContentType = "text/event-stream";
+            await FakeOpenAIServer.WriteEventAsync(context, FakeOpenAIServer.Chunk(new JsonObject { ["content"] = "Once" }, null));
+            await FakeOpenAIServer.WriteEventAsync(context, FakeOpenAIServer.Chunk(new JsonObject { ["content"] = " upon" }, null));
+        };
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true });
+        var events = await response.ReadEventsAsync();
+
+        Assert.DoesNotContain("[DONE]", events);
+        Assert.Contains("before the answer was complete", (string)JsonNode.Parse(events[^1])!["error"]!["message"]!);
+    }
+
+    [Fact]
+    public async Task AStreamThatFinishedButSentNoDoneIsComplete()
+    {
+        _model.Handler = async (context, _) =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await FakeOpenAIServer.WriteEventAsync(context, FakeOpenAIServer.Chunk(new JsonObject { ["content"] = "Done." }, null));
+            await FakeOpenAIServer.WriteEventAsync(context, FakeOpenAIServer.Chunk(new JsonObject(), "stop"));
+        };
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") }, stream = true });
+        var events = await response.ReadEventsAsync();
+
+        Assert.Equal("[DONE]", events[^1]);
+        Assert.Equal("stop", (string)events.Chunks()[^1]["choices"]![0]!["finish_reason"]!);
+    }
+
+    [Fact]
+    public async Task ToolCallsStreamedWithoutAnIndexStayApart()
+    {
+        // Some OpenAI-compatible servers leave out "index": each call's first piece carries its id.
+        _model.Handler = async (context, _) =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            foreach (var (id, name, arguments) in new[] { ("call_a", "lookup", "{\"q\":1}"), ("call_b", "notify", "{\"to\":2}") })
+            {
+                await FakeOpenAIServer.WriteEventAsync(context, FakeOpenAIServer.Chunk(new JsonObject
+                {
+                    ["tool_calls"] = new JsonArray(new JsonObject { ["id"] = id, ["type"] = "function", ["function"] = new JsonObject { ["name"] = name, ["arguments"] = "" } }),
+                }, null));
+                await FakeOpenAIServer.WriteEventAsync(context, FakeOpenAIServer.Chunk(new JsonObject
+                {
+                    ["tool_calls"] = new JsonArray(new JsonObject { ["function"] = new JsonObject { ["arguments"] = arguments } }),
+                }, null));
+            }
+            await FakeOpenAIServer.WriteEventAsync(context, FakeOpenAIServer.Chunk(new JsonObject(), "tool_calls"));
+            await FakeOpenAIServer.WriteEventAsync(context, "[DONE]");
+        };
+
+        using var response = await Client.PostCompletionAsync("""
+            {"messages":[{"role":"user","content":"go"}],"stream":true,
+             "tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object","properties":{}}}},
+                      {"type":"function","function":{"name":"notify","parameters":{"type":"object","properties":{}}}}]}
+            """);
+        var pieces = (await response.ReadEventsAsync()).Chunks()
+            .SelectMany(c => c["choices"]!.AsArray())
+            .SelectMany(c => c!["delta"]!["tool_calls"]?.AsArray() ?? [])
+            .ToList();
+        var calls = pieces.GroupBy(p => (int)p!["index"]!).OrderBy(g => g.Key).ToList();
+
+        Assert.Equal([0, 1], calls.Select(g => g.Key));
+        Assert.Equal(["call_a", "call_b"], calls.Select(g => (string?)g.First()!["id"]));
+        Assert.Equal(["lookup", "notify"], calls.Select(g => (string?)g.First()!["function"]!["name"]));
+        Assert.Equal(["{\"q\":1}", "{\"to\":2}"], calls.Select(g => string.Concat(g.Select(p => (string?)p!["function"]!["arguments"]))));
+    }
+
+    [Fact]
+    public async Task ToolCallArgumentsInTheHistoryReachTheModelAsWritten()
+    {
+        const string arguments = "{ \"city\" : \"Seoul\",\n  \"unit\": \"celsius\" }";
+        using var _ = await Client.PostCompletionAsync(new
+        {
+            messages = new object[]
+            {
+                Api.UserMessage("Weather?"),
+                new { role = "assistant", content = (string?)null, tool_calls = new[] { new { id = "call_1", type = "function", function = new { name = "get_weather", arguments } } } },
+                new { role = "tool", tool_call_id = "call_1", content = "Sunny" },
+            },
+        });
+
+        var sent = Assert.Single(_model.Requests).Body["messages"]!.AsArray();
+        Assert.Equal(arguments, (string)sent[1]!["tool_calls"]![0]!["function"]!["arguments"]!);
+    }
+
+    [Fact]
+    public async Task AnErrorMessageAtTheTopOfTheBodyIsPassedOn()
+    {
+        _model.Handler = (context, _) =>
+        {
+            context.Response.StatusCode = 400;
+            return context.Response.WriteAsync("""{"object":"error","message":"max_tokens is too large","type":"BadRequestError","code":400}""");
+        };
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("max_tokens is too large", (string)(await response.ReadJsonAsync())["error"]!["message"]!);
+    }
+
     public async Task DisposeAsync()
     {
         _app.Dispose();
