@@ -142,6 +142,8 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
         }
     }
 
+    private const int MaxErrorBody = 64 * 1024;
+
     private static bool IsWorthRetrying(HttpStatusCode status) => (int)status is 408 or 429 or >= 500;
 
     private static TimeSpan Backoff(int attempt, RetryConditionHeaderValue? retryAfter)
@@ -185,16 +187,18 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
         return failure;
     }
 
-    /// <summary>The provider's own <c>error.message</c>, when its body carries one.</summary>
+    /// <summary>The provider's own <c>error.message</c>, when its body carries one; a body too long for one is not read on.</summary>
     private static async Task<string?> ProviderMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         try
         {
-            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            if (body.Length == 0)
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var body = new byte[MaxErrorBody];
+            var length = await stream.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancellationToken);
+            if (length is 0 or MaxErrorBody)
                 return null;
             // OpenAI nests it in "error"; some servers (older vLLM) put it at the top.
-            var answer = JsonSerializer.Deserialize(body, ModelJson.Default.ModelAnswer);
+            var answer = JsonSerializer.Deserialize(body.AsSpan(0, length), ModelJson.Default.ModelAnswer);
             return answer?.Error?.Message ?? answer?.Message;
         }
         catch (Exception e) when (e is JsonException or HttpRequestException or IOException)

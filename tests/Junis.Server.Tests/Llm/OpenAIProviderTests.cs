@@ -399,6 +399,20 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
         Assert.Equal("max_tokens is too large", (string)(await response.ReadJsonAsync())["error"]!["message"]!);
     }
 
+    [Fact]
+    public async Task AnErrorBodyTooLongToBeAMessageIsNotPassedOn()
+    {
+        var huge = new string('x', 200_000);
+        _model.Handler = (context, _) => FakeOpenAIServer.ErrorAsync(context, 500, huge, "server_error");
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+        var message = (string)(await response.ReadJsonAsync())["error"]!["message"]!;
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("HTTP 500", message);
+        Assert.DoesNotContain("xxxx", message);
+    }
+
     public async Task DisposeAsync()
     {
         _app.Dispose();
