@@ -23,6 +23,15 @@ public sealed class LlmOptions
     /// <summary>How long the model may stay silent (before its answer starts, or between two reads) before the call fails with 504.</summary>
     public int TimeoutSeconds { get; set; } = 120;
 
+    /// <summary>
+    /// The request field that carries the caller's output token limit: OpenAI's <c>max_completion_tokens</c>
+    /// (required by its reasoning models), or <c>max_tokens</c>, which Ollama and older servers read instead.
+    /// </summary>
+    public string MaxTokensField { get; set; } = MaxCompletionTokens;
+
+    public const string MaxCompletionTokens = "max_completion_tokens";
+    public const string MaxTokens = "max_tokens";
+
     /// <summary>Retries of a failed model call before answering; clients (OpenAI SDKs, ElevenLabs) retry on their own.</summary>
     public int MaxRetries { get; set; }
 
@@ -42,6 +51,8 @@ public sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
             if (string.IsNullOrWhiteSpace(options.Model))
                 errors.Add($"{LlmOptions.Section}:Model is required when {LlmOptions.Section}:Provider is OpenAI (e.g. gpt-4o-mini).");
         }
+        if (options.MaxTokensField is not (LlmOptions.MaxCompletionTokens or LlmOptions.MaxTokens))
+            errors.Add($"{LlmOptions.Section}:MaxTokensField must be {LlmOptions.MaxCompletionTokens} or {LlmOptions.MaxTokens}.");
         if (options.TimeoutSeconds is < 1 or > 3600)
             errors.Add($"{LlmOptions.Section}:TimeoutSeconds must be between 1 and 3600.");
         if (options.MaxRetries is < 0 or > 5)

@@ -13,6 +13,7 @@ internal sealed record ModelRequest(string Model, List<ModelMessage> Messages)
     public float? FrequencyPenalty { get; init; }
     public float? PresencePenalty { get; init; }
     public int? MaxCompletionTokens { get; init; }
+    public int? MaxTokens { get; init; }
     public IList<string>? Stop { get; init; }
     public List<ModelTool>? Tools { get; init; }
     public JsonElement? ToolChoice { get; init; }

@@ -61,7 +61,8 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
         Assert.Equal(0.8, (double)body["top_p"]!, 5);
         Assert.Equal(0.1, (double)body["frequency_penalty"]!, 5);
         Assert.Equal(0.3, (double)body["presence_penalty"]!, 5);
-        Assert.Equal(50, (int)(body["max_completion_tokens"] ?? body["max_tokens"])!);
+        Assert.Equal(50, (int)body["max_completion_tokens"]!);
+        Assert.Null(body["max_tokens"]);
         Assert.Equal(["END", "STOP"], body["stop"]!.AsArray().Select(s => (string)s!));
         Assert.Equal(["system", "user"], body["messages"]!.AsArray().Select(m => (string)m!["role"]!));
         Assert.Equal("caller-42", (string)body["user"]!);
@@ -79,6 +80,18 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("", Assert.Single(_model.Requests).Authorization);
+    }
+
+    [Fact]
+    public async Task TheOutputLimitCanTravelAsMaxTokensForServersThatReadOnlyThat()
+    {
+        using var app = new JunisApp(new Dictionary<string, string?>(_model.Settings()) { ["Junis:Llm:MaxTokensField"] = "max_tokens" });
+
+        using var _ = await app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") }, max_completion_tokens = 40 });
+
+        var body = Assert.Single(_model.Requests).Body;
+        Assert.Equal(40, (int)body["max_tokens"]!);
+        Assert.Null(body["max_completion_tokens"]);
     }
 
     [Fact]

@@ -17,6 +17,7 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("Junis__Llm__Provider", "OpenAI", "Junis:Llm:BaseUrl")]
     [InlineData("Junis__Llm__Provider", "Gemini", "Junis:Llm:Provider")]
     [InlineData("Junis__Llm__TimeoutSeconds", "0", "Junis:Llm:TimeoutSeconds")]
+    [InlineData("Junis__Llm__MaxTokensField", "max_output_tokens", "Junis:Llm:MaxTokensField")]
     [InlineData("Junis__Auth__BootstrapKey", "not-a-key", "Junis:Auth:BootstrapKey")]
     [InlineData("Junis__Auth__BootstrapKey", "jns_live_DevelopmentKeyForLocalUseOnly000", "Junis:Auth:BootstrapKey")]
     [InlineData("Junis__Orchestrator__ModelName", "", "Junis:Orchestrator:ModelName")]
