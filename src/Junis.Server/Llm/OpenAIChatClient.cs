@@ -280,7 +280,20 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
         return result;
     }
 
-    /// <summary>A call's arguments as the model wrote them, when they came with it (<see cref="AIContent.RawRepresentation"/>).</summary>
+    /// <summary>
+    /// A tool call of the conversation so far, for the model: parsed for any model that reads
+    /// <see cref="FunctionCallContent.Arguments"/>, and carrying the arguments as written in
+    /// <see cref="AIContent.RawRepresentation"/>, which this client sends back byte for byte.
+    /// </summary>
+    public static FunctionCallContent ToolCall(string callId, string name, string arguments)
+    {
+        var call = FunctionCallContent.CreateFromParsedArguments(arguments, callId, name,
+            static json => JsonSerializer.Deserialize<Dictionary<string, object?>>(json, AIJsonUtilities.DefaultOptions));
+        call.RawRepresentation = arguments;
+        return call;
+    }
+
+    /// <summary>A call's arguments as the model wrote them, when they came with it (see <see cref="ToolCall"/>).</summary>
     private static string ArgumentsJson(FunctionCallContent call) => call.RawRepresentation as string ?? (call.Arguments is null
         ? "{}"
         : JsonSerializer.Serialize(call.Arguments, AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>))));

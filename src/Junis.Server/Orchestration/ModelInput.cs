@@ -23,12 +23,7 @@ public static class ModelInput
             contents.Add(new TextContent(message.Content));
         foreach (var call in message.ToolCalls ?? [])
         {
-            // The arguments as the caller sent them travel along, so the model gets them back byte for byte.
-            var arguments = call!.Function!.Arguments ?? "{}";
-            var content = FunctionCallContent.CreateFromParsedArguments(arguments, call.Id!, call.Function.Name!,
-                static json => JsonSerializer.Deserialize<Dictionary<string, object?>>(json, AIJsonUtilities.DefaultOptions));
-            content.RawRepresentation = arguments;
-            contents.Add(content);
+            contents.Add(OpenAIChatClient.ToolCall(call!.Id!, call.Function!.Name!, call.Function.Arguments ?? "{}"));
         }
         return contents;
     }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Junis.Server.Auth;
 using Junis.Server.ChatCompletions;
 using Junis.Server.Data;
+using Junis.Server.Llm;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -95,19 +96,10 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
     {
         "assistant" => new ChatMessage(ChatRole.Assistant, [
             .. string.IsNullOrEmpty(message.Content) ? Array.Empty<AIContent>() : [new TextContent(message.Content)],
-            .. StoredToolCalls.Parse(message.ToolCalls).Select(ToModelCall)]),
+            .. StoredToolCalls.Parse(message.ToolCalls).Select(c => OpenAIChatClient.ToolCall(c.Id, c.Function.Name, c.Function.Arguments))]),
         "tool" => new ChatMessage(ChatRole.Tool, [new FunctionResultContent(message.ToolCallId ?? "", message.Content)]),
         _ => new ChatMessage(ChatRole.User, message.Content),
     };
-
-    /// <summary>A stored tool call, its arguments kept as written so the model gets them back byte for byte.</summary>
-    private static FunctionCallContent ToModelCall(ToolCall call)
-    {
-        var content = FunctionCallContent.CreateFromParsedArguments(call.Function.Arguments, call.Id, call.Function.Name,
-            static json => JsonSerializer.Deserialize<Dictionary<string, object?>>(json, AIJsonUtilities.DefaultOptions));
-        content.RawRepresentation = call.Function.Arguments;
-        return content;
-    }
 
     public static string? ConversationIdOf(ChatCompletionRequest request)
     {
