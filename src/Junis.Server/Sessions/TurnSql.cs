@@ -132,11 +132,7 @@ internal sealed class TurnSql : IDisposable
         var command = _connection.CreateCommand();
         command.CommandText = text;
         foreach (var (name, type) in parameters)
-        {
-            // EF Core's mapping for the type makes the parameter, so a value is stored as EF stores it (a Guid as SQLite text, say).
-            var mapping = _mappings.FindMapping(type)!;
-            command.Parameters.Add(mapping.CreateParameter(command, name, value: null, nullable: true));
-        }
+            command.Parameters.Add(PlainSql.Parameter(_mappings, command, name, type, value: null));
         command.Prepare();
         _commands.Add(command);
         return command;
