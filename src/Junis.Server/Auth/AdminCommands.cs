@@ -157,7 +157,7 @@ public static class AdminCommands
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<JunisDb>();
-        await db.Database.MigrateAsync();
+        await MigrationScripts.ApplyAsync(db, CancellationToken.None);
         return await action(db);
     }
 

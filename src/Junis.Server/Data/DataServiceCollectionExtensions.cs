@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Junis.Server.Data;
 
@@ -12,11 +11,7 @@ public static class DataServiceCollectionExtensions
     {
         // Pooled contexts: per request (scoped) for reads, from the factory for the turn writer's batches.
         services.AddPooledDbContextFactory<JunisDb>((services, options) => options
-            .UseSqlite(ConnectionString(services.GetRequiredService<IConfiguration>()))
-            // Migrating checks by default that the model has no changes missing from the migrations, which means
-            // building and comparing a second model at every start (~150 ms). The tests pin that check instead
-            // (MigrationTests), so a build with such changes never ships.
-            .ConfigureWarnings(warnings => warnings.Ignore(RelationalEventId.PendingModelChangesWarning)));
+            .UseSqlite(ConnectionString(services.GetRequiredService<IConfiguration>())));
         services.AddScoped(services => services.GetRequiredService<IDbContextFactory<JunisDb>>().CreateDbContext());
         services.AddHostedService<DatabaseStartup>();
         services.AddHealthChecks().AddDbContextCheck<JunisDb>("database");

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using Junis.Server.Auth;
 using Junis.Server.Data;
 using Junis.Server.Tests.Infrastructure;
@@ -9,7 +10,10 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace Junis.Server.Tests.Data;
 
-/// <summary>The checked-in migrations, on a new database file and on one a deployment of the previous version left behind.</summary>
+/// <summary>
+/// The checked-in migrations and the SQL the server runs for them (<see cref="MigrationScripts"/>), on a new database
+/// file and on one a deployment of the previous version left behind.
+/// </summary>
 public sealed class MigrationTests : IDisposable
 {
     private const string Initial = "20261125042107_Initial";
@@ -45,11 +49,104 @@ public sealed class MigrationTests : IDisposable
         return (organization, key, secret);
     }
 
+    private static readonly Regex ProductVersion = new(@"(VALUES \('\d{14}_\w+', ')[^']*'\)");
+
+    /// <summary>A script as compared: the EF Core version in its history row and its line endings do not matter.</summary>
+    private static string Comparable(string script) => ProductVersion.Replace(script.ReplaceLineEndings("\n").Trim(), "$1…')");
+
     [Fact]
-    public async Task TheMigrationsBuildTheWholeModelInAnEmptyDatabase()
+    public void EachMigrationHasItsScriptAndTheScriptIsTheSqlEfCoreGeneratesForIt()
+    {
+        using var db = Open();
+        var migrator = db.GetService<IMigrator>();
+        var migrations = db.Database.GetMigrations().ToList();
+
+        Assert.Equal(migrations, MigrationScripts.All.Select(m => m.Id));
+        for (var i = 0; i < migrations.Count; i++)
+        {
+            var from = i == 0 ? "0" : migrations[i - 1];
+            var generated = migrator.GenerateScript(from, migrations[i]);
+            if (Comparable(generated) != Comparable(MigrationScripts.All[i].Sql))
+            {
+                Assert.Fail($"""
+                    Data/Migrations/{migrations[i]}.sql is not the SQL EF Core generates for its migration. Regenerate it:
+                    dotnet ef migrations script {from} {migrations[i]} -p src/Junis.Server -o src/Junis.Server/Data/Migrations/{migrations[i]}.sql
+                    """);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task TheScriptsBuildTheSchemaEfCoreMigrationsBuild()
+    {
+        var byEfCore = Path.Combine(Path.GetTempPath(), $"junis-migration-{Guid.NewGuid():N}.db");
+        try
+        {
+            await using (var db = new JunisDb(new DbContextOptionsBuilder<JunisDb>().UseSqlite($"Data Source={byEfCore}").Options))
+                await db.Database.MigrateAsync();
+            await using (var db = Open())
+                await MigrationScripts.ApplyAsync(db, default);
+
+            Assert.Equal(await SchemaAsync(byEfCore), await SchemaAsync(_database));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            File.Delete(byEfCore);
+        }
+    }
+
+    /// <summary>Every table and index with the SQL that made it, and the migrations recorded, leaving out EF Core's lock table.</summary>
+    private static async Task<List<string>> SchemaAsync(string file)
+    {
+        await using var connection = new SqliteConnection($"Data Source={file}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master WHERE name <> '__EFMigrationsLock'
+            UNION ALL SELECT 'applied ' || MigrationId FROM __EFMigrationsHistory
+            ORDER BY 1
+            """;
+        var rows = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            rows.Add(reader.GetString(0));
+        return rows;
+    }
+
+    [Fact]
+    public async Task ServersStartingTogetherApplyEachMigrationOnceAndAgainNothing()
+    {
+        await using var first = Open();
+        await using var second = Open();
+        await Task.WhenAll(MigrationScripts.ApplyAsync(first, default), MigrationScripts.ApplyAsync(second, default));
+        await MigrationScripts.ApplyAsync(first, default);
+
+        Assert.Equal(first.Database.GetMigrations(), await first.Database.GetAppliedMigrationsAsync());
+        Assert.Equal(0, await first.ApiKeys.CountAsync());
+    }
+
+    [Fact]
+    public async Task AScriptThatFailsLeavesNothingOfItselfBehind()
     {
         await using var db = Open();
-        await db.Database.MigrateAsync();
+        // A table of the first migration's already there, made by hand: its CREATE TABLE fails midway through the script.
+        await db.Database.ExecuteSqlRawAsync("""CREATE TABLE "ApiKeys" ("Id" TEXT)""");
+
+        await Assert.ThrowsAsync<SqliteException>(() => MigrationScripts.ApplyAsync(db, default));
+
+        var tables = await NamesAsync(db, "table");
+        Assert.DoesNotContain("Organizations", tables);
+        Assert.Empty(await db.Database.GetAppliedMigrationsAsync());
+        await using var transactionClosed = Open();
+        await transactionClosed.Database.ExecuteSqlRawAsync("""CREATE TABLE "Probe" ("Id" INTEGER)""");
+    }
+
+    [Fact]
+    public async Task TheScriptsBuildTheWholeModelInAnEmptyDatabase()
+    {
+        await using var db = Open();
+        await MigrationScripts.ApplyAsync(db, default);
 
         var tables = await NamesAsync(db, "table");
         var indexes = await NamesAsync(db, "index");
@@ -70,14 +167,14 @@ public sealed class MigrationTests : IDisposable
     }
 
     [Fact]
-    public async Task TheMigrationsUpgradeADatabaseMadeByTheInitialMigrationKeepingItsRows()
+    public async Task TheScriptsUpgradeADatabaseEfCoreMadeWithTheInitialMigrationKeepingItsRows()
     {
         var (organization, key, _) = await InitialDatabaseAsync();
         await using (var before = Open())
             Assert.DoesNotContain("Sessions", await NamesAsync(before, "table"));
 
         await using var db = Open();
-        await db.Database.MigrateAsync();
+        await MigrationScripts.ApplyAsync(db, default);
 
         Assert.Equal(db.Database.GetMigrations(), await db.Database.GetAppliedMigrationsAsync());
         var tables = await NamesAsync(db, "table");
