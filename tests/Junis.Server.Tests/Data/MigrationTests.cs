@@ -6,6 +6,7 @@ using Junis.Server.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace Junis.Server.Tests.Data;
@@ -75,6 +76,32 @@ public sealed class MigrationTests : IDisposable
             }
         }
     }
+
+    [Fact]
+    public void TheCompiledModelIsTheModelOnModelCreatingBuilds()
+    {
+        using var db = Open();
+        var compiled = db.Model;
+        var built = db.GetService<IDesignTimeModel>().Model;
+
+        Assert.IsType<Junis.Server.Data.CompiledModel.JunisDbModel>(compiled);
+        var (expected, actual) = (Describe(built), Describe(compiled));
+        Assert.True(expected == actual, $"""
+            The compiled model (Data/CompiledModel) is not the model OnModelCreating builds. Regenerate it:
+            dotnet ef dbcontext optimize -p src/Junis.Server -o Data/CompiledModel -n Junis.Server.Data.CompiledModel
+            --- OnModelCreating builds ---
+            {expected}
+            --- compiled ---
+            {actual}
+            """);
+    }
+
+    /// <summary>Entity types, keys and relationships; tables, columns and indexes; each property's value converter.</summary>
+    private static string Describe(IModel model) => string.Join("\n",
+        model.ToDebugString(MetadataDebugStringOptions.ShortDefault),
+        model.GetRelationalModel().ToDebugString(MetadataDebugStringOptions.ShortDefault),
+        string.Join("\n", model.GetEntityTypes().SelectMany(e => e.GetProperties())
+            .Select(p => $"{p.DeclaringType.Name}.{p.Name}: {p.GetValueConverter()?.GetType().Name ?? "no converter"}")));
 
     [Fact]
     public async Task TheScriptsBuildTheSchemaEfCoreMigrationsBuild()
