@@ -17,8 +17,7 @@ public static class AdminCommands
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
         builder.Logging.ClearProviders();
-        builder.Services.AddDbContext<JunisDb>(options => options.UseSqlite(DataServiceCollectionExtensions.ConnectionString(builder.Configuration))
-            .UseModel(Data.CompiledModel.JunisDbModel.Instance));
+        builder.Services.AddDbContext<JunisDb>(options => options.UseJunisDb(builder.Configuration));
         using var host = builder.Build();
 
         var root = new RootCommand("Junis.Server administration. Without a command, the server starts.")

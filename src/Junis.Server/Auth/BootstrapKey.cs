@@ -1,5 +1,4 @@
 using Junis.Server.Data;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Junis.Server.Auth;
