@@ -12,7 +12,9 @@ using Serilog.Formatting.Compact;
 if (AdminCommands.Handles(args))
     return await AdminCommands.RunAsync(args);
 
-var builder = WebApplication.CreateBuilder(args);
+// Configuration is read and validated once, at start-up; nothing here reloads it. Watching the content root for
+// changes would wake a thread for every write to the database that lives there by default.
+var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
 
 builder.Services.AddSerilog((services, log) =>
 {
