@@ -4,10 +4,9 @@ using Junis.Server.ChatCompletions;
 using Junis.Server.Data;
 using Junis.Server.Errors;
 using Junis.Server.Llm;
+using Junis.Server.Logging;
 using Junis.Server.Orchestration;
 using Junis.Server.Sessions;
-using Serilog;
-using Serilog.Formatting.Compact;
 
 if (AdminCommands.Handles(args))
     return await AdminCommands.RunAsync(args);
@@ -16,12 +15,7 @@ if (AdminCommands.Handles(args))
 // changes would wake a thread for every write to the database that lives there by default.
 var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
 
-builder.Services.AddSerilog((services, log) =>
-{
-    log.ReadFrom.Configuration(builder.Configuration).ReadFrom.Services(services).Enrich.FromLogContext();
-    if (builder.Environment.IsDevelopment()) log.WriteTo.Console();
-    else log.WriteTo.Console(new CompactJsonFormatter());
-});
+builder.AddJunisLogging();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Wire));
 
@@ -35,7 +29,7 @@ builder.Services.AddChatCompletions();
 var app = builder.Build();
 
 // Outermost, so each request is logged once with the status it finally got, errors included.
-app.UseSerilogRequestLogging();
+app.UseJunisRequestLogging();
 app.UseOpenAIErrors();
 app.UseAuthentication();
 app.UseKeyRateLimits();

@@ -32,6 +32,10 @@ public static class LlmServiceCollectionExtensions
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = TimeSpan.FromSeconds(Math.Min(options.TimeoutSeconds, 10)),
             AutomaticDecompression = System.Net.DecompressionMethods.None,
+            // A model endpoint answers where it is asked; a redirect is reported as the provider's answer, not followed.
+            AllowAutoRedirect = false,
+            // No trace context for the provider, and no child activity per call: measured at ~3 % of what a turn allocates.
+            ActivityHeadersPropagator = null,
         };
         // The client enforces its own timeouts: to the answer's start, and between two reads of a stream.
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };

@@ -26,7 +26,8 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         {
             var body = await JsonNode.ParseAsync(context.Request.Body);
             lock (Requests)
-                Requests.Add(new FakeRequest(body!.AsObject(), context.Request.Headers.Authorization.ToString()));
+                Requests.Add(new FakeRequest(body!.AsObject(), context.Request.Headers.Authorization.ToString(),
+                    context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
             await Handler(context, body!.AsObject());
         });
         _app.StartAsync().GetAwaiter().GetResult();
@@ -178,4 +179,4 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 }
 
-public sealed record FakeRequest(JsonObject Body, string Authorization);
+public sealed record FakeRequest(JsonObject Body, string Authorization, IReadOnlyDictionary<string, string> Headers);

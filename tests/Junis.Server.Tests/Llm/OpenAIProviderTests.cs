@@ -83,6 +83,37 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheModelServerIsSentNoTraceContextOfOurs()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Api.Completions) { Content = Api.Json(new { messages = new[] { Api.UserMessage("hi") } }) };
+        request.Headers.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+
+        using var response = await Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var headers = Assert.Single(_model.Requests).Headers;
+        Assert.DoesNotContain("traceparent", headers.Keys, StringComparer.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Request-Id", headers.Keys, StringComparer.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task ARedirectFromTheModelServerIsReportedNotFollowed()
+    {
+        _model.Handler = (context, _) =>
+        {
+            context.Response.StatusCode = StatusCodes.Status307TemporaryRedirect;
+            context.Response.Headers.Location = _model.BaseUrl + "/chat/completions";
+            return Task.CompletedTask;
+        };
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("HTTP 307", (string)(await response.ReadJsonAsync())["error"]!["message"]!);
+        Assert.Single(_model.Requests);
+    }
+
+    [Fact]
     public async Task TheOutputLimitCanTravelAsMaxTokensForServersThatReadOnlyThat()
     {
         using var app = new JunisApp(new Dictionary<string, string?>(_model.Settings()) { ["Junis:Llm:MaxTokensField"] = "max_tokens" });
