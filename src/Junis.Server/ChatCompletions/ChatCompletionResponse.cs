@@ -19,9 +19,10 @@ public sealed record CompletionChoice(
     AssistantMessage Message,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never), JsonPropertyOrder(1)] string FinishReason)
 {
-    // Real OpenAI sends an explicit null; some clients read the key unconditionally.
+    // Real OpenAI sends an explicit null; some clients read the key unconditionally. Typed as text, not object, so
+    // the generated serializer writes it directly rather than falling back to its slower general path.
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
-    public object? Logprobs => null;
+    public string? Logprobs => null;
 }
 
 public sealed record AssistantMessage(
@@ -66,8 +67,9 @@ public sealed record ChunkChoice(
     Delta Delta,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never), JsonPropertyOrder(1)] string? FinishReason = null)
 {
+    // Always null, as in CompletionChoice.
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
-    public object? Logprobs => null;
+    public string? Logprobs => null;
 }
 
 public sealed record Delta(string? Role = null, string? Content = null, IReadOnlyList<ToolCallDelta>? ToolCalls = null);

@@ -77,7 +77,7 @@ public sealed class CompletionStream(
                 }
                 if (failure is not null)
                 {
-                    WriteEvent(pipe, json, failure, WireJson.Wire.ErrorEnvelope);
+                    WriteEvent(pipe, json, failure, WireJson.Default.ErrorEnvelope);
                     await pipe.FlushAsync(cancellationToken);
                     return;
                 }
@@ -110,15 +110,19 @@ public sealed class CompletionStream(
                 WriteChunk(pipe, json, new ChunkChoice(finished.Choice, new Delta(), finished.FinishReason));
                 break;
             case TurnFinished turn when includeUsage:
-                WriteEvent(pipe, json, new ChatCompletionChunk(identity.Id, identity.Created, identity.Model, [], turn.Usage), WireJson.Wire.ChatCompletionChunk);
+                WriteEvent(pipe, json, new ChatCompletionChunk(identity.Id, identity.Created, identity.Model, [], turn.Usage), WireJson.Default.ChatCompletionChunk);
                 break;
         }
     }
 
     private void WriteChunk(PipeWriter pipe, Utf8JsonWriter json, ChunkChoice choice) =>
-        WriteEvent(pipe, json, new ChatCompletionChunk(identity.Id, identity.Created, identity.Model, [choice]), WireJson.Wire.ChatCompletionChunk);
+        WriteEvent(pipe, json, new ChatCompletionChunk(identity.Id, identity.Created, identity.Model, [choice]), WireJson.Default.ChatCompletionChunk);
 
-    /// <summary><c>data: {json}\n\n</c>, serialized into the pipe.</summary>
+    /// <summary>
+    /// <c>data: {json}\n\n</c>, serialized into the pipe. The writer brings its own encoder, so the context's options
+    /// need none: with <see cref="WireJson.Default"/>, whose options are the generated ones, the generated code writes
+    /// each chunk directly (measured: 32 bytes allocated per chunk instead of 344 through the general path).
+    /// </summary>
     private static void WriteEvent<T>(PipeWriter pipe, Utf8JsonWriter json, T value, JsonTypeInfo<T> type)
     {
         pipe.Write("data: "u8);

@@ -81,6 +81,16 @@ public sealed class CompletionShapeTests : IDisposable
     }
 
     [Fact]
+    public async Task NonAsciiTextIsStreamedAsUtf8NotEscapes()
+    {
+        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("안녕하세요") }, stream = true });
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Contains("안녕하세요\"", body);
+        Assert.DoesNotContain("\\u", body);
+    }
+
+    [Fact]
     public async Task UnknownFieldsAreIgnored()
     {
         using var response = await _app.CreateAuthorizedClient().PostCompletionAsync("""
