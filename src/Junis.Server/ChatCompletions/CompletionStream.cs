@@ -14,7 +14,7 @@ namespace Junis.Server.ChatCompletions;
 public sealed record CompletionIdentity(string Id, long Created, string Model)
 {
     public static CompletionIdentity New(string model, TimeProvider clock) =>
-        new($"chatcmpl-{Guid.NewGuid():N}", clock.GetUtcNow().ToUnixTimeSeconds(), model);
+        new(Ids.Random("chatcmpl-"), clock.GetUtcNow().ToUnixTimeSeconds(), model);
 }
 
 /// <summary>

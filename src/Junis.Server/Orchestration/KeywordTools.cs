@@ -31,7 +31,7 @@ public sealed class KeywordTools(IOptions<KeywordToolOptions> options, ILogger<K
                 continue;
 
             if (Arguments(name, tool.Function, phrase, reply) is { } arguments)
-                return new ToolCall($"call_{Guid.NewGuid():N}", new FunctionCall(tool.Function.Name!, arguments));
+                return new ToolCall(Ids.Random("call_"), new FunctionCall(tool.Function.Name!, arguments));
         }
         return null;
     }

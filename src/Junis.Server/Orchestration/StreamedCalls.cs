@@ -28,7 +28,7 @@ internal sealed class StreamedCalls
             return fragment.Arguments.Length > 0 ? new ToolCallArguments(choice, index, fragment.Arguments) : null;
         if (call.Name is null)
             return null; // not announced without a name: SDK stream helpers reject a nameless first delta
-        call.Id ??= $"call_{Guid.NewGuid():N}";
+        call.Id ??= Ids.Random("call_");
         call.Index = _announced.Count;
         _announced.Add(call);
         return new ToolCallStarted(choice, call.Index.Value, call.Id, call.Name, call.Arguments.ToString());

@@ -15,8 +15,17 @@ namespace Junis.Server.Sessions;
 /// transcript before its new messages; a miss there tries the user turns alone, then starts a new session.
 /// At most one or two indexed reads, always within the caller's organization.
 /// </summary>
-public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> options)
+/// <remarks>
+/// A database context is leased only for a lookup: a request that starts a conversation never needs one.
+/// </remarks>
+public sealed class SessionResolver(IDbContextFactory<JunisDb> databases, IOptions<SessionsOptions> options) : IAsyncDisposable
 {
+    private JunisDb? _db;
+
+    private JunisDb Db => _db ??= databases.CreateDbContext();
+
+    public ValueTask DisposeAsync() => _db?.DisposeAsync() ?? ValueTask.CompletedTask;
+
     public async Task<Turn> ResolveAsync(Caller caller, ChatCompletionRequest request, CancellationToken cancellationToken)
     {
         var view = RequestView.Of(request);
@@ -25,7 +34,7 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
 
         if (conversation is not null)
         {
-            var named = await ByConversation(db, caller.OrganizationId, conversation).FirstOrDefaultAsync(cancellationToken);
+            var named = await ByConversation(Db, caller.OrganizationId, conversation).FirstOrDefaultAsync(cancellationToken);
             if (named is null)
                 return view.NewSession(caller, conversation, userId);
             if (view.AllHash.AsSpan().SequenceEqual(named.TurnInputHash) || view.IsRetryOfFailedTurn(named))
@@ -39,10 +48,10 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
             return view.NewSession(caller, conversation: null, userId);
 
         // The same request again is a replay; otherwise the request continues the session whose transcript it extends.
-        var replayed = await ByTurnInput(db, caller.OrganizationId, view.AllHash).FirstOrDefaultAsync(cancellationToken);
+        var replayed = await ByTurnInput(Db, caller.OrganizationId, view.AllHash).FirstOrDefaultAsync(cancellationToken);
         if (replayed is not null)
             return view.Replay(caller, replayed, userId, history: []);
-        var continued = await ByTranscript(db, caller.OrganizationId, view.PrefixHash).FirstOrDefaultAsync(cancellationToken);
+        var continued = await ByTranscript(Db, caller.OrganizationId, view.PrefixHash).FirstOrDefaultAsync(cancellationToken);
         if (continued is { } id)
             return view.Continue(caller, id, userId);
 
@@ -50,7 +59,7 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
         // the user turns alone still say which conversation this is, if there are any.
         if (!view.HasUserTurnsBeforeInput)
             return view.NewSession(caller, conversation: null, userId);
-        var byUserTurns = await ByUserTurns(db, caller.OrganizationId, view.PrefixUserTurnsHash).FirstOrDefaultAsync(cancellationToken);
+        var byUserTurns = await ByUserTurns(Db, caller.OrganizationId, view.PrefixUserTurnsHash).FirstOrDefaultAsync(cancellationToken);
         return byUserTurns is { } found ? view.Continue(caller, found, userId) : view.NewSession(caller, conversation: null, userId);
     }
 
@@ -83,7 +92,7 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
         var limit = options.Value.HistoryLimit;
         if (limit == 0)
             return [];
-        var stored = await db.SessionMessages.AsNoTracking()
+        var stored = await Db.SessionMessages.AsNoTracking()
             .Where(m => m.SessionId == sessionId && m.Sequence < before)
             .OrderByDescending(m => m.Sequence)
             .Take(limit)
@@ -132,23 +141,39 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
 
         public static RequestView Of(ChatCompletionRequest request)
         {
-            var transcript = request.Messages!
-                .Where(m => m!.Role is not ("system" or "developer"))
-                .Select(m => new StoredMessage(m!.Role!, m.Content, m.ToolCalls?.Select(c =>
-                    new ToolCall(c!.Id!, new FunctionCall(c.Function!.Name!, c.Function.Arguments ?? "{}"))).ToList(), m.ToolCallId))
-                .ToList();
+            var transcript = new List<StoredMessage>(request.Messages!.Count);
+            foreach (var m in request.Messages)
+            {
+                if (m!.Role is not ("system" or "developer"))
+                {
+                    transcript.Add(new StoredMessage(m.Role!, m.Content, m.ToolCalls?.Select(c =>
+                        new ToolCall(c!.Id!, new FunctionCall(c.Function!.Name!, c.Function.Arguments ?? "{}"))).ToList(), m.ToolCallId));
+                }
+            }
             var inputStart = transcript.FindLastIndex(m => m.Role == "assistant") + 1;
 
-            var prefix = TranscriptHash.Extend(TranscriptHash.Empty, transcript[..inputStart].Select(m => m.Transcript));
-            var prefixUsers = TranscriptHash.Extend(TranscriptHash.Empty, transcript[..inputStart].Select(m => m.Transcript).Where(TranscriptHash.IsUserTurn));
+            // One pass over the chain: the hashes before the input are those the session should already hold.
+            byte[] all = TranscriptHash.Empty, allUsers = TranscriptHash.Empty, prefix = all, prefixUsers = allUsers;
+            for (var i = 0; i < transcript.Count; i++)
+            {
+                if (i == inputStart)
+                    (prefix, prefixUsers) = (all, allUsers);
+                var message = transcript[i].Transcript;
+                all = TranscriptHash.Extend(all, message);
+                if (TranscriptHash.IsUserTurn(message))
+                    allUsers = TranscriptHash.Extend(allUsers, message);
+            }
+            if (inputStart == transcript.Count)
+                (prefix, prefixUsers) = (all, allUsers);
+
             return new RequestView
             {
                 Transcript = transcript,
                 InputStart = inputStart,
                 PrefixHash = prefix,
-                AllHash = TranscriptHash.Extend(prefix, transcript[inputStart..].Select(m => m.Transcript)),
+                AllHash = all,
                 PrefixUserTurnsHash = prefixUsers,
-                AllUserTurnsHash = TranscriptHash.Extend(prefixUsers, transcript[inputStart..].Select(m => m.Transcript).Where(TranscriptHash.IsUserTurn)),
+                AllUserTurnsHash = allUsers,
             };
         }
 
@@ -159,7 +184,7 @@ public sealed class SessionResolver(JunisDb db, IOptions<SessionsOptions> option
 
         public Turn NewSession(Caller caller, string? conversation, string? userId) => new()
         {
-            SessionId = Guid.CreateVersion7(),
+            SessionId = Ids.TimeOrdered(),
             OrganizationId = caller.OrganizationId,
             ApiKeyId = caller.KeyId,
             Kind = TurnKind.NewSession,
