@@ -3,36 +3,39 @@ using System.Text.Json.Serialization;
 
 namespace Junis.Server.ChatCompletions;
 
+// Request types have plain settable properties: generated code binds init-only ones through the serializer's
+// constructor path, which costs every request more time and memory.
+
 /// <summary>The request body of <c>POST /v1/chat/completions</c>. Unknown fields are ignored.</summary>
 public sealed record ChatCompletionRequest
 {
-    public List<RequestMessage?>? Messages { get; init; }
-    public string? Model { get; init; }
-    public bool? Stream { get; init; }
-    public double? Temperature { get; init; }
-    public int? MaxTokens { get; init; }
-    public int? MaxCompletionTokens { get; init; }
-    public double? TopP { get; init; }
-    public double? FrequencyPenalty { get; init; }
-    public double? PresencePenalty { get; init; }
+    public List<RequestMessage?>? Messages { get; set; }
+    public string? Model { get; set; }
+    public bool? Stream { get; set; }
+    public double? Temperature { get; set; }
+    public int? MaxTokens { get; set; }
+    public int? MaxCompletionTokens { get; set; }
+    public double? TopP { get; set; }
+    public double? FrequencyPenalty { get; set; }
+    public double? PresencePenalty { get; set; }
 
     [JsonConverter(typeof(StopSequencesConverter))]
-    public List<string>? Stop { get; init; }
+    public List<string>? Stop { get; set; }
 
-    public int? N { get; init; }
-    public List<ToolDefinition?>? Tools { get; init; }
+    public int? N { get; set; }
+    public List<ToolDefinition?>? Tools { get; set; }
 
     [JsonConverter(typeof(ToolChoiceConverter))]
-    public ToolChoice? ToolChoice { get; init; }
+    public ToolChoice? ToolChoice { get; set; }
 
-    public bool? ParallelToolCalls { get; init; }
-    public string? User { get; init; }
-    public StreamOptions? StreamOptions { get; init; }
-    public JsonElement? ElevenlabsExtraBody { get; init; }
-    public string? SessionId { get; init; }
+    public bool? ParallelToolCalls { get; set; }
+    public string? User { get; set; }
+    public StreamOptions? StreamOptions { get; set; }
+    public JsonElement? ElevenlabsExtraBody { get; set; }
+    public string? SessionId { get; set; }
 
     /// <summary>ElevenLabs' name for the end user.</summary>
-    public string? UserId { get; init; }
+    public string? UserId { get; set; }
 
     /// <summary>The effective output limit: <c>max_completion_tokens</c> wins over the older <c>max_tokens</c>.</summary>
     [JsonIgnore]
@@ -44,47 +47,47 @@ public sealed record ChatCompletionRequest
 
 public sealed record RequestMessage
 {
-    public string? Role { get; init; }
+    public string? Role { get; set; }
 
     /// <summary>A string, or text parts joined; null for an assistant message that only calls tools.</summary>
     [JsonConverter(typeof(MessageContentConverter))]
-    public string? Content { get; init; }
+    public string? Content { get; set; }
 
-    public string? Name { get; init; }
-    public List<RequestToolCall?>? ToolCalls { get; init; }
-    public string? ToolCallId { get; init; }
+    public string? Name { get; set; }
+    public List<RequestToolCall?>? ToolCalls { get; set; }
+    public string? ToolCallId { get; set; }
 }
 
 public sealed record RequestToolCall
 {
-    public string? Id { get; init; }
-    public string? Type { get; init; }
-    public RequestFunctionCall? Function { get; init; }
+    public string? Id { get; set; }
+    public string? Type { get; set; }
+    public RequestFunctionCall? Function { get; set; }
 }
 
 public sealed record RequestFunctionCall
 {
-    public string? Name { get; init; }
-    public string? Arguments { get; init; }
+    public string? Name { get; set; }
+    public string? Arguments { get; set; }
 }
 
 public sealed record ToolDefinition
 {
-    public string? Type { get; init; }
-    public FunctionDefinition? Function { get; init; }
+    public string? Type { get; set; }
+    public FunctionDefinition? Function { get; set; }
 }
 
 public sealed record FunctionDefinition
 {
-    public string? Name { get; init; }
-    public string? Description { get; init; }
-    public JsonElement? Parameters { get; init; }
-    public bool? Strict { get; init; }
+    public string? Name { get; set; }
+    public string? Description { get; set; }
+    public JsonElement? Parameters { get; set; }
+    public bool? Strict { get; set; }
 }
 
 public sealed record StreamOptions
 {
-    public bool? IncludeUsage { get; init; }
+    public bool? IncludeUsage { get; set; }
 }
 
 /// <summary><c>tool_choice</c>: <c>none</c>, <c>auto</c>, <c>required</c>, or one named function.</summary>
