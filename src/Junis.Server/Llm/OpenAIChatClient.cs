@@ -37,8 +37,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
         {
             using var response = await SendAsync(Request(messages, chatOptions, stream: false), silence, cancellationToken);
             silence.CancelAfter(_timeout);
-            await using var body = await response.Content.ReadAsStreamAsync(silence.Token);
-            var answer = await JsonSerializer.DeserializeAsync(body, ModelJson.Default.ModelAnswer, silence.Token);
+            var answer = ModelAnswerReader.Read(await response.Content.ReadAsByteArrayAsync(silence.Token));
             return ToResponse(answer ?? throw new JsonException("The answer was JSON null."));
         }
         catch (Exception e) when (Failure(e, cancellationToken) is { } failure)
@@ -198,7 +197,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
             if (length is 0 or MaxErrorBody)
                 return null;
             // OpenAI nests it in "error"; some servers (older vLLM) put it at the top.
-            var answer = JsonSerializer.Deserialize(body.AsSpan(0, length), ModelJson.Default.ModelAnswer);
+            var answer = ModelAnswerReader.Read(body.AsSpan(0, length));
             return answer?.Error?.Message ?? answer?.Message;
         }
         catch (Exception e) when (e is JsonException or HttpRequestException or IOException)
@@ -208,7 +207,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
     }
 
     private static ModelAnswer? ParseChunk(string eventType, ReadOnlySpan<byte> data) =>
-        data.SequenceEqual("[DONE]"u8) ? null : JsonSerializer.Deserialize(data, ModelJson.Default.ModelAnswer);
+        data.SequenceEqual("[DONE]"u8) ? null : ModelAnswerReader.Read(data);
 
     private ModelRequest Request(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, bool stream)
     {
