@@ -85,7 +85,7 @@ internal static class ModelAnswerReader
             else if (reader.ValueTextEquals("id"u8))
                 call.Id = Text(ref reader.Value());
             else if (reader.ValueTextEquals("type"u8))
-                call.Type = Text(ref reader.Value())!;
+                call.Type = Text(ref reader.Value()) ?? call.Type;
             else if (reader.ValueTextEquals("function"u8))
                 call.Function = ObjectOrNull(ref reader.Value(), FunctionCall);
             else
