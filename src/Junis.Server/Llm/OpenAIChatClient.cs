@@ -60,6 +60,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
             throw failure;
         }
 
+        silence.CancelAfter(Timeout.InfiniteTimeSpan);
         using (response)
         {
             // Chunks are parsed from the connection's own buffers as they arrive; "[DONE]" parses to null and ends the stream.
@@ -68,14 +69,24 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
             var state = new StreamState();
             while (true)
             {
-                // The model may pause between chunks, but not for longer than the timeout; the caller may take
-                // what time it needs with each update, so the clock runs only while waiting for the model.
-                silence.CancelAfter(_timeout);
                 ChatResponseUpdate? update;
                 try
                 {
-                    var more = await events.MoveNextAsync();
-                    silence.CancelAfter(Timeout.InfiniteTimeSpan);
+                    // The model may pause between chunks, but not for longer than the timeout; the caller may take
+                    // what time it needs with each update, so the clock runs only while waiting for the model, and
+                    // not at all for a chunk that has already arrived.
+                    var next = events.MoveNextAsync();
+                    bool more;
+                    if (next.IsCompleted)
+                    {
+                        more = next.Result;
+                    }
+                    else
+                    {
+                        silence.CancelAfter(_timeout);
+                        more = await next;
+                        silence.CancelAfter(Timeout.InfiniteTimeSpan);
+                    }
                     if (!more && !state.Finished)
                         throw new ModelCallException(502, "The model provider ended the stream before the answer was complete.");
                     if (!more || events.Current.Data is not { } chunk)

@@ -136,9 +136,11 @@ public sealed class Orchestrator(
             : WholeAsync(model.GetResponseAsync(input, chatOptions, cancellationToken));
         await foreach (var update in updates.WithCancellation(cancellationToken))
         {
-            foreach (var content in update.Contents)
+            // By index: enumerating the contents through their interface would allocate for every update of a stream.
+            var contents = update.Contents;
+            for (var i = 0; i < contents.Count; i++)
             {
-                switch (content)
+                switch (contents[i])
                 {
                     case TextContent { Text.Length: > 0 } text:
                         result.Text.Append(text.Text);

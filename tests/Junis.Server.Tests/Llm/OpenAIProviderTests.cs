@@ -1,5 +1,9 @@
 using System.Net;
+using System.Text;
 using System.Text.Json.Nodes;
+using Junis.Server.Llm;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging.Abstractions;
 using Junis.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
@@ -254,6 +258,25 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
         Assert.DoesNotContain("[DONE]", events);
         Assert.Equal("timeout", (string)JsonNode.Parse(events[^1])!["error"]!["code"]!);
         Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(8));
+    }
+
+    [Fact]
+    public async Task ACallerTakingLongerThanTheTimeoutOverChunksAlreadyArrivedIsNotAModelTimeout()
+    {
+        // The whole answer arrives at once; the caller then dwells on every update for longer than the timeout.
+        var client = new OpenAIChatClient(new HttpClient(), new LlmOptions
+        {
+            Provider = LlmProvider.OpenAI, BaseUrl = _model.BaseUrl, Model = "fake-model", TimeoutSeconds = 1,
+        }, NullLogger.Instance);
+
+        var text = new StringBuilder();
+        await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "hi")]))
+        {
+            text.Append(update.Text);
+            await Task.Delay(TimeSpan.FromSeconds(0.6));
+        }
+
+        Assert.Equal("Hello from the model", text.ToString());
     }
 
     [Fact]
