@@ -6,9 +6,10 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace Junis.Server.Data;
 
 /// <summary>
-/// Plain SQL on a context's connection, for the statements that run at start-up and on every turn: EF Core's query
-/// and update pipelines would cost more there than the statements themselves (at start-up, a third of a second and
-/// several MiB the first time they run). Values are bound through EF Core's own type mappings, so they are stored
+/// Plain SQL on a context's connection, for the statements that run at start-up and in the background: EF Core's
+/// query and update pipelines would cost more there than the statements themselves (at start-up, a third of a second
+/// and several MiB the first time they run). The turn writer's statements, which run for every turn, go further
+/// (see <see cref="SqliteStatement"/>). Values are bound through EF Core's own type mappings, so they are stored
 /// exactly as EF Core stores them (a Guid as upper-case text, a time as ISO text).
 /// </summary>
 internal static class PlainSql
@@ -30,7 +31,7 @@ internal static class PlainSql
         return command;
     }
 
-    public static DbParameter Parameter(IRelationalTypeMappingSource mappings, DbCommand command, string name, Type type, object? value) =>
+    private static DbParameter Parameter(IRelationalTypeMappingSource mappings, DbCommand command, string name, Type type, object? value) =>
         mappings.FindMapping(type)!.CreateParameter(command, name, value, nullable: true);
 
     public static DateTime? GetUtcDateTime(this DbDataReader reader, int ordinal) =>
