@@ -63,7 +63,8 @@ public sealed class SessionResolver(IDbContextFactory<JunisDb> databases, IOptio
         return byUserTurns is { } found ? view.Continue(caller, found, userId) : view.NewSession(caller, conversation: null, userId);
     }
 
-    // The lookups, each served by an index that leads with the organization (see JunisDb).
+    // The lookups, each served by an index that leads with the organization (see JunisDb). Only conversations the
+    // caller did not name are found by their hashes: a named one is found by its name, and only those are indexed by hash.
     internal static IQueryable<Session> ByConversation(JunisDb db, Guid organization, string conversation) =>
         db.Sessions.AsNoTracking()
             .Where(s => s.OrganizationId == organization && (s.ConversationId == conversation || s.Id == AsGuid(conversation)))
@@ -71,18 +72,18 @@ public sealed class SessionResolver(IDbContextFactory<JunisDb> databases, IOptio
 
     internal static IQueryable<Session> ByTurnInput(JunisDb db, Guid organization, byte[] inputHash) =>
         db.Sessions.AsNoTracking()
-            .Where(s => s.OrganizationId == organization && s.TurnInputHash == inputHash)
+            .Where(s => s.OrganizationId == organization && s.ConversationId == null && s.TurnInputHash == inputHash)
             .OrderByDescending(s => s.LastUpdateAt);
 
     internal static IQueryable<Guid?> ByTranscript(JunisDb db, Guid organization, byte[] transcriptHash) =>
         db.Sessions.AsNoTracking()
-            .Where(s => s.OrganizationId == organization && s.TranscriptHash == transcriptHash)
+            .Where(s => s.OrganizationId == organization && s.ConversationId == null && s.TranscriptHash == transcriptHash)
             .OrderByDescending(s => s.LastUpdateAt)
             .Select(s => (Guid?)s.Id);
 
     internal static IQueryable<Guid?> ByUserTurns(JunisDb db, Guid organization, byte[] userTurnsHash) =>
         db.Sessions.AsNoTracking()
-            .Where(s => s.OrganizationId == organization && s.UserTurnsHash == userTurnsHash)
+            .Where(s => s.OrganizationId == organization && s.ConversationId == null && s.UserTurnsHash == userTurnsHash)
             .OrderByDescending(s => s.LastUpdateAt)
             .Select(s => (Guid?)s.Id);
 

@@ -20,15 +20,15 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
         var organization = await _app.QueryAsync(db => db.Organizations.Select(o => o.Id).SingleAsync());
         await _app.QueryAsync(async db =>
         {
-            // Random blobs stand in for hashes; ids and times only need to be distinct.
-            // Ids in EF Core's form for SQLite (upper-case text with dashes); random blobs stand in for hashes.
+            // Ids in EF Core's form for SQLite (upper-case text with dashes); random blobs stand in for hashes; times
+            // only need to be distinct. Half the conversations are named by the caller, half found by their hashes.
             await db.Database.ExecuteSqlRawAsync("""
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {1}),
                      r(i, h) AS (SELECT i, hex(randomblob(16)) FROM n)
                 INSERT INTO Sessions (Id, OrganizationId, ConversationId, TranscriptHash, TurnStartHash, TurnInputHash, UserTurnsHash,
                                       CreatedAt, LastUpdateAt, MessageCount, LastTurnStart, LastReplySequence, PromptTokens, CompletionTokens)
                 SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21, 12),
-                       {0}, 'conv-' || i, randomblob(32), randomblob(32), randomblob(32), randomblob(32),
+                       {0}, CASE WHEN i % 2 = 0 THEN 'conv-' || i END, randomblob(32), randomblob(32), randomblob(32), randomblob(32),
                        datetime('now', '-' || i || ' seconds'), datetime('now', '-' || i || ' seconds'), 2, 1, 2, 10, 10
                 FROM r
                 """, organization.ToString().ToUpperInvariant(), sessions);
@@ -87,7 +87,7 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
 
         var (session, reply) = await client.TurnAsync(new { messages = SessionTestHelpers.Conversation(("user", "needle")) });
         var (found, _) = await client.TurnAsync(new { messages = SessionTestHelpers.Conversation(("user", "needle"), ("assistant", reply), ("user", "again")) });
-        var (named, _) = await client.TurnAsync(new { messages = SessionTestHelpers.Conversation(("user", "hi")), elevenlabs_extra_body = new { conversation_id = "conv-77777" } });
+        var (named, _) = await client.TurnAsync(new { messages = SessionTestHelpers.Conversation(("user", "hi")), elevenlabs_extra_body = new { conversation_id = "conv-77776" } });
 
         Assert.Equal(session, found);
         Assert.Equal(4, await _app.QueryAsync(db => db.Sessions.Where(s => s.Id == named).Select(s => s.MessageCount).SingleAsync()));

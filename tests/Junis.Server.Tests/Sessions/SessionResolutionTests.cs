@@ -46,6 +46,32 @@ public sealed class SessionResolutionTests : IDisposable
     }
 
     [Fact]
+    public async Task ANamedConversationIsFoundByItsNameOnlyNotByATranscriptSentWithoutIt()
+    {
+        var (named, reply) = await _client.TurnAsync(new { messages = Conversation(("user", "one")), session_id = "my-session" });
+
+        // The same transcript without the name: a conversation of its own, holding the history it brought.
+        var (unnamed, _) = await _client.TurnAsync(new { messages = Conversation(("user", "one"), ("assistant", reply), ("user", "two")) });
+        // Nor by its user turns, as a voice client's cut-short transcript would be.
+        var (cutShort, _) = await _client.TurnAsync(new { messages = Conversation(("user", "one"), ("assistant", reply[..5]), ("user", "two")) });
+
+        Assert.NotEqual(named, unnamed);
+        Assert.NotEqual(named, cutShort);
+        Assert.Equal(["user:one", "assistant:Reply to one"], (await _app.MessagesAsync(named)).Transcript());
+        Assert.Equal(["user:one", "assistant:Reply to one", "user:two", "assistant:Reply to two"], (await _app.MessagesAsync(unnamed)).Transcript());
+
+        // While that unnamed conversation goes on by its transcript, and the named one by its name.
+        var (continued, _) = await _client.TurnAsync(new
+        {
+            messages = Conversation(("user", "one"), ("assistant", reply), ("user", "two"), ("assistant", "Reply to two"), ("user", "three")),
+        });
+        var (byName, _) = await _client.TurnAsync(new { messages = Conversation(("user", "two")), session_id = "my-session" });
+        Assert.Equal(unnamed, continued);
+        Assert.Equal(named, byName);
+        Assert.Equal(4, (await _app.MessagesAsync(named)).Count);
+    }
+
+    [Fact]
     public async Task TheFirstRequestsOfOneNewConversationRacingEndInOneSession()
     {
         for (var round = 0; round < 25; round++)

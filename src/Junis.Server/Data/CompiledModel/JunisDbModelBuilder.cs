@@ -11,7 +11,7 @@ namespace Junis.Server.Data.CompiledModel
     public partial class JunisDbModel
     {
         private JunisDbModel()
-            : base(skipDetectChanges: false, modelId: new Guid("7c7df9a7-3b11-4f79-b9bc-455324a7f4f0"), entityTypeCount: 4)
+            : base(skipDetectChanges: false, modelId: new Guid("e89a6668-6e86-4997-927e-f302b5c6673c"), entityTypeCount: 4)
         {
         }
 

@@ -158,18 +158,22 @@ namespace Junis.Server.Data.CompiledModel
             var index = runtimeEntityType.AddIndex(
                 new[] { organizationId, conversationId },
                 unique: true);
+            index.AddAnnotation("Relational:Filter", "\"ConversationId\" IS NOT NULL");
 
             var index0 = runtimeEntityType.AddIndex(
                 new[] { organizationId, lastUpdateAt });
 
             var index1 = runtimeEntityType.AddIndex(
                 new[] { organizationId, transcriptHash, lastUpdateAt });
+            index1.AddAnnotation("Relational:Filter", "\"ConversationId\" IS NULL");
 
             var index2 = runtimeEntityType.AddIndex(
                 new[] { organizationId, turnInputHash, lastUpdateAt });
+            index2.AddAnnotation("Relational:Filter", "\"ConversationId\" IS NULL");
 
             var index3 = runtimeEntityType.AddIndex(
                 new[] { organizationId, userTurnsHash, lastUpdateAt });
+            index3.AddAnnotation("Relational:Filter", "\"ConversationId\" IS NULL");
 
             return runtimeEntityType;
         }

@@ -169,15 +169,19 @@ namespace Junis.Server.Data.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("OrganizationId", "ConversationId")
-                        .IsUnique();
+                        .IsUnique()
+                        .HasFilter("\"ConversationId\" IS NOT NULL");
 
                     b.HasIndex("OrganizationId", "LastUpdateAt");
 
-                    b.HasIndex("OrganizationId", "TranscriptHash", "LastUpdateAt");
+                    b.HasIndex("OrganizationId", "TranscriptHash", "LastUpdateAt")
+                        .HasFilter("\"ConversationId\" IS NULL");
 
-                    b.HasIndex("OrganizationId", "TurnInputHash", "LastUpdateAt");
+                    b.HasIndex("OrganizationId", "TurnInputHash", "LastUpdateAt")
+                        .HasFilter("\"ConversationId\" IS NULL");
 
-                    b.HasIndex("OrganizationId", "UserTurnsHash", "LastUpdateAt");
+                    b.HasIndex("OrganizationId", "UserTurnsHash", "LastUpdateAt")
+                        .HasFilter("\"ConversationId\" IS NULL");
 
                     b.ToTable("Sessions");
                 });
