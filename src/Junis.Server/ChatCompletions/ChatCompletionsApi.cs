@@ -35,7 +35,7 @@ public static class ChatCompletionsApi
             return ScopeChecks.Missing(scope);
 
         var cancellationToken = http.RequestAborted;
-        var turn = await sessions.ResolveAsync(http.Caller(), request, cancellationToken);
+        var turn = sessions.Resolve(http.Caller(), request);
         http.Response.Headers[SessionHeader] = turn.SessionId.ToString();
 
         var identity = CompletionIdentity.New(orchestratorOptions.Value.ModelName, clock);

@@ -113,11 +113,39 @@ internal sealed class SqliteStatement : IDisposable
         }
     }
 
+    /// <summary>Runs a query and reads every row with <paramref name="read"/>.</summary>
+    public List<T> QueryAll<T>(Func<SqliteStatement, T> read)
+    {
+        try
+        {
+            var rows = new List<T>();
+            // Only the first step may wait and start over: once rows have been read, the read lock is held.
+            for (var result = Step(); ; result = raw.sqlite3_step(_statement))
+            {
+                if (result != raw.SQLITE_ROW)
+                {
+                    Expect(result, raw.SQLITE_DONE);
+                    return rows;
+                }
+                rows.Add(read(this));
+            }
+        }
+        finally
+        {
+            Reset();
+        }
+    }
+
     public long Int64(int column) => raw.sqlite3_column_int64(_statement, column);
 
     public int Int32(int column) => raw.sqlite3_column_int(_statement, column);
 
     public Guid Guid(int column) => System.Guid.Parse(raw.sqlite3_column_blob(_statement, column));
+
+    public byte[] Bytes(int column) => raw.sqlite3_column_blob(_statement, column).ToArray();
+
+    public string? Text(int column) =>
+        raw.sqlite3_column_type(_statement, column) == raw.SQLITE_NULL ? null : Encoding.UTF8.GetString(raw.sqlite3_column_blob(_statement, column));
 
     private int Step()
     {

@@ -3,7 +3,7 @@ namespace Junis.Server.Sessions;
 /// <summary>One conversation of an organization: its identity, where its transcript stands, and its totals.</summary>
 public sealed class Session
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.TimeOrdered();
     public Guid OrganizationId { get; set; }
 
     /// <summary>The key that started the conversation.</summary>

@@ -1,9 +1,7 @@
 using System.Text.Json;
 using Junis.Server.Auth;
 using Junis.Server.ChatCompletions;
-using Junis.Server.Data;
 using Junis.Server.Llm;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -16,17 +14,30 @@ namespace Junis.Server.Sessions;
 /// At most one or two indexed reads, always within the caller's organization.
 /// </summary>
 /// <remarks>
-/// A database context is leased only for a lookup: a request that starts a conversation never needs one.
+/// A reader is rented only for a lookup and returned as soon as the session is found (see <see cref="SessionLookups"/>):
+/// a request that starts a conversation never needs one.
 /// </remarks>
-public sealed class SessionResolver(IDbContextFactory<JunisDb> databases, IOptions<SessionsOptions> options) : IAsyncDisposable
+public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOptions> options)
 {
-    private JunisDb? _db;
+    private SessionLookups.Reader? _reader;
 
-    private JunisDb Db => _db ??= databases.CreateDbContext();
+    private SessionLookups.Reader Reader => _reader ??= lookups.Rent();
 
-    public ValueTask DisposeAsync() => _db?.DisposeAsync() ?? ValueTask.CompletedTask;
+    public Turn Resolve(Caller caller, ChatCompletionRequest request)
+    {
+        try
+        {
+            return Find(caller, request);
+        }
+        finally
+        {
+            if (_reader is not null)
+                lookups.Return(_reader);
+            _reader = null;
+        }
+    }
 
-    public async Task<Turn> ResolveAsync(Caller caller, ChatCompletionRequest request, CancellationToken cancellationToken)
+    private Turn Find(Caller caller, ChatCompletionRequest request)
     {
         var view = RequestView.Of(request);
         var conversation = ConversationIdOf(request);
@@ -34,24 +45,24 @@ public sealed class SessionResolver(IDbContextFactory<JunisDb> databases, IOptio
 
         if (conversation is not null)
         {
-            var named = await ByConversation(Db, caller.OrganizationId, conversation).FirstOrDefaultAsync(cancellationToken);
+            var named = Reader.ByConversation(caller.OrganizationId, conversation);
             if (named is null)
                 return view.NewSession(caller, conversation, userId);
             if (view.AllHash.AsSpan().SequenceEqual(named.TurnInputHash) || view.IsRetryOfFailedTurn(named))
-                return view.Replay(caller, named, userId, view.HasHistory ? [] : await HistoryAsync(named.Id, before: named.LastTurnStart, cancellationToken));
+                return view.Replay(caller, named, userId, view.HasHistory ? [] : History(named.Id, before: named.LastTurnStart));
             if (view.HasHistory)
                 return view.Continue(caller, named.Id, userId);
-            return view.ContinueWithHistory(caller, named, userId, await HistoryAsync(named.Id, before: int.MaxValue, cancellationToken));
+            return view.ContinueWithHistory(caller, named, userId, History(named.Id, before: int.MaxValue));
         }
 
         if (view.Transcript.Count <= 1)
             return view.NewSession(caller, conversation: null, userId);
 
         // The same request again is a replay; otherwise the request continues the session whose transcript it extends.
-        var replayed = await ByTurnInput(Db, caller.OrganizationId, view.AllHash).FirstOrDefaultAsync(cancellationToken);
+        var replayed = Reader.ByTurnInput(caller.OrganizationId, view.AllHash);
         if (replayed is not null)
             return view.Replay(caller, replayed, userId, history: []);
-        var continued = await ByTranscript(Db, caller.OrganizationId, view.PrefixHash).FirstOrDefaultAsync(cancellationToken);
+        var continued = Reader.ByTranscript(caller.OrganizationId, view.PrefixHash);
         if (continued is { } id)
             return view.Continue(caller, id, userId);
 
@@ -59,45 +70,17 @@ public sealed class SessionResolver(IDbContextFactory<JunisDb> databases, IOptio
         // the user turns alone still say which conversation this is, if there are any.
         if (!view.HasUserTurnsBeforeInput)
             return view.NewSession(caller, conversation: null, userId);
-        var byUserTurns = await ByUserTurns(Db, caller.OrganizationId, view.PrefixUserTurnsHash).FirstOrDefaultAsync(cancellationToken);
+        var byUserTurns = Reader.ByUserTurns(caller.OrganizationId, view.PrefixUserTurnsHash);
         return byUserTurns is { } found ? view.Continue(caller, found, userId) : view.NewSession(caller, conversation: null, userId);
     }
 
-    // The lookups, each served by an index that leads with the organization (see JunisDb). Only conversations the
-    // caller did not name are found by their hashes: a named one is found by its name, and only those are indexed by hash.
-    internal static IQueryable<Session> ByConversation(JunisDb db, Guid organization, string conversation) =>
-        db.Sessions.AsNoTracking()
-            .Where(s => s.OrganizationId == organization && (s.ConversationId == conversation || s.Id == AsGuid(conversation)))
-            .OrderBy(s => s.CreatedAt);
-
-    internal static IQueryable<Session> ByTurnInput(JunisDb db, Guid organization, byte[] inputHash) =>
-        db.Sessions.AsNoTracking()
-            .Where(s => s.OrganizationId == organization && s.ConversationId == null && s.TurnInputHash == inputHash)
-            .OrderByDescending(s => s.LastUpdateAt);
-
-    internal static IQueryable<Guid?> ByTranscript(JunisDb db, Guid organization, byte[] transcriptHash) =>
-        db.Sessions.AsNoTracking()
-            .Where(s => s.OrganizationId == organization && s.ConversationId == null && s.TranscriptHash == transcriptHash)
-            .OrderByDescending(s => s.LastUpdateAt)
-            .Select(s => (Guid?)s.Id);
-
-    internal static IQueryable<Guid?> ByUserTurns(JunisDb db, Guid organization, byte[] userTurnsHash) =>
-        db.Sessions.AsNoTracking()
-            .Where(s => s.OrganizationId == organization && s.ConversationId == null && s.UserTurnsHash == userTurnsHash)
-            .OrderByDescending(s => s.LastUpdateAt)
-            .Select(s => (Guid?)s.Id);
-
     /// <summary>The last <see cref="SessionsOptions.HistoryLimit"/> messages stored before sequence <paramref name="before"/>.</summary>
-    private async Task<List<ChatMessage>> HistoryAsync(Guid sessionId, int before, CancellationToken cancellationToken)
+    private List<ChatMessage> History(Guid sessionId, int before)
     {
         var limit = options.Value.HistoryLimit;
         if (limit == 0)
             return [];
-        var stored = await Db.SessionMessages.AsNoTracking()
-            .Where(m => m.SessionId == sessionId && m.Sequence < before)
-            .OrderByDescending(m => m.Sequence)
-            .Take(limit)
-            .ToListAsync(cancellationToken);
+        var stored = Reader.History(sessionId, before, limit);
         stored.Reverse();
         return [.. stored.Select(ToModelMessage)];
     }
@@ -120,8 +103,6 @@ public sealed class SessionResolver(IDbContextFactory<JunisDb> databases, IOptio
         }
         return request.SessionId;
     }
-
-    private static Guid AsGuid(string text) => Guid.TryParse(text, out var id) ? id : Guid.Empty;
 
     /// <summary>
     /// The request as the transcript sees it: its non-system messages, split into what the session should already

@@ -5,6 +5,7 @@ public static class SessionsServiceCollectionExtensions
     public static IServiceCollection AddSessions(this IServiceCollection services)
     {
         services.AddOptions<SessionsOptions>().BindConfiguration(SessionsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<SessionLookups>();
         services.AddScoped<SessionResolver>();
         services.AddSingleton<SessionActivity>();
         services.AddSingleton<TurnWriter>();

@@ -37,13 +37,13 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
         return organization;
     }
 
-    private async Task<string> PlanAsync(Func<JunisDb, IQueryable<object?>> query)
+    private async Task<string> PlanAsync(string sql)
     {
         return await _app.QueryAsync(async db =>
         {
-            await using DbCommand command = query(db).CreateDbCommand();
-            command.CommandText = "EXPLAIN QUERY PLAN " + command.CommandText;
             await db.Database.OpenConnectionAsync();
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = "EXPLAIN QUERY PLAN " + sql;
             await using var reader = await command.ExecuteReaderAsync();
             var plan = new List<string>();
             while (await reader.ReadAsync())
@@ -55,16 +55,16 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task EveryResolutionLookupUsesAnIndexWithAHundredThousandSessions()
     {
-        var organization = await SeedAsync(100_000);
+        await SeedAsync(100_000);
         Assert.Equal(100_000, await _app.QueryAsync(db => db.Sessions.CountAsync()));
-        var hash = new byte[32];
 
         var plans = new Dictionary<string, string>
         {
-            ["conversation"] = await PlanAsync(db => SessionResolver.ByConversation(db, organization, "conv-50000")),
-            ["replay"] = await PlanAsync(db => SessionResolver.ByTurnInput(db, organization, hash)),
-            ["transcript"] = await PlanAsync(db => SessionResolver.ByTranscript(db, organization, hash).Cast<object?>()),
-            ["user turns"] = await PlanAsync(db => SessionResolver.ByUserTurns(db, organization, hash).Cast<object?>()),
+            ["conversation"] = await PlanAsync(SessionLookups.ByConversationSql),
+            ["replay"] = await PlanAsync(SessionLookups.ByTurnInputSql),
+            ["transcript"] = await PlanAsync(SessionLookups.ByTranscriptSql),
+            ["user turns"] = await PlanAsync(SessionLookups.ByUserTurnsSql),
+            ["history"] = await PlanAsync(SessionLookups.HistorySql),
         };
         foreach (var (lookup, plan) in plans)
             output.WriteLine($"{lookup}: {plan}");
@@ -75,8 +75,9 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("USING INDEX IX_Sessions_OrganizationId_TurnInputHash_LastUpdateAt (OrganizationId=? AND TurnInputHash=?)", plans["replay"]);
         Assert.Contains("USING INDEX IX_Sessions_OrganizationId_TranscriptHash_LastUpdateAt (OrganizationId=? AND TranscriptHash=?)", plans["transcript"]);
         Assert.Contains("USING INDEX IX_Sessions_OrganizationId_UserTurnsHash_LastUpdateAt (OrganizationId=? AND UserTurnsHash=?)", plans["user turns"]);
-        // The newest match comes straight from the index order, without sorting the matches.
-        Assert.DoesNotContain("TEMP B-TREE", plans["replay"] + plans["transcript"] + plans["user turns"]);
+        Assert.Contains("USING INDEX IX_SessionMessages_SessionId_Sequence (SessionId=? AND Sequence<?)", plans["history"]);
+        // The newest match, or the newest messages, come straight from the index order, without sorting.
+        Assert.DoesNotContain("TEMP B-TREE", plans["replay"] + plans["transcript"] + plans["user turns"] + plans["history"]);
     }
 
     [Fact]
