@@ -22,7 +22,8 @@ public static class DataServiceCollectionExtensions
         .UseSqlite(ConnectionString(configuration))
         // The model compiled ahead (dotnet ef dbcontext optimize) instead of built from OnModelCreating at start-up,
         // which cost ~0.2 s; MigrationTests checks that the two agree.
-        .UseModel(CompiledModel.JunisDbModel.Instance);
+        .UseModel(CompiledModel.JunisDbModel.Instance)
+        .AddInterceptors(SqliteBusyTimeout.Instance);
 
     public static string ConnectionString(IConfiguration configuration) =>
         configuration.GetConnectionString(ConnectionStringName) is { Length: > 0 } configured ? configured : DefaultConnectionString;
