@@ -60,9 +60,10 @@ public sealed class SessionLookups(IDbContextFactory<JunisDb> databases) : IDisp
 
     public Reader Rent() => _idle.TryTake(out var reader) ? reader : new Reader(databases.CreateDbContext());
 
+    /// <summary>Takes back a reader whose lookups all succeeded.</summary>
     public void Return(Reader reader)
     {
-        if (reader.Faulted || _disposed || _idle.Count >= KeptReaders)
+        if (_disposed || _idle.Count >= KeptReaders)
         {
             reader.Dispose();
             return;
@@ -86,34 +87,39 @@ public sealed class SessionLookups(IDbContextFactory<JunisDb> databases) : IDisp
         internal Reader(JunisDb db)
         {
             _db = db;
-            _db.Database.OpenConnection();
-            var connection = (SqliteConnection)_db.Database.GetDbConnection();
-            _byConversation = new(connection, ByConversationSql);
-            _byTurnInput = new(connection, ByTurnInputSql);
-            _byTranscript = new(connection, ByTranscriptSql);
-            _byUserTurns = new(connection, ByUserTurnsSql);
-            _history = new(connection, HistorySql);
+            try
+            {
+                _db.Database.OpenConnection();
+                var connection = (SqliteConnection)_db.Database.GetDbConnection();
+                _byConversation = new(connection, ByConversationSql);
+                _byTurnInput = new(connection, ByTurnInputSql);
+                _byTranscript = new(connection, ByTranscriptSql);
+                _byUserTurns = new(connection, ByUserTurnsSql);
+                _history = new(connection, HistorySql);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
         }
 
-        /// <summary>Set when a lookup failed: the connection is not trusted again.</summary>
-        public bool Faulted { get; private set; }
-
-        public Session? ByConversation(Guid organization, string conversation) => Run(() =>
+        public Session? ByConversation(Guid organization, string conversation) =>
             _byConversation.Bind("@org", organization).Bind("@conversation", conversation)
                 .Bind("@id", Guid.TryParse(conversation, out var id) ? id : Guid.Empty)
-                .QueryFirst(ReadSession));
+                .QueryFirst(ReadSession);
 
-        public Session? ByTurnInput(Guid organization, byte[] inputHash) => Run(() =>
-            _byTurnInput.Bind("@org", organization).Bind("@hash", inputHash).QueryFirst(ReadSession));
+        public Session? ByTurnInput(Guid organization, byte[] inputHash) =>
+            _byTurnInput.Bind("@org", organization).Bind("@hash", inputHash).QueryFirst(ReadSession);
 
-        public Guid? ByTranscript(Guid organization, byte[] transcriptHash) => Run(() =>
-            _byTranscript.Bind("@org", organization).Bind("@hash", transcriptHash).QueryFirst(row => (Guid?)row.Guid(0)));
+        public Guid? ByTranscript(Guid organization, byte[] transcriptHash) =>
+            _byTranscript.Bind("@org", organization).Bind("@hash", transcriptHash).QueryFirst(row => (Guid?)row.Guid(0));
 
-        public Guid? ByUserTurns(Guid organization, byte[] userTurnsHash) => Run(() =>
-            _byUserTurns.Bind("@org", organization).Bind("@hash", userTurnsHash).QueryFirst(row => (Guid?)row.Guid(0)));
+        public Guid? ByUserTurns(Guid organization, byte[] userTurnsHash) =>
+            _byUserTurns.Bind("@org", organization).Bind("@hash", userTurnsHash).QueryFirst(row => (Guid?)row.Guid(0));
 
         /// <summary>The last <paramref name="limit"/> messages stored before sequence <paramref name="before"/>, newest first.</summary>
-        public List<SessionMessage> History(Guid session, int before, int limit) => Run(() =>
+        public List<SessionMessage> History(Guid session, int before, int limit) =>
             _history.Bind("@session", session).Bind("@before", before).Bind("@limit", limit).QueryAll(row => new SessionMessage
             {
                 SessionId = session,
@@ -121,7 +127,7 @@ public sealed class SessionLookups(IDbContextFactory<JunisDb> databases) : IDisp
                 Content = row.Text(1),
                 ToolCalls = row.Text(2),
                 ToolCallId = row.Text(3),
-            }));
+            });
 
         private static Session ReadSession(SqliteStatement row) => new()
         {
@@ -135,23 +141,10 @@ public sealed class SessionLookups(IDbContextFactory<JunisDb> databases) : IDisp
             LastReplySequence = row.Int32(7),
         };
 
-        private T Run<T>(Func<T> lookup)
-        {
-            try
-            {
-                return lookup();
-            }
-            catch
-            {
-                Faulted = true;
-                throw;
-            }
-        }
-
         public void Dispose()
         {
             foreach (var statement in new[] { _byConversation, _byTurnInput, _byTranscript, _byUserTurns, _history })
-                statement.Dispose();
+                statement?.Dispose();
             _db.Dispose();
         }
     }

@@ -29,6 +29,13 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
         {
             return Find(caller, request);
         }
+        catch
+        {
+            // A connection that failed a lookup is not trusted with another.
+            _reader?.Dispose();
+            _reader = null;
+            throw;
+        }
         finally
         {
             if (_reader is not null)
