@@ -54,11 +54,12 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
     /// <summary>
     /// Answers like OpenAI: whole JSON, or SSE chunks when the request streams. A stream can break off
-    /// (<paramref name="cutAfter"/> words) or fall silent (<paramref name="stallAfter"/> words).
+    /// (<paramref name="cutAfter"/> words; once <paramref name="cutWhen"/> completes, if given) or fall silent
+    /// (<paramref name="stallAfter"/> words).
     /// </summary>
     public static async Task StreamAsync(HttpContext context, JsonObject body, IReadOnlyList<string> words,
         TimeSpan delay = default, string finishReason = "stop", int? cutAfter = null, (int Prompt, int Completion)? usage = null,
-        int? stallAfter = null)
+        int? stallAfter = null, Task? cutWhen = null)
     {
         usage ??= (9, words.Count);
         if (body["stream"]?.GetValue<bool>() != true)
@@ -92,6 +93,10 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
                 await Task.Delay(delay, context.RequestAborted);
             if (i == cutAfter)
             {
+                // A reset discards what the other side has received but not yet read: a test that needs those
+                // words passed on says when they have been.
+                if (cutWhen is not null)
+                    await cutWhen.WaitAsync(context.RequestAborted);
                 context.Abort();
                 return;
             }

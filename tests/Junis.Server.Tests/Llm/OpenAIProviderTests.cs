@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json.Nodes;
 using Junis.Server.Llm;
@@ -172,12 +173,26 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
     [Fact]
     public async Task AStreamCutOffMidwayEndsWithAnErrorEventAndNoDone()
     {
-        // The pause lets the first words reach the server before the connection is torn down.
+        // The model's connection is torn down once the first two words have come out of the server.
+        var passedOn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _model.Handler = (context, body) => FakeOpenAIServer.StreamAsync(context, body, ["Once", " upon", " a", " time"],
-            delay: TimeSpan.FromMilliseconds(150), cutAfter: 2);
+            cutAfter: 2, cutWhen: passedOn.Task);
 
-        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true });
-        var events = await response.ReadEventsAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, Api.Completions)
+        {
+            Content = Api.Json(new { messages = new[] { Api.UserMessage("story") }, stream = true }),
+        };
+        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var events = new List<string>();
+        await using (var body = await response.Content.ReadAsStreamAsync())
+        {
+            await foreach (var item in SseParser.Create(body).EnumerateAsync())
+            {
+                events.Add(item.Data);
+                if (item.Data.Contains("\" upon\"", StringComparison.Ordinal))
+                    passedOn.TrySetResult();
+            }
+        }
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.DoesNotContain("[DONE]", events);
