@@ -14,7 +14,6 @@ namespace Junis.Server.Data;
 internal sealed class SqliteStatement : IDisposable
 {
     private const string TimeFormat = "yyyy-MM-dd HH:mm:ss.FFFFFFF";
-    private const int BusyTimeoutMs = 30_000;
 
     private readonly sqlite3 _connection;
     private readonly sqlite3_stmt _statement;
@@ -151,13 +150,14 @@ internal sealed class SqliteStatement : IDisposable
     {
         if (_bound != (_parameters.Length == 64 ? ulong.MaxValue : (1UL << _parameters.Length) - 1))
             throw new InvalidOperationException("Every parameter of the statement must be bound before it runs.");
-        // Another connection may hold the database, or a table of a shared-cache database, for a moment: wait for it
-        // as Microsoft.Data.Sqlite does, up to its default command timeout.
+        // SQLite waits for another connection's write itself (SqliteBusyTimeout), but answers at once when another
+        // connection of a shared-cache database holds a table, or when waiting could not help: try again, as
+        // Microsoft.Data.Sqlite does, within the same time.
         var started = Environment.TickCount64;
         while (true)
         {
             var result = raw.sqlite3_step(_statement);
-            if ((result & 0xFF) is not (raw.SQLITE_BUSY or raw.SQLITE_LOCKED) || Environment.TickCount64 - started > BusyTimeoutMs)
+            if ((result & 0xFF) is not (raw.SQLITE_BUSY or raw.SQLITE_LOCKED) || Environment.TickCount64 - started > SqliteBusyTimeout.Milliseconds)
                 return result;
             raw.sqlite3_reset(_statement);
             Thread.Sleep(1);

@@ -8,7 +8,7 @@ internal sealed class OneLoggerPerCategory(ILoggerFactory factory) : ILoggerFact
     private readonly ConcurrentDictionary<string, ILogger> _loggers = new(StringComparer.Ordinal);
 
     public ILogger CreateLogger(string categoryName) =>
-        _loggers.TryGetValue(categoryName, out var logger) ? logger : _loggers.GetOrAdd(categoryName, factory.CreateLogger(categoryName));
+        _loggers.GetOrAdd(categoryName, static (name, factory) => factory.CreateLogger(name), factory);
 
     public void AddProvider(ILoggerProvider provider) => factory.AddProvider(provider);
 

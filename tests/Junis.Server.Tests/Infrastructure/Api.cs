@@ -23,13 +23,20 @@ public static class Api
     public static async Task<JsonNode> ReadJsonAsync(this HttpResponseMessage response) =>
         JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
 
-    /// <summary>The data of each server-sent event, in order, read with the framework's own SSE parser.</summary>
-    public static async Task<List<string>> ReadEventsAsync(this HttpResponseMessage response, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The data of each server-sent event, in order, read with the framework's own SSE parser; <paramref name="onEvent"/>
+    /// sees each as it arrives (when the response was sent with its headers only).
+    /// </summary>
+    public static async Task<List<string>> ReadEventsAsync(this HttpResponseMessage response, Action<string>? onEvent = null,
+        CancellationToken cancellationToken = default)
     {
         var events = new List<string>();
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         await foreach (var item in SseParser.Create(body).EnumerateAsync(cancellationToken))
+        {
             events.Add(item.Data);
+            onEvent?.Invoke(item.Data);
+        }
         return events;
     }
 

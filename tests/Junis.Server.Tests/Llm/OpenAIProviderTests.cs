@@ -1,12 +1,11 @@
 using System.Net;
-using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json.Nodes;
 using Junis.Server.Llm;
-using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging.Abstractions;
 using Junis.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Junis.Server.Tests.Llm;
 
@@ -183,16 +182,11 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
             Content = Api.Json(new { messages = new[] { Api.UserMessage("story") }, stream = true }),
         };
         using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        var events = new List<string>();
-        await using (var body = await response.Content.ReadAsStreamAsync())
+        var events = await response.ReadEventsAsync(onEvent: data =>
         {
-            await foreach (var item in SseParser.Create(body).EnumerateAsync())
-            {
-                events.Add(item.Data);
-                if (item.Data.Contains("\" upon\"", StringComparison.Ordinal))
-                    passedOn.TrySetResult();
-            }
-        }
+            if (data.Contains("\" upon\"", StringComparison.Ordinal))
+                passedOn.TrySetResult();
+        });
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.DoesNotContain("[DONE]", events);
