@@ -50,11 +50,17 @@ alive() { [[ -n ${PID[$1]:-} && -e /proc/${PID[$1]} ]]; }
 
 start_mock() { start "$1" "$2" dotnet "$MOCK_DLL" --port "$2" --chunks 20 --delay-ms 0; }
 
-start_yarp() { start "$1" "$2" dotnet "$YARP_DLL" --urls "http://127.0.0.1:$2" --upstream "http://127.0.0.1:$MOCK_PORT"; }
+# YARP runs with the server's runtime settings: the floor for a .NET gateway is measured as it would be deployed.
+start_yarp() {
+  DOTNET_GCgen0size=0x2000000 \
+    start "$1" "$2" dotnet "$YARP_DLL" --urls "http://127.0.0.1:$2" --upstream "http://127.0.0.1:$MOCK_PORT"
+}
 
 # start_server NAME PORT DATABASE_FILE
+# The runtime settings are the Dockerfile's (see the README, "Runtime settings").
 start_server() {
-  ASPNETCORE_ENVIRONMENT=Production \
+  DOTNET_GCgen0size=0x2000000 \
+    ASPNETCORE_ENVIRONMENT=Production \
     Junis__Llm__Provider=OpenAI Junis__Llm__BaseUrl="http://127.0.0.1:$MOCK_PORT/v1" \
     Junis__Llm__ApiKey=mock Junis__Llm__Model=mock-model \
     Junis__Auth__BootstrapKey=$KEY Junis__RateLimits__Enabled=false \

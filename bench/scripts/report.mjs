@@ -179,7 +179,8 @@ Measured ${run.date.slice(0, 16).replace('T', ' ')} UTC with \`${run.command}\`.
 
 - Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ram_gib} GiB RAM, ${machine.os} (Linux ${machine.kernel})
 - .NET SDK ${run.dotnet_sdk}; client, mock upstream and target share the machine
-- DIRECT is the mock upstream itself, YARP a bare YARP forwarder to it, SERVER Junis.Server with the mock as its model.
+- DIRECT is the mock upstream itself, YARP a bare YARP forwarder to it, SERVER Junis.Server with the mock as its model;
+  YARP and SERVER run with the Dockerfile's runtime setting, \`DOTNET_GCgen0size=0x2000000\`.
   Added = target − DIRECT within the same repetition; ratios = SERVER ÷ YARP.
 - Figures are medians of ${run.repetitions} repetitions (target order rotated each time), spread is min – max;
   wrk runs last ${run.wrk_seconds} s. Each long-lived target was first warmed with ${run.steady_seconds} s of 32-connection load
