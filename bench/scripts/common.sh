@@ -50,23 +50,24 @@ alive() { [[ -n ${PID[$1]:-} && -e /proc/${PID[$1]} ]]; }
 
 start_mock() { start "$1" "$2" dotnet "$MOCK_DLL" --port "$2" --chunks 20 --delay-ms 0; }
 
-# YARP runs with the server's runtime settings: the floor for a .NET gateway is measured as it would be deployed.
+# The runtime settings the Dockerfile deploys the server with (README, Performance). YARP runs with them too: the
+# floor for a .NET gateway is measured as it would be deployed.
+DEPLOYED_RUNTIME=(DOTNET_GCgen0size=0x2000000)
+
 start_yarp() {
-  DOTNET_GCgen0size=0x2000000 \
-    start "$1" "$2" dotnet "$YARP_DLL" --urls "http://127.0.0.1:$2" --upstream "http://127.0.0.1:$MOCK_PORT"
+  start "$1" "$2" env "${DEPLOYED_RUNTIME[@]}" \
+    dotnet "$YARP_DLL" --urls "http://127.0.0.1:$2" --upstream "http://127.0.0.1:$MOCK_PORT"
 }
 
 # start_server NAME PORT DATABASE_FILE
-# The runtime settings are the Dockerfile's (see the README, "Runtime settings").
 start_server() {
-  DOTNET_GCgen0size=0x2000000 \
-    ASPNETCORE_ENVIRONMENT=Production \
+  ASPNETCORE_ENVIRONMENT=Production \
     Junis__Llm__Provider=OpenAI Junis__Llm__BaseUrl="http://127.0.0.1:$MOCK_PORT/v1" \
     Junis__Llm__ApiKey=mock Junis__Llm__Model=mock-model \
     Junis__Auth__BootstrapKey=$KEY Junis__RateLimits__Enabled=false \
     ConnectionStrings__Junis="Data Source=$3" \
     Serilog__MinimumLevel__Default=Warning \
-    start "$1" "$2" dotnet "$SERVER_DLL" --urls "http://127.0.0.1:$2"
+    start "$1" "$2" env "${DEPLOYED_RUNTIME[@]}" dotnet "$SERVER_DLL" --urls "http://127.0.0.1:$2"
 }
 
 # start_fresh TARGET: a new process of that kind on the spare port, named "fresh" (SERVER on a new database).

@@ -154,6 +154,7 @@ const run = {
   command: env.BENCH_COMMAND,
   quick: env.BENCH_QUICK === 'true',
   dotnet_sdk: env.BENCH_SDK,
+  runtime_settings: env.BENCH_RUNTIME,
   repetitions: Number(env.BENCH_REPS),
   wrk_seconds: Number(env.BENCH_DURATION),
   steady_seconds: Number(env.BENCH_STEADY),
@@ -180,7 +181,7 @@ Measured ${run.date.slice(0, 16).replace('T', ' ')} UTC with \`${run.command}\`.
 - Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ram_gib} GiB RAM, ${machine.os} (Linux ${machine.kernel})
 - .NET SDK ${run.dotnet_sdk}; client, mock upstream and target share the machine
 - DIRECT is the mock upstream itself, YARP a bare YARP forwarder to it, SERVER Junis.Server with the mock as its model;
-  YARP and SERVER run with the Dockerfile's runtime setting, \`DOTNET_GCgen0size=0x2000000\`.
+  YARP and SERVER run with the Dockerfile's runtime settings, \`${run.runtime_settings}\`.
   Added = target − DIRECT within the same repetition; ratios = SERVER ÷ YARP.
 - Figures are medians of ${run.repetitions} repetitions (target order rotated each time), spread is min – max;
   wrk runs last ${run.wrk_seconds} s. Each long-lived target was first warmed with ${run.steady_seconds} s of 32-connection load

@@ -342,12 +342,16 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
             {
                 if ((delta.Content ?? delta.Refusal) is { Length: > 0 } text)
                     (contents ??= []).Add(new TextContent(text));
-                foreach (var call in delta.ToolCalls ?? [])
+                // Only when there are any: "?? []" would allocate an empty list for every chunk of text.
+                if (delta.ToolCalls is { } calls)
                 {
-                    if (call.Index is null && call.Id is not null)
-                        state.ImplicitToolIndex++;
-                    var index = call.Index ?? Math.Max(state.ImplicitToolIndex, 0);
-                    (contents ??= []).Add(new ToolCallFragment(index, call.Id, call.Function?.Name, call.Function?.Arguments ?? ""));
+                    foreach (var call in calls)
+                    {
+                        if (call.Index is null && call.Id is not null)
+                            state.ImplicitToolIndex++;
+                        var index = call.Index ?? Math.Max(state.ImplicitToolIndex, 0);
+                        (contents ??= []).Add(new ToolCallFragment(index, call.Id, call.Function?.Name, call.Function?.Arguments ?? ""));
+                    }
                 }
             }
             finish ??= FinishReason(choice.FinishReason);

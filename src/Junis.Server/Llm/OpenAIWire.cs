@@ -46,7 +46,7 @@ internal sealed record ModelToolChoice(ModelFunctionName Function)
 
 internal sealed record ModelFunctionName(string Name);
 
-// What is read back (by ModelAnswerReader).
+// What is read back, filled in field by field by ModelAnswerReader.
 
 /// <summary>A whole answer (<c>choices[].message</c>) or one streamed chunk of one (<c>choices[].delta</c>).</summary>
 internal sealed class ModelAnswer

@@ -56,7 +56,7 @@ public sealed class SessionLookups(IDbContextFactory<JunisDb> databases) : IDisp
     private static readonly int KeptReaders = Math.Max(4, 2 * Environment.ProcessorCount);
 
     private readonly ConcurrentBag<Reader> _idle = [];
-    private bool _disposed;
+    private volatile bool _disposed;
 
     public Reader Rent() => _idle.TryTake(out var reader) ? reader : new Reader(databases.CreateDbContext());
 
@@ -69,7 +69,7 @@ public sealed class SessionLookups(IDbContextFactory<JunisDb> databases) : IDisp
             return;
         }
         _idle.Add(reader);
-        if (Volatile.Read(ref _disposed))
+        if (_disposed)
             Dispose(); // disposed while this one was coming back
     }
 
