@@ -30,6 +30,7 @@ var app = builder.Build();
 
 // Outermost, so each request is logged once with the status it finally got, errors included.
 app.UseJunisRequestLogging();
+app.UseRequestIds();
 app.UseOpenAIErrors();
 app.UseAuthentication();
 app.UseKeyRateLimits();

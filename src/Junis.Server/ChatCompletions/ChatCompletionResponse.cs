@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Junis.Server.ChatCompletions;
@@ -12,28 +13,44 @@ public sealed record ChatCompletion(
 {
     [JsonPropertyOrder(-1)]
     public string Object => "chat.completion";
+
+    /// <summary>The model's, when it named one (OpenAI's <c>service_tier</c> and <c>system_fingerprint</c>).</summary>
+    public string? ServiceTier { get; init; }
+
+    public string? SystemFingerprint { get; init; }
+
+    /// <summary>The id the model's server gave the request, for the <c>x-request-id</c> header; not part of the body.</summary>
+    [JsonIgnore]
+    public string? RequestId { get; init; }
 }
 
 public sealed record CompletionChoice(
     int Index,
     AssistantMessage Message,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never), JsonPropertyOrder(1)] string FinishReason)
-{
-    // Real OpenAI sends an explicit null; some clients read the key unconditionally. Typed as text, not object, so
-    // the generated serializer writes it directly rather than falling back to its slower general path.
-    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
-    public string? Logprobs => null;
-}
+    // Real OpenAI sends an explicit null when there are none; some clients read the key unconditionally.
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] JsonElement? Logprobs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string FinishReason);
 
-public sealed record AssistantMessage(
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Content,
-    IReadOnlyList<ToolCall>? ToolCalls = null)
+// Written, never read. Extension data must be settable: generated code binds init-only properties as constructor parameters.
+public sealed record AssistantMessage
 {
     [JsonPropertyOrder(-1)]
     public string Role => "assistant";
 
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
-    public string? Refusal => null;
+    public string? Content { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Refusal { get; init; }
+
+    public IReadOnlyList<ToolCall>? ToolCalls { get; init; }
+
+    /// <summary>The legacy form of a call, answering legacy <c>functions</c>.</summary>
+    public FunctionCall? FunctionCall { get; init; }
+
+    /// <summary>Fields of the model's reply passed on as written (<c>audio</c>, <c>annotations</c>, …).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? OtherFields { get; set; }
 }
 
 public sealed record ToolCall([property: JsonPropertyOrder(-2)] string Id, FunctionCall Function)
@@ -47,7 +64,16 @@ public sealed record FunctionCall(string Name, string Arguments);
 public sealed record Usage(int PromptTokens, int CompletionTokens)
 {
     public int TotalTokens => PromptTokens + CompletionTokens;
+
+    /// <summary>As the model reported them; absent when it reported none.</summary>
+    public PromptTokensDetails? PromptTokensDetails { get; init; }
+
+    public CompletionTokensDetails? CompletionTokensDetails { get; init; }
 }
+
+public sealed record PromptTokensDetails(long? CachedTokens, long? AudioTokens);
+
+public sealed record CompletionTokensDetails(long? ReasoningTokens, long? AudioTokens, long? AcceptedPredictionTokens, long? RejectedPredictionTokens);
 
 /// <summary>One server-sent event of a stream (<c>object: "chat.completion.chunk"</c>).</summary>
 public sealed record ChatCompletionChunk(
@@ -60,19 +86,31 @@ public sealed record ChatCompletionChunk(
 {
     [JsonPropertyOrder(-1)]
     public string Object => "chat.completion.chunk";
+
+    public string? ServiceTier { get; init; }
+
+    public string? SystemFingerprint { get; init; }
 }
 
 public sealed record ChunkChoice(
     int Index,
     Delta Delta,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never), JsonPropertyOrder(1)] string? FinishReason = null)
-{
-    // Always null, as in CompletionChoice.
-    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
-    public string? Logprobs => null;
-}
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never), JsonPropertyOrder(1)] string? FinishReason = null,
+    // An explicit null when there are none, as in CompletionChoice.
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] JsonElement? Logprobs = null);
 
-public sealed record Delta(string? Role = null, string? Content = null, IReadOnlyList<ToolCallDelta>? ToolCalls = null);
+public sealed record Delta
+{
+    public string? Role { get; init; }
+    public string? Content { get; init; }
+    public IReadOnlyList<ToolCallDelta>? ToolCalls { get; init; }
+    public string? Refusal { get; init; }
+    public FunctionCallDelta? FunctionCall { get; init; }
+
+    /// <summary>Fields of the model's delta passed on as written.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? OtherFields { get; set; }
+}
 
 /// <summary>A streamed tool call: the first delta has index, id, type and name; later ones argument fragments.</summary>
 public sealed record ToolCallDelta(int Index, string? Id, string? Type, FunctionCallDelta Function);

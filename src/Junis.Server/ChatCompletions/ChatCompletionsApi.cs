@@ -1,6 +1,8 @@
+using System.Globalization;
 using Junis.Server.Auth;
 using Junis.Server.Errors;
 using Junis.Server.Llm;
+using Junis.Server.Logging;
 using Junis.Server.Orchestration;
 using Junis.Server.Sessions;
 using Microsoft.Extensions.Options;
@@ -47,11 +49,13 @@ public static class ChatCompletionsApi
             try
             {
                 var completion = await CompletionFolder.FoldAsync(events, identity, choices);
+                if (completion.RequestId is { } requestId)
+                    http.Response.Headers[RequestIds.Header] = requestId;
                 return TypedResults.Json(completion, WireJson.Wire.ChatCompletion);
             }
             catch (ModelCallException e)
             {
-                return ModelError(e);
+                return ModelError(http, e);
             }
         }
 
@@ -64,17 +68,25 @@ public static class ChatCompletionsApi
         catch (ModelCallException e)
         {
             await stream.DisposeAsync();
-            return ModelError(e);
+            return ModelError(http, e);
         }
         return new CompletionStream(stream, identity, choices, request.StreamOptions?.IncludeUsage == true, logger);
     }
 
-    private static IResult ModelError(ModelCallException e) =>
-        ApiErrors.Create(e.Status, e.Message, code: e.Status switch
+    private static IResult ModelError(HttpContext http, ModelCallException e)
+    {
+        // The provider's own wait, passed on, so an SDK backs off as long as the provider asked rather than giving up.
+        if (e.RetryAfter is { } wait)
+        {
+            http.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            http.Response.Headers["retry-after-ms"] = Math.Ceiling(wait.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        }
+        return ApiErrors.Create(e.Status, e.Message, code: e.Status switch
         {
             400 => "model_rejected_request",
-            429 => "model_rate_limited",
+            429 => "upstream_rate_limited",
             504 => "timeout",
             _ => "model_error",
         });
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Junis.Server.Llm;
 
 namespace Junis.Server.ChatCompletions;
 
@@ -9,7 +10,8 @@ public sealed record RequestProblem(string Message, string? Param, string Code =
 /// <summary>The rules OpenAI documents for each parameter, checked before anything else happens.</summary>
 public static partial class ChatRequestValidator
 {
-    private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool"];
+    // "function" is the legacy tool result, answering a legacy function_call.
+    private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool", "function"];
     private const int MaxIdLength = 256;
 
     public static RequestProblem? Validate(ChatCompletionRequest request, RequestLimitsOptions limits) =>
@@ -24,7 +26,8 @@ public static partial class ChatRequestValidator
             ? new RequestProblem($"'n' must be between 1 and {limits.MaxChoices}.", "n") : null)
         ?? ValidateStop(request.Stop)
         ?? ValidateTools(request)
-        ?? ValidateIdentifiers(request);
+        ?? ValidateIdentifiers(request)
+        ?? ForwardedFieldsValidator.Validate(request.OtherFields);
 
     private static RequestProblem? ValidateMessages(List<RequestMessage?>? messages)
     {
@@ -47,10 +50,17 @@ public static partial class ChatRequestValidator
                 return new RequestProblem($"'{at}.tool_calls' is only allowed on assistant messages.", $"{at}.tool_calls");
             if (message.Content is null && message.Role != "assistant")
                 return new RequestProblem($"'{at}.content' is required for {message.Role} messages.", $"{at}.content", "missing_required_field");
-            if (message.Role == "assistant" && message.Content is null && message.ToolCalls is not { Count: > 0 })
+            if (message.Role == "assistant" && message.Content is null && message.Refusal is null && message.ToolCalls is not { Count: > 0 }
+                && message.OtherFields?.ContainsKey("function_call") != true && message.OtherFields?.ContainsKey("audio") != true)
+            {
                 return new RequestProblem($"'{at}' needs 'content' or 'tool_calls'.", $"{at}.content", "missing_required_field");
+            }
             if (message.Role == "tool" && string.IsNullOrEmpty(message.ToolCallId))
                 return new RequestProblem($"'{at}.tool_call_id' is required for tool messages.", $"{at}.tool_call_id", "missing_required_field");
+            if (message.Role == "function" && string.IsNullOrEmpty(message.Name))
+                return new RequestProblem($"'{at}.name' is required for function messages.", $"{at}.name", "missing_required_field");
+            if (ValidateParts(message, at) is { } partProblem)
+                return partProblem;
 
             for (var j = 0; j < (message.ToolCalls?.Count ?? 0); j++)
             {
@@ -71,8 +81,24 @@ public static partial class ChatRequestValidator
             return new RequestProblem($"'{at}.type' must be 'function'.", $"{at}.type");
         if (string.IsNullOrEmpty(call.Function?.Name))
             return new RequestProblem($"'{at}.function.name' is required.", $"{at}.function.name", "missing_required_field");
-        if (call.Function.Arguments is { } arguments && !IsJsonObject(arguments))
+        // Some models write "" for a call without arguments; what they wrote comes back as it was.
+        if (call.Function.Arguments is { Length: > 0 } arguments && !IsJsonObject(arguments))
             return new RequestProblem($"'{at}.function.arguments' must be a JSON object encoded as a string.", $"{at}.function.arguments");
+        return null;
+    }
+
+    /// <summary>Images, audio and files come from the user; a refusal only from the assistant (as OpenAI has it).</summary>
+    private static RequestProblem? ValidateParts(RequestMessage message, string at)
+    {
+        var parts = message.Content?.Parts;
+        for (var j = 0; j < (parts?.Count ?? 0); j++)
+        {
+            var part = parts![j];
+            if (ContentParts.IsMedia(part) && message.Role != "user")
+                return new RequestProblem($"'{at}.content[{j}]': {message.Role} messages may hold only text parts; images, audio and files come from the user.", $"{at}.content[{j}]");
+            if (part is RefusalContent && message.Role != "assistant")
+                return new RequestProblem($"'{at}.content[{j}]': only assistant messages may hold a refusal part.", $"{at}.content[{j}]");
+        }
         return null;
     }
 
@@ -114,9 +140,16 @@ public static partial class ChatRequestValidator
                 new RequestProblem("'tool_choice' requires 'tools'.", "tool_choice"),
             { Mode: ToolChoice.Function, FunctionName: var wanted } when !tools!.Any(t => t!.Function!.Name == wanted) =>
                 new RequestProblem($"'tool_choice' names '{wanted}', which is not in 'tools'.", "tool_choice"),
+            { AllowedTools: { } allowed } when AllowedNames(allowed).FirstOrDefault(n => tools?.Any(t => t!.Function!.Name == n) != true) is { } unknown =>
+                new RequestProblem($"'tool_choice.allowed_tools.tools' names '{unknown}', which is not in 'tools'.", "tool_choice.allowed_tools.tools"),
             _ => null,
         };
     }
+
+    private static IEnumerable<string?> AllowedNames(JsonElement choice) =>
+        choice.GetProperty(ToolChoice.Allowed).GetProperty("tools").EnumerateArray().Select(t =>
+            t.ValueKind == JsonValueKind.Object && t.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object
+            && f.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : "(a tool without a function name)");
 
     private static RequestProblem? ValidateIdentifiers(ChatCompletionRequest request)
     {

@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using Junis.Server.Llm;
 using Junis.Server.Orchestration;
 
 namespace Junis.Server.ChatCompletions;
@@ -8,26 +10,39 @@ public static class CompletionFolder
 {
     public static async Task<ChatCompletion> FoldAsync(IAsyncEnumerable<TurnEvent> events, CompletionIdentity identity, int choiceCount)
     {
-        var text = new StringBuilder[choiceCount];
-        var calls = new List<(string Id, string Name, StringBuilder Arguments)>?[choiceCount];
-        var finish = new string[choiceCount];
+        var choices = new Choice[choiceCount];
+        for (var i = 0; i < choiceCount; i++)
+            choices[i] = new Choice();
+        AnswerInfo? info = null;
         Usage? usage = null;
 
         await foreach (var e in events)
         {
             switch (e)
             {
+                case AnswerInfo answer:
+                    info ??= answer;
+                    break;
                 case TextDelta delta:
-                    (text[delta.Choice] ??= new StringBuilder()).Append(delta.Text);
+                    (choices[delta.Choice].Text ??= new StringBuilder()).Append(delta.Text);
+                    choices[delta.Choice].AddLogprobs(delta.Logprobs);
+                    break;
+                case RefusalDelta refusal:
+                    (choices[refusal.Choice].Refusal ??= new StringBuilder()).Append(refusal.Text);
+                    choices[refusal.Choice].AddLogprobs(refusal.Logprobs);
                     break;
                 case ToolCallStarted call:
-                    (calls[call.Choice] ??= []).Add((call.Id, call.Name, new StringBuilder(call.Arguments)));
+                    (choices[call.Choice].Calls ??= []).Add((call.Id, call.Name, new StringBuilder(call.Arguments), call.Legacy));
                     break;
                 case ToolCallArguments more:
-                    calls[more.Choice]![more.Index].Arguments.Append(more.Fragment);
+                    choices[more.Choice].Calls![more.Index].Arguments.Append(more.Fragment);
+                    break;
+                case OtherReplyFields fields:
+                    foreach (var (name, value) in fields.Fields)
+                        (choices[fields.Choice].OtherFields ??= [])[name] = value;
                     break;
                 case ChoiceFinished finished:
-                    finish[finished.Choice] = finished.FinishReason;
+                    choices[finished.Choice].Finish = finished.FinishReason;
                     break;
                 case TurnFinished turn:
                     usage = turn.Usage;
@@ -35,15 +50,51 @@ public static class CompletionFolder
             }
         }
 
-        var choices = new CompletionChoice[choiceCount];
-        for (var i = 0; i < choiceCount; i++)
+        return new ChatCompletion(identity.Id, identity.Created, identity.Model, [.. choices.Select((c, i) => c.ToWire(i))],
+            usage ?? throw new InvalidOperationException("A turn ended without its usage."))
         {
-            var toolCalls = calls[i]?.Select(c => new ToolCall(c.Id, new FunctionCall(c.Name, c.Arguments.ToString()))).ToList();
-            // An assistant message that only calls tools has null content, as OpenAI sends it.
-            var content = text[i]?.ToString() ?? (toolCalls is null ? "" : null);
-            choices[i] = new CompletionChoice(i, new AssistantMessage(content, toolCalls), finish[i] ?? FinishReasons.Stop);
+            SystemFingerprint = info?.SystemFingerprint,
+            ServiceTier = info?.ServiceTier,
+            RequestId = info?.RequestId,
+        };
+    }
+
+    private sealed class Choice
+    {
+        public StringBuilder? Text { get; set; }
+        public StringBuilder? Refusal { get; set; }
+        public List<(string Id, string Name, StringBuilder Arguments, bool Legacy)>? Calls { get; set; }
+        public List<JsonElement>? Logprobs { get; private set; }
+        public Dictionary<string, JsonElement>? OtherFields { get; set; }
+        public string? Finish { get; set; }
+
+        public void AddLogprobs(JsonElement? logprobs)
+        {
+            if (logprobs is { } tokens)
+                (Logprobs ??= []).Add(tokens);
         }
-        return new ChatCompletion(identity.Id, identity.Created, identity.Model, choices,
-            usage ?? throw new InvalidOperationException("A turn ended without its usage."));
+
+        public CompletionChoice ToWire(int index)
+        {
+            var toolCalls = Calls?.Where(c => !c.Legacy).Select(c => new ToolCall(c.Id, new FunctionCall(c.Name, c.Arguments.ToString()))).ToList();
+            var legacy = Calls?.Where(c => c.Legacy).Select(c => new FunctionCall(c.Name, c.Arguments.ToString())).FirstOrDefault();
+            // A reply that only calls tools, or only refuses, has null content, as OpenAI sends it.
+            var content = Text?.ToString() ?? (Calls is null && Refusal is null ? "" : null);
+            var message = new AssistantMessage
+            {
+                Content = content,
+                Refusal = Refusal?.ToString(),
+                ToolCalls = toolCalls is { Count: > 0 } ? toolCalls : null,
+                FunctionCall = legacy,
+                OtherFields = OtherFields,
+            };
+            var logprobs = Logprobs switch
+            {
+                null => (JsonElement?)null,
+                [var one] => one,
+                var many => LogprobsContent.Concat(many),
+            };
+            return new CompletionChoice(index, message, logprobs, Finish ?? FinishReasons.Stop);
+        }
     }
 }

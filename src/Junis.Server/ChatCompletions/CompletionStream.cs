@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Junis.Server.Errors;
 using Junis.Server.Llm;
+using Junis.Server.Logging;
 using Junis.Server.Orchestration;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -31,9 +32,14 @@ public sealed record CompletionIdentity(string Id, long Created, string Model)
 public sealed class CompletionStream(
     IAsyncEnumerator<TurnEvent> events, CompletionIdentity identity, int choices, bool includeUsage, ILogger logger) : IResult
 {
-    public const string Done = "[DONE]";
-
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+
+    private static readonly TimeSpan ErrorEventGrace = TimeSpan.FromMilliseconds(100);
+
+    private string? _systemFingerprint, _serviceTier;
+
+    /// <summary>Tool calls made in the legacy form, by choice and index: their pieces are written as <c>function_call</c>.</summary>
+    private HashSet<(int Choice, int Index)>? _legacyCalls;
 
     /// <param name="http">The response, not yet started; <c>events</c> is already at its first event.</param>
     public async Task ExecuteAsync(HttpContext http)
@@ -53,8 +59,11 @@ public sealed class CompletionStream(
         await using var _ = events;
         try
         {
+            // The model's answer has begun: its request id, if it gave one, names this response too.
+            if (events.Current is AnswerInfo { RequestId: { } requestId })
+                response.Headers[RequestIds.Header] = requestId;
             for (var i = 0; i < choices; i++)
-                WriteChunk(pipe, json, new ChunkChoice(i, new Delta(Role: "assistant", Content: "")));
+                WriteChunk(pipe, json, new ChunkChoice(i, new Delta { Role = "assistant", Content = "" }));
 
             while (true)
             {
@@ -79,6 +88,12 @@ public sealed class CompletionStream(
                 {
                     WriteEvent(pipe, json, failure, WireJson.Default.ErrorEnvelope);
                     await pipe.FlushAsync(cancellationToken);
+                    // Then the connection is broken off, without the chunked encoding's last chunk, so every HTTP client
+                    // sees a failed response, not only those that read the error event (the .NET SDK would take the
+                    // stream as complete). Aborting resets the connection at once, which can discard the error event on
+                    // its way out or unread at the client: it is given a moment to get there first.
+                    await Task.Delay(ErrorEventGrace, CancellationToken.None);
+                    http.Abort();
                     return;
                 }
             }
@@ -95,28 +110,52 @@ public sealed class CompletionStream(
     {
         switch (e)
         {
+            case AnswerInfo info:
+                _systemFingerprint ??= info.SystemFingerprint;
+                _serviceTier ??= info.ServiceTier;
+                break;
             case TextDelta text:
-                WriteChunk(pipe, json, new ChunkChoice(text.Choice, new Delta(Content: text.Text)));
+                WriteChunk(pipe, json, new ChunkChoice(text.Choice, new Delta { Content = text.Text.Length > 0 ? text.Text : null }, Logprobs: text.Logprobs));
+                break;
+            case RefusalDelta refusal:
+                WriteChunk(pipe, json, new ChunkChoice(refusal.Choice, new Delta { Refusal = refusal.Text }, Logprobs: refusal.Logprobs));
+                break;
+            case ToolCallStarted { Legacy: true } call:
+                (_legacyCalls ??= []).Add((call.Choice, call.Index));
+                WriteChunk(pipe, json, new ChunkChoice(call.Choice, new Delta { FunctionCall = new FunctionCallDelta(call.Name, call.Arguments) }));
                 break;
             case ToolCallStarted call:
-                WriteChunk(pipe, json, new ChunkChoice(call.Choice, new Delta(ToolCalls:
-                    [new ToolCallDelta(call.Index, call.Id, "function", new FunctionCallDelta(call.Name, call.Arguments))])));
+                WriteChunk(pipe, json, new ChunkChoice(call.Choice, new Delta
+                {
+                    ToolCalls = [new ToolCallDelta(call.Index, call.Id, "function", new FunctionCallDelta(call.Name, call.Arguments))],
+                }));
+                break;
+            case ToolCallArguments more when _legacyCalls?.Contains((more.Choice, more.Index)) == true:
+                WriteChunk(pipe, json, new ChunkChoice(more.Choice, new Delta { FunctionCall = new FunctionCallDelta(null, more.Fragment) }));
                 break;
             case ToolCallArguments more:
-                WriteChunk(pipe, json, new ChunkChoice(more.Choice, new Delta(ToolCalls:
-                    [new ToolCallDelta(more.Index, null, null, new FunctionCallDelta(null, more.Fragment))])));
+                WriteChunk(pipe, json, new ChunkChoice(more.Choice, new Delta
+                {
+                    ToolCalls = [new ToolCallDelta(more.Index, null, null, new FunctionCallDelta(null, more.Fragment))],
+                }));
+                break;
+            case OtherReplyFields fields:
+                WriteChunk(pipe, json, new ChunkChoice(fields.Choice, new Delta { OtherFields = fields.Fields }));
                 break;
             case ChoiceFinished finished:
                 WriteChunk(pipe, json, new ChunkChoice(finished.Choice, new Delta(), finished.FinishReason));
                 break;
             case TurnFinished turn when includeUsage:
-                WriteEvent(pipe, json, new ChatCompletionChunk(identity.Id, identity.Created, identity.Model, [], turn.Usage), WireJson.Default.ChatCompletionChunk);
+                WriteEvent(pipe, json, Chunk([], turn.Usage), WireJson.Default.ChatCompletionChunk);
                 break;
         }
     }
 
     private void WriteChunk(PipeWriter pipe, Utf8JsonWriter json, ChunkChoice choice) =>
-        WriteEvent(pipe, json, new ChatCompletionChunk(identity.Id, identity.Created, identity.Model, [choice]), WireJson.Default.ChatCompletionChunk);
+        WriteEvent(pipe, json, Chunk([choice]), WireJson.Default.ChatCompletionChunk);
+
+    private ChatCompletionChunk Chunk(IReadOnlyList<ChunkChoice> choice, Usage? usage = null) =>
+        new(identity.Id, identity.Created, identity.Model, choice, usage) { SystemFingerprint = _systemFingerprint, ServiceTier = _serviceTier };
 
     /// <summary>
     /// <c>data: {json}\n\n</c>, serialized into the pipe. The writer brings its own encoder, so the context's options

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Junis.Server.Llm;
+using Microsoft.Extensions.AI;
 
 namespace Junis.Server.ChatCompletions;
 
@@ -10,62 +12,55 @@ namespace Junis.Server.ChatCompletions;
 /// </summary>
 public sealed class WireFormatException(string message) : JsonException(message);
 
-/// <summary><c>content</c>: a string, or an array of <c>{"type":"text","text":…}</c> parts.</summary>
-public sealed class MessageContentConverter : JsonConverter<string?>
+/// <summary><c>content</c>: a string, or an array of content parts (text, images, audio, files).</summary>
+public sealed class MessageContentConverter : JsonConverter<MessageContent?>
 {
     public override bool HandleNull => true;
 
-    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    public override MessageContent? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         switch (reader.TokenType)
         {
             case JsonTokenType.Null:
                 return null;
             case JsonTokenType.String:
-                return reader.GetString();
+                return new MessageContent(reader.GetString()!);
             case JsonTokenType.StartArray:
                 var text = new StringBuilder();
+                var parts = new List<AIContent>();
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    if (reader.TokenType != JsonTokenType.StartObject)
-                        throw new WireFormatException("Each content part must be an object like {\"type\":\"text\",\"text\":\"…\"}.");
-                    text.Append(ReadTextPart(ref reader));
+                    AIContent part;
+                    try
+                    {
+                        part = ContentParts.ToContent(JsonElement.ParseValue(ref reader));
+                    }
+                    catch (FormatException e)
+                    {
+                        throw new WireFormatException(e.Message);
+                    }
+                    if (part is TextContent words)
+                        text.Append(words.Text);
+                    parts.Add(part);
                 }
-                return text.ToString();
+                return new MessageContent(text.ToString(), parts);
             default:
-                throw new WireFormatException("'content' must be a string or an array of text parts.");
+                throw new WireFormatException("'content' must be a string or an array of content parts.");
         }
     }
 
-    private static string ReadTextPart(ref Utf8JsonReader reader)
+    public override void Write(Utf8JsonWriter writer, MessageContent? value, JsonSerializerOptions options)
     {
-        string? type = null, text = null;
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        if (value?.Parts is not { } parts)
         {
-            var name = reader.GetString();
-            reader.Read();
-            switch (name)
-            {
-                case "type" when reader.TokenType == JsonTokenType.String:
-                    type = reader.GetString();
-                    break;
-                case "text" when reader.TokenType == JsonTokenType.String:
-                    text = reader.GetString();
-                    break;
-                case "type" or "text":
-                    throw new WireFormatException($"Content part field '{name}' must be a string.");
-                default:
-                    reader.Skip();
-                    break;
-            }
+            writer.WriteStringValue(value?.Text);
+            return;
         }
-        if (type != "text")
-            throw new WireFormatException($"Content part type '{type ?? "(missing)"}' is not supported; only 'text' parts are.");
-        return text ?? throw new WireFormatException("A text content part needs a 'text' string.");
+        writer.WriteStartArray();
+        foreach (var part in parts)
+            ContentParts.RawPart(part)?.WriteTo(writer);
+        writer.WriteEndArray();
     }
-
-    public override void Write(Utf8JsonWriter writer, string? value, JsonSerializerOptions options) =>
-        writer.WriteStringValue(value);
 }
 
 /// <summary><c>stop</c>: one string or an array of strings.</summary>
@@ -123,12 +118,21 @@ public sealed class ToolChoiceConverter : JsonConverter<ToolChoice?>
         {
             return new ToolChoice(ToolChoice.Function, name.GetString());
         }
-        throw new WireFormatException("'tool_choice' object must be {\"type\":\"function\",\"function\":{\"name\":\"…\"}}.");
+        if (root.TryGetProperty("type", out var kind) && kind.ValueEquals(ToolChoice.Allowed)
+            && root.TryGetProperty(ToolChoice.Allowed, out var allowed) && allowed.ValueKind == JsonValueKind.Object
+            && allowed.TryGetProperty("mode", out var mode) && (mode.ValueEquals(ToolChoice.Auto) || mode.ValueEquals(ToolChoice.Required))
+            && allowed.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array)
+        {
+            return new ToolChoice(ToolChoice.Allowed, AllowedTools: root.Clone());
+        }
+        throw new WireFormatException(
+            "'tool_choice' object must be {\"type\":\"function\",\"function\":{\"name\":\"…\"}} or {\"type\":\"allowed_tools\",\"allowed_tools\":{\"mode\":\"auto\"|\"required\",\"tools\":[…]}}.");
     }
 
     public override void Write(Utf8JsonWriter writer, ToolChoice? value, JsonSerializerOptions options)
     {
         if (value is null) writer.WriteNullValue();
+        else if (value.AllowedTools is { } allowed) allowed.WriteTo(writer);
         else if (value.FunctionName is null) writer.WriteStringValue(value.Mode);
         else
         {

@@ -19,6 +19,35 @@ public sealed class RefusalContent(string text) : AIContent
 public sealed class LogprobsContent(JsonElement logprobs) : AIContent
 {
     public JsonElement Logprobs { get; } = logprobs;
+
+    /// <summary>Two such objects as one: their <c>content</c> token lists one after the other, and their <c>refusal</c> lists.</summary>
+    public static JsonElement Concat(JsonElement first, JsonElement second) => Concat([first, second]);
+
+    public static JsonElement Concat(IReadOnlyList<JsonElement> pieces)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            foreach (var list in (ReadOnlySpan<string>)["content", "refusal"])
+            {
+                json.WritePropertyName(list);
+                var tokens = pieces.Where(p => p.ValueKind == JsonValueKind.Object && p.TryGetProperty(list, out var l) && l.ValueKind == JsonValueKind.Array)
+                    .SelectMany(p => p.GetProperty(list).EnumerateArray()).ToList();
+                if (tokens.Count == 0 && !pieces.Any(p => p.ValueKind == JsonValueKind.Object && p.TryGetProperty(list, out var l) && l.ValueKind == JsonValueKind.Array))
+                {
+                    json.WriteNullValue();
+                    continue;
+                }
+                json.WriteStartArray();
+                foreach (var token in tokens)
+                    token.WriteTo(json);
+                json.WriteEndArray();
+            }
+            json.WriteEndObject();
+        }
+        return JsonElement.Parse(buffer.WrittenSpan);
+    }
 }
 
 /// <summary>
@@ -30,4 +59,13 @@ public sealed class AnswerMetadata(string? requestId, string? systemFingerprint,
     public string? RequestId { get; } = requestId;
     public string? SystemFingerprint { get; } = systemFingerprint;
     public string? ServiceTier { get; } = serviceTier;
+}
+
+/// <summary>
+/// Fields of the model's reply the server does not act on (<c>audio</c>, <c>annotations</c>, a server's own
+/// <c>reasoning_content</c>), as written, for the caller: whole with a whole answer, as they come with a stream.
+/// </summary>
+public sealed class ReplyFields(Dictionary<string, JsonElement> fields) : AIContent
+{
+    public Dictionary<string, JsonElement> Fields { get; } = fields;
 }

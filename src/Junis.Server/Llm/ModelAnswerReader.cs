@@ -29,6 +29,10 @@ internal static class ModelAnswerReader
         {
             if (reader.ValueTextEquals("choices"u8))
                 answer.Choices = ListOrNull(ref reader.Value(), Choice);
+            else if (reader.ValueTextEquals("system_fingerprint"u8))
+                answer.SystemFingerprint = Text(ref reader.Value());
+            else if (reader.ValueTextEquals("service_tier"u8))
+                answer.ServiceTier = Text(ref reader.Value());
             else if (reader.ValueTextEquals("usage"u8))
                 answer.Usage = ObjectOrNull(ref reader.Value(), Usage);
             else if (reader.ValueTextEquals("error"u8))
@@ -52,6 +56,8 @@ internal static class ModelAnswerReader
                 choice.Message = ObjectOrNull(ref reader.Value(), Reply);
             else if (reader.ValueTextEquals("finish_reason"u8))
                 choice.FinishReason = Text(ref reader.Value());
+            else if (reader.ValueTextEquals("logprobs"u8))
+                choice.Logprobs = ElementOrNull(ref reader.Value());
             else
                 reader.Value().Skip();
         }
@@ -69,8 +75,16 @@ internal static class ModelAnswerReader
                 reply.Refusal = Text(ref reader.Value());
             else if (reader.ValueTextEquals("tool_calls"u8))
                 reply.ToolCalls = ListOrNull(ref reader.Value(), ToolCall);
-            else
+            else if (reader.ValueTextEquals("function_call"u8))
+                reply.FunctionCall = ObjectOrNull(ref reader.Value(), FunctionCall);
+            else if (reader.ValueTextEquals("role"u8))
                 reader.Value().Skip();
+            else
+            {
+                var name = reader.GetString()!;
+                if (ElementOrNull(ref reader.Value()) is { } value)
+                    (reply.OtherFields ??= [])[name] = value;
+            }
         }
         return reply;
     }
@@ -118,10 +132,30 @@ internal static class ModelAnswerReader
                 usage.PromptTokens = Int(ref reader.Value());
             else if (reader.ValueTextEquals("completion_tokens"u8))
                 usage.CompletionTokens = Int(ref reader.Value());
+            else if (reader.ValueTextEquals("prompt_tokens_details"u8))
+                Details(ref reader.Value(), "prompt_tokens_details.", usage);
+            else if (reader.ValueTextEquals("completion_tokens_details"u8))
+                Details(ref reader.Value(), "completion_tokens_details.", usage);
             else
                 reader.Value().Skip();
         }
         return usage;
+    }
+
+    /// <summary>The counts of a details object, by their dotted names (<c>prompt_tokens_details.cached_tokens</c>).</summary>
+    private static void Details(ref Utf8JsonReader reader, string prefix, ModelUsage usage)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+            return;
+        StartObject(ref reader);
+        while (NextProperty(ref reader))
+        {
+            var name = prefix + reader.GetString();
+            if (reader.Value().TokenType == JsonTokenType.Number && reader.TryGetInt64(out var count))
+                (usage.Details ??= [])[name] = count;
+            else
+                reader.Skip();
+        }
     }
 
     private static ModelError Error(ref Utf8JsonReader reader)
@@ -163,6 +197,10 @@ internal static class ModelAnswerReader
         }
         return items;
     }
+
+    /// <summary>A value as written; null when it is JSON null.</summary>
+    private static JsonElement? ElementOrNull(ref Utf8JsonReader reader) =>
+        reader.TokenType == JsonTokenType.Null ? null : JsonElement.ParseValue(ref reader);
 
     private static string? Text(ref Utf8JsonReader reader) => reader.TokenType switch
     {

@@ -8,4 +8,7 @@ namespace Junis.Server.Llm;
 public sealed class ModelCallException(int status, string message, Exception? inner = null) : Exception(message, inner)
 {
     public int Status { get; } = status;
+
+    /// <summary>With a 429: how long the provider asked to be left alone, when it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }

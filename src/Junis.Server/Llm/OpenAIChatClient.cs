@@ -35,10 +35,10 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
         using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
-            using var response = await SendAsync(Request(messages, chatOptions, stream: false), silence, cancellationToken);
+            using var response = await SendAsync(Request(messages, chatOptions, stream: false), stream: false, silence, cancellationToken);
             silence.CancelAfter(_timeout);
             var answer = ModelAnswerReader.Read(await response.Content.ReadAsByteArrayAsync(silence.Token));
-            return ToResponse(answer ?? throw new JsonException("The answer was JSON null."));
+            return ToResponse(answer ?? throw new JsonException("The answer was JSON null."), RequestIdOf(response));
         }
         catch (Exception e) when (Failure(e, cancellationToken) is { } failure)
         {
@@ -53,7 +53,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
         HttpResponseMessage response;
         try
         {
-            response = await SendAsync(Request(messages, chatOptions, stream: true), silence, cancellationToken);
+            response = await SendAsync(Request(messages, chatOptions, stream: true), stream: true, silence, cancellationToken);
         }
         catch (Exception e) when (Failure(e, cancellationToken) is { } failure)
         {
@@ -66,7 +66,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
             // Chunks are parsed from the connection's own buffers as they arrive; "[DONE]" parses to null and ends the stream.
             await using var events = SseParser.Create(await response.Content.ReadAsStreamAsync(cancellationToken), ParseChunk)
                 .EnumerateAsync(silence.Token).GetAsyncEnumerator(silence.Token);
-            var state = new StreamState();
+            var state = new StreamState { RequestId = RequestIdOf(response) };
             while (true)
             {
                 ChatResponseUpdate? update;
@@ -111,17 +111,21 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
 
         /// <summary>For servers that leave out a tool call's <c>index</c>: each new call id starts the next call.</summary>
         public int ImplicitToolIndex { get; set; } = -1;
+
+        public string? RequestId { get; init; }
+
+        /// <summary>Whether the answer's metadata has been passed on (once, with the first update that has any).</summary>
+        public bool MetadataSent { get; set; }
     }
 
     /// <summary>Sends the request, retrying what the provider says may succeed later, and returns a successful response.</summary>
-    private async Task<HttpResponseMessage> SendAsync(ModelRequest request, CancellationTokenSource silence, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsync(ReadOnlyMemory<byte> body, bool stream, CancellationTokenSource silence, CancellationToken cancellationToken)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(request, ModelJson.Default.ModelRequest);
         for (var attempt = 0; ; attempt++)
         {
-            using var message = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = new ByteArrayContent(body) };
+            using var message = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = new ReadOnlyMemoryContent(body) };
             message.Content.Headers.ContentType = JsonType;
-            message.Headers.Accept.Add(request.Stream == true ? AcceptEvents : AcceptJson);
+            message.Headers.Accept.Add(stream ? AcceptEvents : AcceptJson);
             message.Headers.Authorization = _authorization;
 
             silence.CancelAfter(_timeout);
@@ -147,7 +151,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
                     await Task.Delay(Backoff(attempt, response.Headers.RetryAfter), cancellationToken);
                     continue;
                 }
-                throw Refusal((int)response.StatusCode, await ProviderMessageAsync(response, silence.Token));
+                throw Refusal(response, await ProviderMessageAsync(response, silence.Token));
             }
         }
     }
@@ -163,16 +167,35 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
         return TimeSpan.FromMilliseconds(500 * (1 << attempt) * (0.8 + 0.4 * Random.Shared.NextDouble()));
     }
 
-    private ModelCallException Refusal(int status, string? providerMessage) => status switch
+    private ModelCallException Refusal(HttpResponseMessage response, string? providerMessage) => (int)response.StatusCode switch
     {
         // The model's own refusal (context too long, bad parameter) is the caller's to fix: pass its words on.
-        400 or 413 or 422 => new ModelCallException(400, providerMessage ?? $"The model rejected the request (HTTP {status})."),
-        401 or 403 => new ModelCallException(502, $"The model provider refused this server's credentials (HTTP {status}); check Junis:Llm:ApiKey."),
+        400 or 413 or 422 => new ModelCallException(400, providerMessage ?? $"The model rejected the request (HTTP {(int)response.StatusCode})."),
+        401 or 403 => new ModelCallException(502, $"The model provider refused this server's credentials (HTTP {(int)response.StatusCode}); check Junis:Llm:ApiKey."),
         404 => new ModelCallException(502, $"The model provider does not know model '{options.Model}' (HTTP 404): {providerMessage ?? "not found"}."),
-        429 => new ModelCallException(429, "The model provider is rate limiting this server; retry shortly."),
+        429 => new ModelCallException(429, "The model provider is rate limiting this server; retry shortly.") { RetryAfter = RetryAfterOf(response) },
         408 or 504 => new ModelCallException(504, "The model provider timed out."),
-        _ => new ModelCallException(502, $"The model provider failed (HTTP {status}): {providerMessage ?? "no details"}."),
+        var status => new ModelCallException(502, $"The model provider failed (HTTP {status}): {providerMessage ?? "no details"}."),
     };
+
+    /// <summary>How long the provider asks to be left alone: <c>retry-after-ms</c> (OpenAI's), else <c>Retry-After</c> (seconds or a date).</summary>
+    private static TimeSpan? RetryAfterOf(HttpResponseMessage response)
+    {
+        if (response.Headers.TryGetValues("retry-after-ms", out var values)
+            && double.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ms) && ms >= 0)
+        {
+            return TimeSpan.FromMilliseconds(ms);
+        }
+        return response.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => delta,
+            { Date: { } date } => date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+            _ => null,
+        };
+    }
+
+    private static string? RequestIdOf(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("x-request-id", out var values) ? values.FirstOrDefault() : null;
 
     /// <summary>
     /// What the caller is told about a failed call: a <see cref="ModelCallException"/>, or, when the caller
@@ -220,108 +243,19 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
     private static ModelAnswer? ParseChunk(string eventType, ReadOnlySpan<byte> data) =>
         data.SequenceEqual("[DONE]"u8) ? null : ModelAnswerReader.Read(data);
 
-    private ModelRequest Request(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, bool stream)
-    {
-        var tools = chatOptions?.Tools is { Count: > 0 } declared
-            ? declared.OfType<AIFunctionDeclaration>().Select(t => new ModelTool(new ModelFunction(
-                t.Name, string.IsNullOrEmpty(t.Description) ? null : t.Description, t.JsonSchema))).ToList()
-            : null;
-        return new ModelRequest(options.Model!, ToModelMessages(messages))
-        {
-            Temperature = chatOptions?.Temperature,
-            TopP = chatOptions?.TopP,
-            FrequencyPenalty = chatOptions?.FrequencyPenalty,
-            PresencePenalty = chatOptions?.PresencePenalty,
-            MaxCompletionTokens = options.MaxTokensField == LlmOptions.MaxCompletionTokens ? chatOptions?.MaxOutputTokens : null,
-            MaxTokens = options.MaxTokensField == LlmOptions.MaxTokens ? chatOptions?.MaxOutputTokens : null,
-            Stop = chatOptions?.StopSequences is { Count: > 0 } stop ? stop : null,
-            Tools = tools,
-            ToolChoice = tools is null ? null : ToolChoice(chatOptions!.ToolMode),
-            ParallelToolCalls = tools is null ? null : chatOptions!.AllowMultipleToolCalls,
-            User = chatOptions?.AdditionalProperties?.TryGetValue(EndUserKey, out var user) == true ? user as string : null,
-            Stream = stream ? true : null,
-            StreamOptions = stream ? IncludeUsage : null,
-        };
-    }
+    private ReadOnlyMemory<byte> Request(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, bool stream) =>
+        ModelRequestWriter.Write(options.Model!, messages, chatOptions, stream, options.MaxTokensField);
 
-    /// <summary>Where the end user's id travels in <see cref="ChatOptions.AdditionalProperties"/>; sent as <c>user</c>.</summary>
-    public const string EndUserKey = "end_user_id";
-
-    private static readonly ModelStreamOptions IncludeUsage = new(IncludeUsage: true);
-
-    private static JsonElement? ToolChoice(ChatToolMode? mode) => mode switch
-    {
-        NoneChatToolMode => NoTool,
-        RequiredChatToolMode { RequiredFunctionName: { } name } =>
-            JsonSerializer.SerializeToElement(new ModelToolChoice(new ModelFunctionName(name)), ModelJson.Default.ModelToolChoice),
-        RequiredChatToolMode => SomeTool,
-        AutoChatToolMode => AnyTool,
-        _ => null,
-    };
-
-    private static readonly JsonElement NoTool = JsonDocument.Parse("\"none\"").RootElement;
-    private static readonly JsonElement SomeTool = JsonDocument.Parse("\"required\"").RootElement;
-    private static readonly JsonElement AnyTool = JsonDocument.Parse("\"auto\"").RootElement;
-
-    private static List<ModelMessage> ToModelMessages(IEnumerable<ChatMessage> messages)
-    {
-        var result = new List<ModelMessage>();
-        foreach (var message in messages)
-        {
-            if (message.Role == ChatRole.Tool)
-            {
-                foreach (var toolResult in message.Contents.OfType<FunctionResultContent>())
-                    result.Add(new ModelMessage("tool", toolResult.Result as string ?? toolResult.Result?.ToString() ?? "") { ToolCallId = toolResult.CallId });
-            }
-            else if (message.Role == ChatRole.Assistant)
-            {
-                var calls = message.Contents.OfType<FunctionCallContent>()
-                    .Select(c => new ModelToolCall { Id = c.CallId, Function = new ModelFunctionCall { Name = c.Name, Arguments = ArgumentsJson(c) } })
-                    .ToList();
-                var text = message.Text;
-                result.Add(new ModelMessage("assistant", text.Length == 0 && calls.Count > 0 ? null : text) { ToolCalls = calls.Count > 0 ? calls : null });
-            }
-            else
-            {
-                var role = message.Role == ChatRole.System ? "system" : "user";
-                result.Add(new ModelMessage(role, message.Text) { Name = message.AuthorName });
-            }
-        }
-        return result;
-    }
-
-    /// <summary>
-    /// A tool call of the conversation so far, for the model: parsed for any model that reads
-    /// <see cref="FunctionCallContent.Arguments"/>, and carrying the arguments as written in
-    /// <see cref="AIContent.RawRepresentation"/>, which this client sends back byte for byte.
-    /// </summary>
-    public static FunctionCallContent ToolCall(string callId, string name, string arguments)
-    {
-        var call = FunctionCallContent.CreateFromParsedArguments(arguments, callId, name,
-            static json => JsonSerializer.Deserialize<Dictionary<string, object?>>(json, AIJsonUtilities.DefaultOptions));
-        call.RawRepresentation = arguments;
-        return call;
-    }
-
-    /// <summary>A call's arguments as the model wrote them, when they came with it (see <see cref="ToolCall"/>).</summary>
-    private static string ArgumentsJson(FunctionCallContent call) => call.RawRepresentation as string ?? (call.Arguments is null
-        ? "{}"
-        : JsonSerializer.Serialize(call.Arguments, AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>))));
-
-    private static ChatResponse ToResponse(ModelAnswer answer)
+    private static ChatResponse ToResponse(ModelAnswer answer, string? requestId)
     {
         if (answer.Error is { } error)
             throw new ModelCallException(502, $"The model provider failed: {error.Message ?? "no details"}.");
         var choice = answer.Choices is { Count: > 0 } choices ? choices[0] : throw new JsonException("The answer has no choices.");
         var contents = new List<AIContent>();
+        if ((requestId ?? answer.SystemFingerprint ?? answer.ServiceTier) is not null)
+            contents.Add(new AnswerMetadata(requestId, answer.SystemFingerprint, answer.ServiceTier));
         if (choice.Message is { } reply)
-        {
-            if ((reply.Content ?? reply.Refusal) is { Length: > 0 } text)
-                contents.Add(new TextContent(text));
-            var calls = reply.ToolCalls ?? [];
-            for (var i = 0; i < calls.Count; i++)
-                contents.Add(new ToolCallFragment(i, calls[i].Id, calls[i].Function?.Name, calls[i].Function?.Arguments ?? ""));
-        }
+            AddReply(contents, reply, choice.Logprobs, state: null);
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents))
         {
             FinishReason = FinishReason(choice.FinishReason),
@@ -335,49 +269,90 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
             throw new ModelCallException(502, $"The model provider failed mid-answer: {error.Message ?? "no details"}.");
 
         List<AIContent>? contents = null;
+        if (!state.MetadataSent && (chunk.SystemFingerprint ?? chunk.ServiceTier ?? state.RequestId) is not null)
+        {
+            state.MetadataSent = true;
+            contents = [new AnswerMetadata(state.RequestId, chunk.SystemFingerprint, chunk.ServiceTier)];
+        }
         ChatFinishReason? finish = null;
         foreach (var choice in chunk.Choices ?? [])
         {
             if (choice.Delta is { } delta)
-            {
-                if ((delta.Content ?? delta.Refusal) is { Length: > 0 } text)
-                    (contents ??= []).Add(new TextContent(text));
-                // Only when there are any: "?? []" would allocate an empty list for every chunk of text.
-                if (delta.ToolCalls is { } calls)
-                {
-                    foreach (var call in calls)
-                    {
-                        if (call.Index is null && call.Id is not null)
-                            state.ImplicitToolIndex++;
-                        var index = call.Index ?? Math.Max(state.ImplicitToolIndex, 0);
-                        (contents ??= []).Add(new ToolCallFragment(index, call.Id, call.Function?.Name, call.Function?.Arguments ?? ""));
-                    }
-                }
-            }
+                AddReply(contents ??= [], delta, choice.Logprobs, state);
+            else if (choice.Logprobs is { } logprobs)
+                (contents ??= []).Add(new LogprobsContent(logprobs));
             finish ??= FinishReason(choice.FinishReason);
         }
         state.Finished |= finish is not null;
         if (chunk.Usage is { } usage)
             (contents ??= []).Add(new UsageContent(Usage(usage)));
 
-        return contents is null && finish is null
+        return contents is not { Count: > 0 } && finish is null
             ? null
             : new ChatResponseUpdate { Role = ChatRole.Assistant, Contents = contents ?? [], FinishReason = finish };
     }
 
-    private static UsageDetails Usage(ModelUsage usage) => new()
+    /// <summary>A reply, whole or a streamed delta of one, as contents: text, refusal, log probabilities, tool calls, other fields.</summary>
+    private static void AddReply(List<AIContent> contents, ModelReply reply, JsonElement? logprobs, StreamState? state)
     {
-        InputTokenCount = usage.PromptTokens,
-        OutputTokenCount = usage.CompletionTokens,
-        TotalTokenCount = usage.PromptTokens + usage.CompletionTokens,
-    };
+        if (reply.Content is { Length: > 0 } text)
+            contents.Add(new TextContent(text));
+        if (reply.Refusal is { Length: > 0 } refusal)
+            contents.Add(new RefusalContent(refusal));
+        if (logprobs is { } tokens)
+            contents.Add(new LogprobsContent(tokens));
+        // Only when there are any: "?? []" would allocate an empty list for every chunk of text.
+        if (reply.ToolCalls is { } calls)
+        {
+            for (var i = 0; i < calls.Count; i++)
+            {
+                var call = calls[i];
+                int index;
+                if (state is null)
+                {
+                    index = i;
+                }
+                else
+                {
+                    if (call.Index is null && call.Id is not null)
+                        state.ImplicitToolIndex++;
+                    index = call.Index ?? Math.Max(state.ImplicitToolIndex, 0);
+                }
+                contents.Add(new ToolCallFragment(index, call.Id, call.Function?.Name, call.Function?.Arguments ?? ""));
+            }
+        }
+        if (reply.FunctionCall is { } legacy)
+            contents.Add(new ToolCallFragment(0, null, legacy.Name, legacy.Arguments ?? "") { Legacy = true });
+        if (reply.OtherFields is { } other)
+            contents.Add(new ReplyFields(other));
+    }
+
+    private static UsageDetails Usage(ModelUsage usage)
+    {
+        var details = new UsageDetails
+        {
+            InputTokenCount = usage.PromptTokens,
+            OutputTokenCount = usage.CompletionTokens,
+            TotalTokenCount = usage.PromptTokens + usage.CompletionTokens,
+        };
+        foreach (var (name, count) in usage.Details ?? [])
+        {
+            switch (name)
+            {
+                case "prompt_tokens_details.cached_tokens": details.CachedInputTokenCount = count; break;
+                case "completion_tokens_details.reasoning_tokens": details.ReasoningTokenCount = count; break;
+                default: (details.AdditionalCounts ??= [])[name] = count; break;
+            }
+        }
+        return details;
+    }
 
     private static ChatFinishReason? FinishReason(string? reason) => reason switch
     {
         null => null,
         "stop" => ChatFinishReason.Stop,
         "length" => ChatFinishReason.Length,
-        "tool_calls" or "function_call" => ChatFinishReason.ToolCalls,
+        "tool_calls" => ChatFinishReason.ToolCalls,
         "content_filter" => ChatFinishReason.ContentFilter,
         _ => new ChatFinishReason(reason),
     };

@@ -12,4 +12,7 @@ public sealed class ToolCallFragment(int index, string? callId, string? name, st
     public string? CallId { get; } = callId;
     public string? Name { get; } = name;
     public string Arguments { get; } = arguments;
+
+    /// <summary>The model made the call in the legacy form (<c>function_call</c>, answering <c>functions</c>), and the caller gets it so.</summary>
+    public bool Legacy { get; init; }
 }

@@ -29,6 +29,13 @@ public static class LoggingServiceCollectionExtensions
     public static IApplicationBuilder UseJunisRequestLogging(this WebApplication app)
     {
         var logger = app.Services.GetRequiredService<Serilog.ILogger>();
-        return app.UseSerilogRequestLogging(options => options.Logger = logger);
+        return app.UseSerilogRequestLogging(options =>
+        {
+            options.Logger = logger;
+            options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0000} ms ({RequestId})";
+            // The id the caller was given: the server's own, or the model's for a chat completion that has one.
+            options.EnrichDiagnosticContext = static (context, http) =>
+                context.Set("RequestId", http.Response.Headers[RequestIds.Header] is { Count: > 0 } id ? id.ToString() : http.TraceIdentifier);
+        });
     }
 }

@@ -5,26 +5,47 @@ using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Orchestration;
 
-/// <summary>Translates a validated request into what the model seam takes: messages and options.</summary>
+/// <summary>
+/// Translates a validated request into what the model seam takes: messages and options. What the server does not
+/// act on rides along as written (content parts, tool declarations, <see cref="ChatCompletionRequest.OtherFields"/>),
+/// so a model that speaks OpenAI's protocol is sent what the caller wrote.
+/// </summary>
 public static class ModelInput
 {
-    public static ChatMessage ToModelMessage(RequestMessage message) => message.Role switch
+    public static readonly ChatRole Developer = new("developer");
+    public static readonly ChatRole Function = new("function");
+
+    public static ChatMessage ToModelMessage(RequestMessage message)
     {
-        "system" or "developer" => new ChatMessage(ChatRole.System, message.Content),
-        "assistant" => new ChatMessage(ChatRole.Assistant, AssistantContents(message)),
-        "tool" => new ChatMessage(ChatRole.Tool, [new FunctionResultContent(message.ToolCallId!, message.Content)]),
-        _ => new ChatMessage(ChatRole.User, message.Content) { AuthorName = message.Name },
-    };
+        var model = message.Role switch
+        {
+            "system" => new ChatMessage(ChatRole.System, Contents(message)),
+            "developer" => new ChatMessage(Developer, Contents(message)),
+            "assistant" => new ChatMessage(ChatRole.Assistant, AssistantContents(message)),
+            "tool" => new ChatMessage(ChatRole.Tool, [new FunctionResultContent(message.ToolCallId!, message.Text), .. message.Content?.Parts ?? []]),
+            "function" => new ChatMessage(Function, Contents(message)),
+            _ => new ChatMessage(ChatRole.User, Contents(message)),
+        };
+        model.AuthorName = message.Name;
+        if (message.OtherFields is { } other)
+            model.AdditionalProperties = Fields(other);
+        return model;
+    }
+
+    private static IList<AIContent> Contents(RequestMessage message) =>
+        message.Content?.Parts is { } parts ? [.. parts] : [new TextContent(message.Text)];
 
     private static List<AIContent> AssistantContents(RequestMessage message)
     {
         var contents = new List<AIContent>();
-        if (!string.IsNullOrEmpty(message.Content))
-            contents.Add(new TextContent(message.Content));
+        if (message.Content?.Parts is { } parts)
+            contents.AddRange(parts);
+        else if (!string.IsNullOrEmpty(message.Text))
+            contents.Add(new TextContent(message.Text));
+        if (message.Refusal is { } refusal)
+            contents.Add(new RefusalContent(refusal));
         foreach (var call in message.ToolCalls ?? [])
-        {
-            contents.Add(OpenAIChatClient.ToolCall(call!.Id!, call.Function!.Name!, call.Function.Arguments ?? "{}"));
-        }
+            contents.Add(ContentParts.ToolCall(call!.Id!, call.Function!.Name!, call.Function.Arguments ?? "{}"));
         return contents;
     }
 
@@ -40,22 +61,44 @@ public static class ModelInput
             StopSequences = request.Stop,
             AllowMultipleToolCalls = request.ParallelToolCalls,
         };
+        if (request.OtherFields is { } other)
+            options.AdditionalProperties = Fields(other);
         if (request.Tools is { Count: > 0 } tools)
         {
-            options.Tools = [.. tools.Select(t => AIFunctionFactory.CreateDeclaration(
-                t!.Function!.Name!, t.Function.Description, t.Function.Parameters ?? EmptySchema, returnJsonSchema: null))];
+            options.Tools = [.. tools.Select(t => new DeclaredFunction(t!.Function!.Name!, t.Function.Description, t.Function.Parameters,
+                FunctionFields(t.Function)))];
             options.ToolMode = request.ToolChoice switch
             {
                 { Mode: ToolChoice.None } => ChatToolMode.None,
                 { Mode: ToolChoice.Required } => ChatToolMode.RequireAny,
                 { Mode: ToolChoice.Function, FunctionName: var name } => ChatToolMode.RequireSpecific(name!),
+                // Microsoft.Extensions.AI has no mode for a subset of tools: the choice goes to the model as written.
+                { AllowedTools: { } allowed } => null,
                 _ => ChatToolMode.Auto,
             };
+            if (request.ToolChoice?.AllowedTools is { } allowedTools)
+                (options.AdditionalProperties ??= [])["tool_choice"] = allowedTools;
         }
         if ((request.User ?? request.UserId) is { } user)
-            (options.AdditionalProperties ??= [])[OpenAIChatClient.EndUserKey] = user;
+            (options.AdditionalProperties ??= [])["user"] = user;
         return options;
     }
 
-    private static readonly JsonElement EmptySchema = JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement;
+    private static AdditionalPropertiesDictionary Fields(Dictionary<string, JsonElement> fields)
+    {
+        var copy = new AdditionalPropertiesDictionary();
+        foreach (var (name, value) in fields)
+            copy[name] = value;
+        return copy;
+    }
+
+    private static Dictionary<string, object?> FunctionFields(FunctionDefinition function)
+    {
+        var fields = new Dictionary<string, object?>();
+        if (function.Strict is { } strict)
+            fields["strict"] = strict;
+        foreach (var (name, value) in function.OtherFields ?? [])
+            fields[name] = value;
+        return fields;
+    }
 }

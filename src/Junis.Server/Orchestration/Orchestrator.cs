@@ -25,13 +25,14 @@ public sealed class Orchestrator(
     {
         var input = BuildInput(request, turn.History);
         var chatOptions = ModelInput.ToChatOptions(request);
+        var justUsed = ToolsJustUsed(input);
         var choices = new ChoiceResult[request.N ?? 1];
         for (var i = 0; i < choices.Length; i++)
             choices[i] = new ChoiceResult();
 
         var events = choices.Length == 1
-            ? GenerateAsync(0, request, input, chatOptions, choices[0], cancellationToken)
-            : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, chatOptions.Clone(), choice, cancellationToken))], cancellationToken);
+            ? GenerateAsync(0, request, input, chatOptions, justUsed, choices[0], cancellationToken)
+            : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, chatOptions.Clone(), justUsed, choice, cancellationToken))], cancellationToken);
         var bufferWords = request.IsStreaming ? streaming.Value.BufferWords : null;
 
         activity.Begin(turn.SessionId, turn.OrganizationId);
@@ -76,7 +77,7 @@ public sealed class Orchestrator(
                 yield return updates.Current;
             }
 
-            var usage = CountUsage(input, choices);
+            var usage = TurnUsage.Of(tokens, input, choices);
             stored = true;
             await writer.WriteAsync(turn, choices[0].Outcome(usage, keywordTools));
             yield return new TurnFinished(usage);
@@ -127,8 +128,8 @@ public sealed class Orchestrator(
     }
 
     private async IAsyncEnumerable<TurnEvent> GenerateAsync(
-        int choice, ChatCompletionRequest request, List<ChatMessage> input, ChatOptions chatOptions, ChoiceResult result,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        int choice, ChatCompletionRequest request, List<ChatMessage> input, ChatOptions chatOptions, IReadOnlySet<string> justUsed,
+        ChoiceResult result, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // A caller that wants the whole answer gets the model's whole answer: one response, not a stream to reassemble.
         var updates = request.IsStreaming
@@ -137,62 +138,95 @@ public sealed class Orchestrator(
         await foreach (var update in updates.WithCancellation(cancellationToken))
         {
             // By index: enumerating the contents through their interface would allocate for every update of a stream.
+            // Words first, with their log probabilities in the same event, then the update's tool-call pieces.
             var contents = update.Contents;
+            string? text = null, refusal = null;
+            JsonElement? logprobs = null;
             for (var i = 0; i < contents.Count; i++)
             {
                 switch (contents[i])
                 {
-                    case TextContent { Text.Length: > 0 } text:
-                        result.Text.Append(text.Text);
-                        yield return new TextDelta(choice, text.Text);
+                    case TextContent { Text.Length: > 0 } words:
+                        text = text is null ? words.Text : text + words.Text;
                         break;
-                    case ToolCallFragment fragment:
-                        if (result.Calls.Add(choice, fragment) is { } piece)
-                            yield return piece;
+                    case RefusalContent refused:
+                        refusal += refused.Text;
                         break;
-                    case FunctionCallContent whole:
-                        yield return result.Calls.AddWhole(choice, whole);
+                    case LogprobsContent tokens:
+                        logprobs = logprobs is { } earlier ? LogprobsContent.Concat(earlier, tokens.Logprobs) : tokens.Logprobs;
                         break;
                     case UsageContent usage:
                         result.ModelUsage = usage.Details;
                         break;
+                    case AnswerMetadata metadata:
+                        yield return new AnswerInfo(metadata.RequestId, metadata.SystemFingerprint, metadata.ServiceTier);
+                        break;
+                    case ReplyFields fields:
+                        yield return new OtherReplyFields(choice, fields.Fields);
+                        break;
                 }
+            }
+            if (refusal is not null)
+            {
+                result.Refusal.Append(refusal);
+                yield return new RefusalDelta(choice, refusal, text is null ? logprobs : null);
+            }
+            if (text is not null || logprobs is not null && refusal is null)
+            {
+                result.Text.Append(text);
+                yield return new TextDelta(choice, text ?? "", logprobs);
+            }
+            for (var i = 0; i < contents.Count; i++)
+            {
+                if (contents[i] is ToolCallFragment fragment && result.Calls.Add(choice, fragment) is { } piece)
+                    yield return piece;
+                else if (contents[i] is FunctionCallContent whole)
+                    yield return result.Calls.AddWhole(choice, whole);
             }
             if (update.FinishReason is { } reason)
                 result.FinishReason = reason;
         }
 
         result.ToolCalls.AddRange(result.Calls.Complete());
-        // What the assistant said may itself be a tool call: a farewell ends the call, a transfer transfers it.
-        if (keywordTools.Detect(result.Text.ToString(), request.Tools, result.ToolCalls.Select(c => c.Function.Name)) is { } detected)
+        // What the assistant said may itself be a tool call: a farewell ends the call, a transfer transfers it. Not a
+        // tool the model calls now, or one the conversation has just used: a client's tool loop would hear it again.
+        if (keywordTools.Detect(result.Text.ToString(), request.Tools, [.. result.ToolCalls.Select(c => c.Function.Name), .. justUsed]) is { } detected)
         {
             result.ToolCalls.Add(detected);
             yield return new ToolCallStarted(choice, result.ToolCalls.Count - 1, detected.Id, detected.Function.Name, detected.Function.Arguments);
         }
-        result.WireFinishReason = FinishReasons.ToWire(result.FinishReason, result.ToolCalls.Count > 0);
+        result.WireFinishReason = FinishReasons.ToWire(result.FinishReason, result.ToolCalls.Count > 0, result.Calls.AnyLegacy);
         yield return new ChoiceFinished(choice, result.WireFinishReason);
+    }
+
+    /// <summary>
+    /// Tools the conversation has just used: those its latest assistant message called, and those whose results end
+    /// the input. A keyword must not call them again, or a client's tool loop would go round for ever.
+    /// </summary>
+    private static HashSet<string> ToolsJustUsed(List<ChatMessage> input)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var latestAssistant = input.FindLastIndex(m => m.Role == ChatRole.Assistant);
+        if (latestAssistant >= 0)
+            used.UnionWith(input[latestAssistant].Contents.OfType<FunctionCallContent>().Select(c => c.Name));
+        for (var i = input.Count - 1; i >= 0 && (input[i].Role == ChatRole.Tool || input[i].Role == ModelInput.Function); i--)
+        {
+            if (input[i].Role == ModelInput.Function && input[i].AuthorName is { } function)
+                used.Add(function);
+            foreach (var result in input[i].Contents.OfType<FunctionResultContent>())
+            {
+                var call = input.Take(i).Reverse().SelectMany(m => m.Contents.OfType<FunctionCallContent>()).FirstOrDefault(c => c.CallId == result.CallId);
+                if (call is not null)
+                    used.Add(call.Name);
+            }
+        }
+        return used;
     }
 
     private static async IAsyncEnumerable<ChatResponseUpdate> WholeAsync(Task<ChatResponse> response)
     {
         foreach (var update in (await response).ToChatResponseUpdates())
             yield return update;
-    }
-
-    /// <summary>Usage as the model reported it; where it reported none, counted with the o200k tokenizer.</summary>
-    private Usage CountUsage(List<ChatMessage> input, ChoiceResult[] choices)
-    {
-        var prompt = choices[0].ModelUsage?.InputTokenCount is long reported
-            ? (int)reported
-            : tokens.CountPrompt(input.Select(m => (m.Role.Value, (string?)m.Text)));
-        var completion = 0;
-        foreach (var choice in choices)
-        {
-            completion += choice.ModelUsage?.OutputTokenCount is long output
-                ? (int)output
-                : tokens.Count(choice.Text.ToString()) + choice.ToolCalls.Sum(c => tokens.Count(c.Function.Name) + tokens.Count(c.Function.Arguments));
-        }
-        return new Usage(prompt, completion);
     }
 
     /// <summary>Interleaves n generations as their events arrive; the first failure cancels the others.</summary>
@@ -226,23 +260,5 @@ public sealed class Orchestrator(
         {
             await stop.CancelAsync();
         }
-    }
-
-    /// <summary>What one generation produced, gathered while its events stream out.</summary>
-    private sealed class ChoiceResult
-    {
-        public StringBuilder Text { get; } = new();
-        public StreamedCalls Calls { get; } = new();
-        public List<ToolCall> ToolCalls { get; } = [];
-        public ChatFinishReason? FinishReason { get; set; }
-        public string? WireFinishReason { get; set; }
-        public UsageDetails? ModelUsage { get; set; }
-
-        public bool HasOutput => Text.Length > 0 || ToolCalls.Count > 0;
-
-        public TurnOutcome Outcome(Usage usage, KeywordTools keywordTools) => new(
-            new StoredMessage("assistant", Text.Length > 0 || ToolCalls.Count == 0 ? Text.ToString() : null, ToolCalls.Count > 0 ? ToolCalls : null),
-            WireFinishReason, usage,
-            EndsConversation: ToolCalls.Any(c => keywordTools.EndsConversation(c.Function.Name)));
     }
 }

@@ -22,6 +22,7 @@ internal sealed class StreamedCalls
             _byModelIndex[fragment.Index] = call = new PendingCall();
         call.Id ??= fragment.CallId;
         call.Name ??= fragment.Name;
+        call.Legacy |= fragment.Legacy;
         call.Arguments.Append(fragment.Arguments);
 
         if (call.Index is { } index)
@@ -31,7 +32,7 @@ internal sealed class StreamedCalls
         call.Id ??= Ids.Random("call_");
         call.Index = _announced.Count;
         _announced.Add(call);
-        return new ToolCallStarted(choice, call.Index.Value, call.Id, call.Name, call.Arguments.ToString());
+        return new ToolCallStarted(choice, call.Index.Value, call.Id, call.Name, call.Arguments.ToString(), call.Legacy);
     }
 
     /// <summary>A call the model handed over whole (providers that do not stream calls).</summary>
@@ -41,14 +42,19 @@ internal sealed class StreamedCalls
         return Add(choice, new ToolCallFragment(-1 - _byModelIndex.Count, call.CallId, call.Name, arguments))!;
     }
 
+    /// <summary>The calls, their arguments as the model wrote them ("" too: some models write that for a call without any).</summary>
     public IEnumerable<ToolCall> Complete() =>
-        _announced.Select(c => new ToolCall(c.Id!, new FunctionCall(c.Name!, c.Arguments.Length > 0 ? c.Arguments.ToString() : "{}")));
+        _announced.Select(c => new ToolCall(c.Id!, new FunctionCall(c.Name!, c.Arguments.ToString())));
+
+    /// <summary>Whether the model made a call in the legacy form (<c>function_call</c>).</summary>
+    public bool AnyLegacy => _announced.Any(c => c.Legacy);
 
     private sealed class PendingCall
     {
         public string? Id { get; set; }
         public string? Name { get; set; }
         public int? Index { get; set; }
+        public bool Legacy { get; set; }
         public StringBuilder Arguments { get; } = new();
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Junis.Server.ChatCompletions;
 
 namespace Junis.Server.Orchestration;
@@ -8,13 +9,24 @@ namespace Junis.Server.Orchestration;
 /// </summary>
 public abstract record TurnEvent;
 
-public sealed record TextDelta(int Choice, string Text) : TurnEvent;
+/// <summary>What the model's server said about its answer: its request id, <c>system_fingerprint</c>, <c>service_tier</c>.</summary>
+public sealed record AnswerInfo(string? RequestId, string? SystemFingerprint, string? ServiceTier) : TurnEvent;
+
+/// <summary>Words of the reply, with the log probabilities of their tokens when the caller asked for them.</summary>
+public sealed record TextDelta(int Choice, string Text, JsonElement? Logprobs = null) : TurnEvent;
+
+/// <summary>Words of the model's refusal to answer.</summary>
+public sealed record RefusalDelta(int Choice, string Text, JsonElement? Logprobs = null) : TurnEvent;
 
 /// <summary>The first delta of a tool call: its id, name, and the arguments known so far (possibly all of them).</summary>
-public sealed record ToolCallStarted(int Choice, int Index, string Id, string Name, string Arguments) : TurnEvent;
+/// <param name="Legacy">Made as a legacy <c>function_call</c>, and so to be passed on.</param>
+public sealed record ToolCallStarted(int Choice, int Index, string Id, string Name, string Arguments, bool Legacy = false) : TurnEvent;
 
 /// <summary>More of a tool call's arguments, as the model produces them.</summary>
 public sealed record ToolCallArguments(int Choice, int Index, string Fragment) : TurnEvent;
+
+/// <summary>Fields of the reply the server passes on as the model wrote them (<c>audio</c>, <c>annotations</c>, …).</summary>
+public sealed record OtherReplyFields(int Choice, Dictionary<string, JsonElement> Fields) : TurnEvent;
 
 public sealed record ChoiceFinished(int Choice, string FinishReason) : TurnEvent;
 

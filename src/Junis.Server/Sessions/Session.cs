@@ -59,6 +59,16 @@ public sealed class SessionMessage
     public string? ToolCalls { get; set; }
 
     public string? ToolCallId { get; set; }
+
+    /// <summary>The model's refusal, when it refused rather than answered.</summary>
+    public string? Refusal { get; set; }
+
+    /// <summary>The participant's name, when the caller gave one.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>A user message's content parts as OpenAI JSON (<c>[{"type":"image_url",…},{"type":"text",…}]</c>), when they hold more than text.</summary>
+    public string? Parts { get; set; }
+
     public string? FinishReason { get; set; }
     public int? PromptTokens { get; set; }
     public int? CompletionTokens { get; set; }

@@ -48,7 +48,7 @@ public sealed class SessionLookups(IDbContextFactory<JunisDb> databases) : IDisp
         """;
 
     internal const string HistorySql = """
-        SELECT "Role", "Content", "ToolCalls", "ToolCallId" FROM "SessionMessages"
+        SELECT "Role", "Content", "ToolCalls", "ToolCallId", "Refusal", "Name", "Parts" FROM "SessionMessages"
         WHERE "SessionId" = @session AND "Sequence" < @before
         ORDER BY "Sequence" DESC LIMIT @limit
         """;
@@ -129,6 +129,9 @@ public sealed class SessionLookups(IDbContextFactory<JunisDb> databases) : IDisp
                 Content = row.Text(1),
                 ToolCalls = row.Text(2),
                 ToolCallId = row.Text(3),
+                Refusal = row.Text(4),
+                Name = row.Text(5),
+                Parts = row.Text(6),
             });
 
         private static Session ReadSession(SqliteStatement row) => new()

@@ -92,14 +92,21 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
         return [.. stored.Select(ToModelMessage)];
     }
 
-    private static ChatMessage ToModelMessage(SessionMessage message) => message.Role switch
+    private static ChatMessage ToModelMessage(SessionMessage message)
     {
-        "assistant" => new ChatMessage(ChatRole.Assistant, [
-            .. string.IsNullOrEmpty(message.Content) ? Array.Empty<AIContent>() : [new TextContent(message.Content)],
-            .. StoredToolCalls.Parse(message.ToolCalls).Select(c => OpenAIChatClient.ToolCall(c.Id, c.Function.Name, c.Function.Arguments))]),
-        "tool" => new ChatMessage(ChatRole.Tool, [new FunctionResultContent(message.ToolCallId ?? "", message.Content)]),
-        _ => new ChatMessage(ChatRole.User, message.Content),
-    };
+        var model = message.Role switch
+        {
+            "assistant" => new ChatMessage(ChatRole.Assistant, [
+                .. string.IsNullOrEmpty(message.Content) ? Array.Empty<AIContent>() : [new TextContent(message.Content)],
+                .. message.Refusal is { } refusal ? [new RefusalContent(refusal)] : Array.Empty<AIContent>(),
+                .. StoredToolCalls.Parse(message.ToolCalls).Select(c => ContentParts.ToolCall(c.Id, c.Function.Name, c.Function.Arguments))]),
+            "tool" => new ChatMessage(ChatRole.Tool, [new FunctionResultContent(message.ToolCallId ?? "", message.Content)]),
+            "function" => new ChatMessage(new ChatRole("function"), message.Content),
+            _ => new ChatMessage(ChatRole.User, StoredParts.Parse(message.Parts) ?? [new TextContent(message.Content)]),
+        };
+        model.AuthorName = message.Name;
+        return model;
+    }
 
     public static string? ConversationIdOf(ChatCompletionRequest request)
     {
@@ -135,8 +142,13 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
             {
                 if (m!.Role is not ("system" or "developer"))
                 {
-                    transcript.Add(new StoredMessage(m.Role!, m.Content, m.ToolCalls?.Select(c =>
-                        new ToolCall(c!.Id!, new FunctionCall(c.Function!.Name!, c.Function.Arguments ?? "{}"))).ToList(), m.ToolCallId));
+                    transcript.Add(new StoredMessage(m.Role!, m.Text, m.ToolCalls?.Select(c =>
+                        new ToolCall(c!.Id!, new FunctionCall(c.Function!.Name!, c.Function.Arguments ?? "{}"))).ToList(), m.ToolCallId)
+                    {
+                        Refusal = m.Refusal,
+                        Name = m.Name,
+                        Parts = m.Content is { HasMedia: true, Parts: { } parts } ? [.. parts.Select(p => ContentParts.RawPart(p)!.Value)] : null,
+                    });
                 }
             }
             var inputStart = transcript.FindLastIndex(m => m.Role == "assistant") + 1;

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Junis.Server.ChatCompletions;
+using Junis.Server.Llm;
+using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Sessions;
 
@@ -11,4 +13,32 @@ public static class StoredToolCalls
 
     public static IReadOnlyList<ToolCall> Parse(string? json) =>
         string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize(json, WireJson.Wire.ListToolCall) ?? [];
+}
+
+/// <summary>A message's content parts kept as their OpenAI JSON array, when they hold more than text.</summary>
+public static class StoredParts
+{
+    public static string? Serialize(IReadOnlyList<JsonElement>? parts)
+    {
+        if (parts is not { Count: > 0 })
+            return null;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartArray();
+            foreach (var part in parts)
+                part.WriteTo(json);
+            json.WriteEndArray();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The parts as contents for the model, each holding its JSON as written; null when none were kept.</summary>
+    public static List<AIContent>? Parse(string? json)
+    {
+        if (string.IsNullOrEmpty(json))
+            return null;
+        using var document = JsonDocument.Parse(json);
+        return [.. document.RootElement.EnumerateArray().Select(part => ContentParts.ToContent(part.Clone()))];
+    }
 }

@@ -5,8 +5,12 @@ using System.Text.Json;
 
 namespace Junis.Server.Sessions;
 
-/// <summary>A message as the transcript hash sees it: role, text, and the tool calls it makes or answers.</summary>
-public sealed record TranscriptMessage(string Role, string? Content, IReadOnlyList<(string Name, string Arguments)>? ToolCalls = null);
+/// <summary>
+/// A message as the transcript hash sees it: role, text, the tool calls it makes or answers, and its content parts
+/// when they hold more than text (each counts by a digest of what it holds).
+/// </summary>
+public sealed record TranscriptMessage(
+    string Role, string? Content, IReadOnlyList<(string Name, string Arguments)>? ToolCalls = null, IReadOnlyList<JsonElement>? Parts = null);
 
 /// <summary>
 /// Hashes of a conversation's non-system messages, chained: the hash after a message is SHA-256 of the hash
@@ -55,7 +59,9 @@ public static class TranscriptHash
 
     /// <summary>
     /// The canonical form: a compact JSON array <c>[role, text, [[name, arguments], …]]</c>. Null text is empty;
-    /// tool call ids are left out because clients may re-create them; nothing else about a message counts.
+    /// tool call ids are left out because clients may re-create them. A message with images, audio or files adds a
+    /// fourth element, the digest of each such part in order (see <see cref="PartDigest"/>), so conversations that
+    /// differ only in an image stay apart; a message of text alone hashes as it always has. Nothing else counts.
     /// </summary>
     public static void WriteCanonical(IBufferWriter<byte> output, TranscriptMessage message)
     {
@@ -77,8 +83,55 @@ public static class TranscriptHash
             json.WriteEndArray();
         }
         json.WriteEndArray();
+        if (message.Parts?.Where(IsMedia).ToList() is { Count: > 0 } media)
+        {
+            json.WriteStartArray();
+            foreach (var part in media)
+                json.WriteStringValue(PartDigest(part));
+            json.WriteEndArray();
+        }
         json.WriteEndArray();
         json.Flush();
+    }
+
+    private static bool IsMedia(JsonElement part) =>
+        !(part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var type) && type.ValueEquals("text"));
+
+    /// <summary>
+    /// SHA-256, in hex, of the part written as compact JSON with the properties of every object in ordinal order: the same
+    /// part gives the same digest however a client spaces or orders its JSON.
+    /// </summary>
+    public static string PartDigest(JsonElement part)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer, CanonicalJson))
+            WriteSorted(json, part);
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
+    }
+
+    private static void WriteSorted(Utf8JsonWriter json, JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                json.WriteStartObject();
+                foreach (var property in value.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
+                {
+                    json.WritePropertyName(property.Name);
+                    WriteSorted(json, property.Value);
+                }
+                json.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                json.WriteStartArray();
+                foreach (var item in value.EnumerateArray())
+                    WriteSorted(json, item);
+                json.WriteEndArray();
+                break;
+            default:
+                value.WriteTo(json);
+                break;
+        }
     }
 
     // Minimal escaping: text is hashed as the UTF-8 it is, quotes and backslashes escaped as JSON requires.

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Junis.Server.ChatCompletions;
 using Microsoft.Extensions.AI;
 
@@ -6,7 +7,17 @@ namespace Junis.Server.Sessions;
 /// <summary>A message as stored: its transcript view plus the ids that link tool calls and results.</summary>
 public sealed record StoredMessage(string Role, string? Content, IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolCallId = null)
 {
-    public TranscriptMessage Transcript => new(Role, Content, ToolCalls?.Select(c => (c.Function.Name, c.Function.Arguments)).ToList());
+    /// <summary>A reply the model refused to give, in its words; such a reply has no content.</summary>
+    public string? Refusal { get; init; }
+
+    /// <summary>The participant's name, when the caller gave one.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>A user message's content parts as written, when they hold more than text (images, audio, files).</summary>
+    public IReadOnlyList<JsonElement>? Parts { get; init; }
+
+    public TranscriptMessage Transcript =>
+        new(Role, Content ?? Refusal, ToolCalls?.Select(c => (c.Function.Name, c.Function.Arguments)).ToList(), Parts);
 }
 
 /// <summary>How a request relates to what its session already holds.</summary>

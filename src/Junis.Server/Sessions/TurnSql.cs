@@ -31,9 +31,10 @@ internal sealed class TurnSql : IDisposable
             """DELETE FROM "SessionMessages" WHERE "SessionId" = @session AND "Sequence" >= @sequence""");
         _insertMessage = new(connection,
             """
-            INSERT INTO "SessionMessages" ("SessionId", "Sequence", "Role", "Content", "ToolCalls", "ToolCallId", "FinishReason",
-                                           "PromptTokens", "CompletionTokens", "Interrupted", "CreatedAt")
-            VALUES (@session, @sequence, @role, @content, @toolCalls, @toolCallId, @finish, @prompt, @completion, @interrupted, @now)
+            INSERT INTO "SessionMessages" ("SessionId", "Sequence", "Role", "Content", "ToolCalls", "ToolCallId", "Refusal", "Name", "Parts",
+                                           "FinishReason", "PromptTokens", "CompletionTokens", "Interrupted", "CreatedAt")
+            VALUES (@session, @sequence, @role, @content, @toolCalls, @toolCallId, @refusal, @name, @parts,
+                    @finish, @prompt, @completion, @interrupted, @now)
             """);
         _insertSession = new(connection,
             """
@@ -72,6 +73,7 @@ internal sealed class TurnSql : IDisposable
     public void InsertMessage(Guid session, int sequence, StoredMessage message, TurnOutcome? outcome, DateTime now) =>
         _insertMessage.Bind("@session", session).Bind("@sequence", sequence).Bind("@role", message.Role).Bind("@content", message.Content)
             .Bind("@toolCalls", StoredToolCalls.Serialize(message.ToolCalls)).Bind("@toolCallId", message.ToolCallId)
+            .Bind("@refusal", message.Refusal).Bind("@name", message.Name).Bind("@parts", StoredParts.Serialize(message.Parts))
             .Bind("@finish", outcome?.FinishReason).Bind("@prompt", outcome?.Usage?.PromptTokens).Bind("@completion", outcome?.Usage?.CompletionTokens)
             .Bind("@interrupted", outcome?.Interrupted ?? false).Bind("@now", now)
             .Execute();

@@ -22,11 +22,15 @@ public sealed class StreamFailureTests
     {
         var model = new ScriptedModel((_, _, ct) => TwoWordsThenFailure(ct));
         using var app = new JunisApp(services: model.Install());
+        // A real socket: the server breaks the connection off after the error event, which arrives first.
+        app.UseKestrel(0);
+        app.StartServer();
 
-        using var response = await app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true });
-        var events = await response.ReadEventsAsync();
+        var (response, events, broken) = await app.CreateAuthorizedClient().StreamAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true });
+        using var _ = response;
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotNull(broken);
         Assert.DoesNotContain("[DONE]", events);
         var error = JsonNode.Parse(events[^1])!["error"]!;
         Assert.Equal("The model provider broke off the connection.", (string)error["message"]!);

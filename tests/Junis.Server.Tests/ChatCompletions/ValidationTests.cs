@@ -45,7 +45,15 @@ public sealed class ValidationTests : IDisposable
         ["tool call arguments not JSON"] = new(Assistant("""{"id":"call_1","type":"function","function":{"name":"weather","arguments":"city=Seoul"}}"""), "messages[0].tool_calls[0].function.arguments", "invalid_value"),
         ["tool call arguments a JSON array"] = new(Assistant("""{"id":"call_1","type":"function","function":{"name":"weather","arguments":"[1,2]"}}"""), "messages[0].tool_calls[0].function.arguments", "invalid_value"),
         ["tool call arguments a JSON string"] = new(Assistant("""{"id":"call_1","type":"function","function":{"name":"weather","arguments":"\"Seoul\""}}"""), "messages[0].tool_calls[0].function.arguments", "invalid_value"),
-        ["image_url content part"] = new(Messages("""{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]}"""), "messages[0].content", "invalid_value"),
+        ["image_url content part on a system message"] = new(Messages("""{"role":"system","content":[{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]}""", Hi), "messages[0].content[0]", "invalid_value"),
+        ["image_url content part without a url"] = new(Messages("""{"role":"user","content":[{"type":"image_url","image_url":{}}]}"""), "messages[0].content", "invalid_value"),
+        ["image_url content part with a relative url"] = new(Messages("""{"role":"user","content":[{"type":"image_url","image_url":{"url":"cat.png"}}]}"""), "messages[0].content", "invalid_value"),
+        ["image data URL that is not base64"] = new(Messages("""{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,***"}}]}"""), "messages[0].content", "invalid_value"),
+        ["input_audio part without a format"] = new(Messages("""{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAAA"}}]}"""), "messages[0].content", "invalid_value"),
+        ["file part with neither data nor id"] = new(Messages("""{"role":"user","content":[{"type":"file","file":{"filename":"a.pdf"}}]}"""), "messages[0].content", "invalid_value"),
+        ["content part of an unknown type"] = new(Messages("""{"role":"user","content":[{"type":"video","video":{}}]}"""), "messages[0].content", "invalid_value"),
+        ["refusal part on a user message"] = new(Messages("""{"role":"user","content":[{"type":"refusal","refusal":"no"}]}"""), "messages[0].content[0]", "invalid_value"),
+        ["function message without a name"] = new(Messages(Hi, """{"role":"function","content":"42"}"""), "messages[1].name", "missing_required_field"),
         ["content part that is not an object"] = new(Messages("""{"role":"user","content":["hi"]}"""), "messages[0].content", "invalid_value"),
         ["text part without text"] = new(Messages("""{"role":"user","content":[{"type":"text"}]}"""), "messages[0].content", "invalid_value"),
 
@@ -107,6 +115,57 @@ public sealed class ValidationTests : IDisposable
             "tools":[{{{Tool}}}],"tool_choice":{"type":"function","function":{"name":"stocks"}}
             """), "tool_choice", "invalid_value"),
         ["tool_choice sometimes"] = new(With("\"tool_choice\":\"sometimes\""), "tool_choice", "invalid_value"),
+
+        ["response_format of an unknown type"] = new(With("""
+            "response_format":{"type":"yaml"}
+            """), "response_format.type", "invalid_value"),
+        ["response_format a string"] = new(With("\"response_format\":\"json\""), "response_format", "invalid_value"),
+        ["json_schema response_format without json_schema"] = new(With("""
+            "response_format":{"type":"json_schema"}
+            """), "response_format.json_schema", "missing_required_field"),
+        ["json_schema response_format without a name"] = new(With("""
+            "response_format":{"type":"json_schema","json_schema":{"schema":{"type":"object"}}}
+            """), "response_format.json_schema.name", "missing_required_field"),
+        ["json_schema name with a space"] = new(With("""
+            "response_format":{"type":"json_schema","json_schema":{"name":"my schema","schema":{"type":"object"}}}
+            """), "response_format.json_schema.name", "invalid_value"),
+        ["json_schema schema a string"] = new(With("""
+            "response_format":{"type":"json_schema","json_schema":{"name":"s","schema":"object"}}
+            """), "response_format.json_schema.schema", "invalid_value"),
+        ["logprobs a string"] = new(With("\"logprobs\":\"yes\""), "logprobs", "invalid_value"),
+        ["top_logprobs without logprobs"] = new(With("\"top_logprobs\":2"), "top_logprobs", "invalid_value"),
+        ["top_logprobs with logprobs false"] = new(With("\"logprobs\":false,\"top_logprobs\":2"), "top_logprobs", "invalid_value"),
+        ["top_logprobs 21"] = new(With("\"logprobs\":true,\"top_logprobs\":21"), "top_logprobs", "invalid_value"),
+        ["top_logprobs -1"] = new(With("\"logprobs\":true,\"top_logprobs\":-1"), "top_logprobs", "invalid_value"),
+        ["seed a fraction"] = new(With("\"seed\":1.5"), "seed", "invalid_value"),
+        ["seed a string"] = new(With("\"seed\":\"7\""), "seed", "invalid_value"),
+        ["logit_bias beyond 100"] = new(With("""
+            "logit_bias":{"50256":101}
+            """), "logit_bias.50256", "invalid_value"),
+        ["logit_bias keyed by a word"] = new(With("""
+            "logit_bias":{"hello":1}
+            """), "logit_bias", "invalid_value"),
+        ["metadata with 17 pairs"] = new(With($"\"metadata\":{{{string.Join(",", Enumerable.Range(0, 17).Select(i => $"\"k{i}\":\"v\""))}}}"), "metadata", "invalid_value"),
+        ["metadata value a number"] = new(With("""
+            "metadata":{"a":1}
+            """), "metadata.a", "invalid_value"),
+        ["metadata value of 513 characters"] = new(With($"\"metadata\":{{\"a\":\"{new string('v', 513)}\"}}"), "metadata.a", "invalid_value"),
+        ["store a string"] = new(With("\"store\":\"yes\""), "store", "invalid_value"),
+        ["reasoning_effort a number"] = new(With("\"reasoning_effort\":1"), "reasoning_effort", "invalid_value"),
+        ["modalities a string"] = new(With("\"modalities\":\"text\""), "modalities", "invalid_value"),
+        ["prediction without content"] = new(With("""
+            "prediction":{"type":"content"}
+            """), "prediction", "invalid_value"),
+        ["functions without a name"] = new(With("""
+            "functions":[{"description":"x"}]
+            """), "functions[0].name", "missing_required_field"),
+        ["function_call sometimes"] = new(With("\"function_call\":\"sometimes\""), "function_call", "invalid_value"),
+        ["tool_choice allowing a tool not offered"] = new(With($$$"""
+            "tools":[{{{Tool}}}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":"stocks"}}]}}
+            """), "tool_choice.allowed_tools.tools", "invalid_value"),
+        ["tool_choice allowed_tools in an unknown mode"] = new(With($$$"""
+            "tools":[{{{Tool}}}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"often","tools":[]}}
+            """), "tool_choice", "invalid_value"),
 
         ["elevenlabs_extra_body a string"] = new(With("\"elevenlabs_extra_body\":\"conv_1\""), "elevenlabs_extra_body", "invalid_value"),
         ["elevenlabs_extra_body an array"] = new(With("\"elevenlabs_extra_body\":[1]"), "elevenlabs_extra_body", "invalid_value"),
@@ -206,6 +265,30 @@ public sealed class ValidationTests : IDisposable
             "elevenlabs_extra_body":{"conversation_id":null}
             """), 1),
         ["user of 256 characters"] = (With($"\"user\":\"{new string('u', 256)}\""), 1),
+        ["top_logprobs 0 and 20 with logprobs"] = (With("\"logprobs\":true,\"top_logprobs\":20"), 1),
+        ["logit_bias of -100 and 100"] = (With("""
+            "logit_bias":{"1":-100,"2":100}
+            """), 1),
+        ["metadata with 16 pairs"] = (With($"\"metadata\":{{{string.Join(",", Enumerable.Range(0, 16).Select(i => $"\"k{i}\":\"v\""))}}}"), 1),
+        ["seed beyond 32 bits"] = (With("\"seed\":9007199254740991"), 1),
+        ["json_schema name of 64 characters"] = (With("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"" + new string('s', 64)
+            + "\",\"schema\":{\"type\":\"object\"}}}"), 1),
+        ["tool call arguments empty"] = (Messages(Hi, """{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"weather","arguments":""}}]}""",
+            """{"role":"tool","tool_call_id":"call_1","content":"Sunny"}""", Hi), 1),
+        ["image, audio and file parts"] = (Messages("""
+            {"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://example.com/cat.png","detail":"low"}},
+              {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}},{"type":"input_audio","input_audio":{"data":"UklGRg==","format":"wav"}},
+              {"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0=","filename":"a.pdf"}},{"type":"file","file":{"file_id":"file-abc"}}]}
+            """), 1),
+        ["an assistant's refusal in the history"] = (Messages(Hi, """{"role":"assistant","content":null,"refusal":"I can't help with that."}""", Hi), 1),
+        ["tool_choice allowing offered tools"] = (With($$$"""
+            "tools":[{{{Tool}}}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"required","tools":[{"type":"function","function":{"name":"weather"}}]}}
+            """), 1),
+        ["legacy functions and a function result"] = ("""
+            {"messages":[{"role":"user","content":"Weather?"},{"role":"assistant","content":null,"function_call":{"name":"weather","arguments":"{}"}},
+              {"role":"function","name":"weather","content":"Sunny"}],
+             "functions":[{"name":"weather","parameters":{"type":"object"}}],"function_call":"auto"}
+            """, 1),
         ["null for every optional field"] = ("""
             {"messages":[{"role":"user","content":"hi","name":null,"tool_calls":null,"tool_call_id":null}],
              "model":null,"stream":null,"temperature":null,"max_tokens":null,"max_completion_tokens":null,"top_p":null,

@@ -40,6 +40,32 @@ public static class Api
         return events;
     }
 
+    /// <summary>
+    /// Posts a streaming request and reads what comes back until the stream ends, however it ends: the events that
+    /// arrived, and the exception that broke the connection (null when the response ended cleanly). A stream the
+    /// server breaks off after an error event ends with such an exception, as it does for every HTTP client.
+    /// </summary>
+    public static async Task<(HttpResponseMessage Response, List<string> Events, Exception? Broken)> StreamAsync(
+        this HttpClient client, object body, Action<string>? onEvent = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, Completions) { Content = body as HttpContent ?? Json(body) };
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var events = new List<string>();
+        try
+        {
+            await response.ReadEventsAsync(data =>
+            {
+                events.Add(data);
+                onEvent?.Invoke(data);
+            });
+            return (response, events, null);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            return (response, events, e);
+        }
+    }
+
     /// <summary>The JSON events of a stream, without the closing <c>[DONE]</c>.</summary>
     public static List<JsonNode> Chunks(this IEnumerable<string> events) =>
         events.Where(e => e != "[DONE]").Select(e => JsonNode.Parse(e)!).ToList();

@@ -18,6 +18,9 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         _app = new JunisApp(_model.Settings(timeoutSeconds: 2));
+        // A real socket: a stream the server breaks off reaches the client as it would in production, its last events included.
+        _app.UseKestrel(0);
+        _app.StartServer();
         return Task.CompletedTask;
     }
 
@@ -177,18 +180,15 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
         _model.Handler = (context, body) => FakeOpenAIServer.StreamAsync(context, body, ["Once", " upon", " a", " time"],
             cutAfter: 2, cutWhen: passedOn.Task);
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, Api.Completions)
-        {
-            Content = Api.Json(new { messages = new[] { Api.UserMessage("story") }, stream = true }),
-        };
-        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        var events = await response.ReadEventsAsync(onEvent: data =>
+        var (response, events, broken) = await Client.StreamAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true }, onEvent: data =>
         {
             if (data.Contains("\" upon\"", StringComparison.Ordinal))
                 passedOn.TrySetResult();
         });
+        using var _ = response;
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotNull(broken);
         Assert.DoesNotContain("[DONE]", events);
         Assert.Equal("api_error", (string)JsonNode.Parse(events[^1])!["error"]!["type"]!);
         Assert.Equal("Once upon", string.Concat(events.SkipLast(1).Chunks().Select(c => (string?)c["choices"]![0]!["delta"]!["content"])));
@@ -260,8 +260,9 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
             delay: TimeSpan.FromMilliseconds(100), stallAfter: 2);
 
         var started = DateTime.UtcNow;
-        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true });
-        var events = await response.ReadEventsAsync();
+        var (response, events, broken) = await Client.StreamAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true });
+        using var _ = response;
+        Assert.NotNull(broken);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.DoesNotContain("[DONE]", events);
@@ -298,8 +299,9 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
             await FakeOpenAIServer.WriteEventAsync(context, """{"error":{"message":"The engine is overloaded.","type":"server_error"}}""");
         };
 
-        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") }, stream = true });
-        var events = await response.ReadEventsAsync();
+        var (response, events, broken) = await Client.StreamAsync(new { messages = new[] { Api.UserMessage("hi") }, stream = true });
+        using var _ = response;
+        Assert.NotNull(broken);
 
         Assert.DoesNotContain("[DONE]", events);
         var error = JsonNode.Parse(events[^1])!["error"]!;
@@ -379,8 +381,9 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
             await FakeOpenAIServer.WriteEventAsync(context, FakeOpenAIServer.Chunk(new JsonObject { ["content"] = " upon" }, null));
         };
 
-        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true });
-        var events = await response.ReadEventsAsync();
+        var (response, events, broken) = await Client.StreamAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true });
+        using var _ = response;
+        Assert.NotNull(broken);
 
         Assert.DoesNotContain("[DONE]", events);
         Assert.Contains("before the answer was complete", (string)JsonNode.Parse(events[^1])!["error"]!["message"]!);

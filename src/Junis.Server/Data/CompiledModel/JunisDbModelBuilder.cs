@@ -11,7 +11,7 @@ namespace Junis.Server.Data.CompiledModel
     public partial class JunisDbModel
     {
         private JunisDbModel()
-            : base(skipDetectChanges: false, modelId: new Guid("e89a6668-6e86-4997-927e-f302b5c6673c"), entityTypeCount: 4)
+            : base(skipDetectChanges: false, modelId: new Guid("92180158-7ad6-4ce1-bd87-c5faff08c17b"), entityTypeCount: 4)
         {
         }
 

@@ -20,7 +20,7 @@ namespace Junis.Server.Data.CompiledModel
                 "Junis.Server.Sessions.SessionMessage",
                 typeof(SessionMessage),
                 baseEntityType,
-                propertyCount: 12,
+                propertyCount: 15,
                 foreignKeyCount: 1,
                 unnamedIndexCount: 1,
                 keyCount: 1);
@@ -71,11 +71,32 @@ namespace Junis.Server.Data.CompiledModel
                 fieldInfo: typeof(SessionMessage).GetField("<Interrupted>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 sentinel: false);
 
+            var name = runtimeEntityType.AddProperty(
+                "Name",
+                typeof(string),
+                propertyInfo: typeof(SessionMessage).GetProperty("Name", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(SessionMessage).GetField("<Name>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true);
+
+            var parts = runtimeEntityType.AddProperty(
+                "Parts",
+                typeof(string),
+                propertyInfo: typeof(SessionMessage).GetProperty("Parts", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(SessionMessage).GetField("<Parts>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true);
+
             var promptTokens = runtimeEntityType.AddProperty(
                 "PromptTokens",
                 typeof(int?),
                 propertyInfo: typeof(SessionMessage).GetProperty("PromptTokens", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 fieldInfo: typeof(SessionMessage).GetField("<PromptTokens>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true);
+
+            var refusal = runtimeEntityType.AddProperty(
+                "Refusal",
+                typeof(string),
+                propertyInfo: typeof(SessionMessage).GetProperty("Refusal", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(SessionMessage).GetField("<Refusal>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 nullable: true);
 
             var role = runtimeEntityType.AddProperty(

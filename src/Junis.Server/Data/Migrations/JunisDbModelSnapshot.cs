@@ -208,8 +208,17 @@ namespace Junis.Server.Data.Migrations
                     b.Property<bool>("Interrupted")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Name")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Parts")
+                        .HasColumnType("TEXT");
+
                     b.Property<int?>("PromptTokens")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("Refusal")
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("Role")
                         .IsRequired()
