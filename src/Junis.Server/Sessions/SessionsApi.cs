@@ -53,7 +53,8 @@ public static class SessionsApi
             query = query.Where(s => s.EndedAt != null || s.LastUpdateAt <= idleSince);
 
         var total = await query.CountAsync(http.RequestAborted);
-        var rows = await query.OrderByDescending(s => s.LastUpdateAt).ThenByDescending(s => s.Id)
+        // A named session's id follows from its name, so ids no longer sort by age: the creation time breaks ties first.
+        var rows = await query.OrderByDescending(s => s.LastUpdateAt).ThenByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id)
             .Skip((number - 1) * size).Take(size)
             .ToListAsync(http.RequestAborted);
         var summaries = rows.Select(s => new SessionSummary(s.Id, s.CreatedAt, s.LastUpdateAt, s.IsActive(now, options.Value.Idle), s.MessageCount)).ToList();
