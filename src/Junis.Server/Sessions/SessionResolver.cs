@@ -185,7 +185,8 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
 
         public Turn NewSession(Caller caller, string? conversation, string? userId) => new()
         {
-            SessionId = Ids.TimeOrdered(),
+            // Named, the id is the name's: racing first requests are all told the id of the session they end up in.
+            SessionId = conversation is null ? Ids.TimeOrdered() : Ids.Named(caller.OrganizationId, conversation),
             OrganizationId = caller.OrganizationId,
             ApiKeyId = caller.KeyId,
             Kind = TurnKind.NewSession,

@@ -11,7 +11,8 @@ namespace Junis.Server.Sessions;
 
 /// <summary>
 /// The Sessions API, in Junis's shapes. Everything is scoped to the caller's organization: a session of another
-/// organization is as unknown as one that never existed.
+/// organization is as unknown as one that never existed. A session is found by its id or by the name its caller gave
+/// it (the <c>conversation_id</c> or <c>session_id</c> of its requests).
 /// </summary>
 public static class SessionsApi
 {
@@ -53,7 +54,8 @@ public static class SessionsApi
             query = query.Where(s => s.EndedAt != null || s.LastUpdateAt <= idleSince);
 
         var total = await query.CountAsync(http.RequestAborted);
-        var rows = await query.OrderByDescending(s => s.LastUpdateAt).ThenByDescending(s => s.Id)
+        // A named session's id follows from its name, so ids no longer sort by age: the creation time breaks ties first.
+        var rows = await query.OrderByDescending(s => s.LastUpdateAt).ThenByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id)
             .Skip((number - 1) * size).Take(size)
             .ToListAsync(http.RequestAborted);
         var summaries = rows.Select(s => new SessionSummary(s.Id, s.CreatedAt, s.LastUpdateAt, s.IsActive(now, options.Value.Idle), s.MessageCount)).ToList();
@@ -98,8 +100,10 @@ public static class SessionsApi
         var organization = http.Caller().OrganizationId;
         if (await FindAsync(id, http, db) is not { } s)
         {
-            // A new session's first turn is still running: it is stored when the turn ends.
-            return Guid.TryParse(id, out var running) && activity.IsProcessing(running, organization)
+            // A new session's first turn is still running: it is stored when the turn ends. Its id is the one its
+            // caller was given, which for a named conversation follows from the name.
+            var running = Guid.TryParse(id, out var given) && activity.IsProcessing(given, organization) ? given : Ids.Named(organization, id);
+            return activity.IsProcessing(running, organization)
                 ? TypedResults.Json(new SessionStatus(running, "processing", true, clock.GetUtcNow().UtcDateTime), WireJson.Wire.SessionStatus)
                 : NotFound(id);
         }
@@ -112,17 +116,36 @@ public static class SessionsApi
     private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> DeleteAsync(string id, HttpContext http, JunisDb db)
     {
         var organization = http.Caller().OrganizationId;
-        if (!Guid.TryParse(id, out var sessionId))
-            return NotFound(id);
-        // One statement, by id and organization; the messages go with their session (the foreign key cascades).
-        var deleted = await db.Sessions.Where(s => s.Id == sessionId && s.OrganizationId == organization).ExecuteDeleteAsync(http.RequestAborted);
+        // A statement by id, then by name if no session has that id; the messages go with their session (the
+        // foreign key cascades).
+        var deleted = Guid.TryParse(id, out var sessionId)
+            ? await WithId(db, organization, sessionId).ExecuteDeleteAsync(http.RequestAborted)
+            : 0;
+        if (deleted == 0)
+            deleted = await Named(db, organization, id).ExecuteDeleteAsync(http.RequestAborted);
         return deleted == 0 ? NotFound(id) : TypedResults.NoContent();
     }
 
-    private static async Task<Session?> FindAsync(string id, HttpContext http, JunisDb db) =>
-        Guid.TryParse(id, out var sessionId)
-            ? await db.Sessions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == sessionId && s.OrganizationId == http.Caller().OrganizationId, http.RequestAborted)
+    /// <summary>
+    /// The caller's session with the id <paramref name="idOrName"/>, or else the one named so. The id comes first:
+    /// a caller may name a conversation with text that is another session's id.
+    /// </summary>
+    private static async Task<Session?> FindAsync(string idOrName, HttpContext http, JunisDb db)
+    {
+        var organization = http.Caller().OrganizationId;
+        var byId = Guid.TryParse(idOrName, out var id)
+            ? await WithId(db, organization, id).AsNoTracking().FirstOrDefaultAsync(http.RequestAborted)
             : null;
+        return byId ?? await Named(db, organization, idOrName).AsNoTracking().FirstOrDefaultAsync(http.RequestAborted);
+    }
+
+    /// <summary>A search of the primary key, checked against the organization.</summary>
+    internal static IQueryable<Session> WithId(JunisDb db, Guid organization, Guid id) =>
+        db.Sessions.Where(s => s.Id == id && s.OrganizationId == organization);
+
+    /// <summary>A search of the unique index on the organization and the name.</summary>
+    internal static IQueryable<Session> Named(JunisDb db, Guid organization, string name) =>
+        db.Sessions.Where(s => s.OrganizationId == organization && s.ConversationId == name);
 
     private static JsonHttpResult<ErrorEnvelope> NotFound(string id) => ApiErrors.NotFound($"No session '{id}'.");
 

@@ -80,6 +80,26 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain("TEMP B-TREE", plans["replay"] + plans["transcript"] + plans["user turns"] + plans["history"]);
     }
 
+    /// <summary>The SQL an EF Core query runs, without the parameter values <c>ToQueryString</c> puts before it.</summary>
+    private Task<string> SqlAsync(Func<JunisDb, IQueryable<Session>> query) => _app.QueryAsync(db =>
+        Task.FromResult(string.Join('\n', query(db).ToQueryString().Split('\n').Where(line => !line.StartsWith(".param", StringComparison.Ordinal)))));
+
+    [Fact]
+    public async Task TheSessionsApiFindsASessionByIdOrNameWithAnIndexSearch()
+    {
+        var organization = await SeedAsync(100_000);
+
+        var byId = await PlanAsync(await SqlAsync(db => SessionsApi.WithId(db, organization, Guid.NewGuid())));
+        var byName = await PlanAsync(await SqlAsync(db => SessionsApi.Named(db, organization, "conv-2")));
+        output.WriteLine($"by id: {byId}");
+        output.WriteLine($"by name: {byName}");
+
+        // The id is the primary key: one entry, whose organization is then checked. The name is unique within its organization.
+        Assert.DoesNotContain("SCAN", byId + byName);
+        Assert.Contains("USING INDEX sqlite_autoindex_Sessions_1 (Id=?)", byId);
+        Assert.Contains("USING INDEX IX_Sessions_OrganizationId_ConversationId (OrganizationId=? AND ConversationId=?)", byName);
+    }
+
     [Fact]
     public async Task ATurnAmongAHundredThousandSessionsFindsItsOwn()
     {

@@ -1,3 +1,4 @@
+using System.Net;
 using Junis.Server.Tests.Infrastructure;
 using Microsoft.Extensions.AI;
 using OpenAI.Chat;
@@ -84,6 +85,11 @@ public sealed class SessionResolutionTests : IDisposable
             var session = Assert.Single(sessions);
             Assert.Equal(12, session.MessageCount);
             Assert.Equal(Enumerable.Range(1, 12), (await _app.MessagesAsync(session.Id)).Select(m => m.Sequence));
+
+            // Every caller was told the id of the session that holds its turn, and that id finds it.
+            Assert.All(turns, turn => Assert.Equal(session.Id, turn.Session));
+            using var detail = await _client.GetAsync($"/api/external/sessions/{session.Id}");
+            Assert.Equal(HttpStatusCode.OK, detail.StatusCode);
         }
     }
 

@@ -30,5 +30,16 @@ public static class SessionTestHelpers
     public static string[] Transcript(this IEnumerable<SessionMessage> messages) =>
         [.. messages.Select(m => $"{m.Role}:{m.Content}")];
 
+    /// <summary>
+    /// A one-message turn of the conversation named <paramref name="name"/>, by ElevenLabs'
+    /// <c>elevenlabs_extra_body.conversation_id</c> (<paramref name="naming"/> "conversation_id") or a top-level "session_id".
+    /// </summary>
+    public static object NamedTurn(string naming, string name, string text, bool stream = false) => naming switch
+    {
+        "conversation_id" => new { messages = Conversation(("user", text)), elevenlabs_extra_body = new { conversation_id = name }, stream },
+        "session_id" => new { messages = Conversation(("user", text)), session_id = name, stream },
+        _ => throw new ArgumentOutOfRangeException(nameof(naming), naming, "conversation_id or session_id"),
+    };
+
     public static JsonObject ConversationId(string id) => new() { ["elevenlabs_extra_body"] = new JsonObject { ["conversation_id"] = id } };
 }

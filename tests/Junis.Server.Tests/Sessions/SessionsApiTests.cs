@@ -437,6 +437,99 @@ public sealed class SessionsApiTests : IDisposable
         Assert.Equal("idle", (string?)idle["status"]);
     }
 
+    [Theory]
+    [InlineData("conversation_id")]
+    [InlineData("session_id")]
+    public async Task EveryRouteFindsASessionByTheNameItsCallerGaveIt(string naming)
+    {
+        var (session, _) = await Client.TurnAsync(NamedTurn(naming, "call-7", "hello"));
+        await Client.TurnAsync(NamedTurn(naming, "call-7", "again"));
+
+        var (detailStatus, detail) = await GetAsync($"{Sessions}/call-7");
+        var (messagesStatus, messages) = await GetAsync($"{Sessions}/call-7/messages");
+        var (statusStatus, status) = await GetAsync($"{Sessions}/call-7/status");
+        using var deleted = await Client.DeleteAsync($"{Sessions}/call-7");
+        var byIdAfterwards = await GetAsync($"{Sessions}/{session}");
+        var byNameAfterwards = await GetAsync($"{Sessions}/call-7");
+
+        Assert.Equal(HttpStatusCode.OK, detailStatus);
+        Assert.Equal(session.ToString(), (string)detail["session_id"]!);
+        Assert.Equal("call-7", (string)detail["conversation_id"]!);
+        Assert.Equal(4, (int)detail["message_count"]!);
+        Assert.Equal(HttpStatusCode.OK, messagesStatus);
+        Assert.Equal(["user:hello", "assistant:Echo: hello", "user:again", "assistant:Echo: again"],
+            messages["messages"]!.AsArray().Select(m => $"{m!["role"]}:{m["content"]}"));
+        Assert.Equal(HttpStatusCode.OK, statusStatus);
+        Assert.Equal(session.ToString(), (string)status["session_id"]!);
+        Assert.Equal("idle", (string)status["status"]!);
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        AssertError(HttpStatusCode.NotFound, "not_found_error", byIdAfterwards);
+        AssertError(HttpStatusCode.NotFound, "not_found_error", byNameAfterwards);
+        Assert.Equal(0, await App.QueryAsync(db => db.SessionMessages.CountAsync(m => m.SessionId == session)));
+    }
+
+    [Fact]
+    public async Task ANameThatLooksLikeAnIdStillFindsItsSession()
+    {
+        var name = Guid.NewGuid().ToString();
+        var (session, _) = await Client.TurnAsync(NamedTurn("session_id", name, "hello"));
+
+        var (status, detail) = await GetAsync($"{Sessions}/{name}");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(session.ToString(), (string)detail["session_id"]!);
+        Assert.Equal(name, (string)detail["conversation_id"]!);
+        Assert.NotEqual(name, session.ToString());
+    }
+
+    [Fact]
+    public async Task ASessionsIdComesBeforeASessionNamedWithTheSameText()
+    {
+        // A conversation named with the text of the id that conversation "later" will get, started before "later" is.
+        var organization = await App.QueryAsync(db => db.Organizations.Select(o => o.Id).SingleAsync());
+        var idOfLater = Ids.Named(organization, "later");
+        var (namedLikeIt, _) = await Client.TurnAsync(NamedTurn("session_id", idOfLater.ToString(), "first"));
+        var (later, _) = await Client.TurnAsync(NamedTurn("session_id", "later", "second"));
+
+        var (_, detail) = await GetAsync($"{Sessions}/{idOfLater}");
+        using var deleted = await Client.DeleteAsync($"{Sessions}/{idOfLater}");
+        var remaining = await App.QueryAsync(db => db.Sessions.Select(s => s.Id).ToListAsync());
+
+        Assert.Equal(idOfLater, later);
+        Assert.NotEqual(later, namedLikeIt);
+        Assert.Equal("later", (string)detail["conversation_id"]!);
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal([namedLikeIt], remaining);
+    }
+
+    [Fact]
+    public async Task ANamedFirstTurnIsProcessingUnderItsNameAndTheIdItsHeaderNames()
+    {
+        var held = new HeldModel();
+        Start(model: held.Model);
+        var otherOrganization = App.CreateAuthorizedClient(await App.CreateKeyAsync("other-org"));
+        using var response = await Client.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, Api.Completions) { Content = Api.Json(NamedTurn("session_id", "call-9", "hold on", stream: true)) },
+            HttpCompletionOption.ResponseHeadersRead);
+        var session = response.Headers.GetValues("X-Session-Id").Single();
+        await held.Holding.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var byName = await GetAsync($"{Sessions}/call-9/status");
+        var byId = await GetAsync($"{Sessions}/{session}/status");
+        var byAnotherOrganization = await GetAsync($"{Sessions}/call-9/status", otherOrganization);
+        held.Release.SetResult();
+        await response.ReadEventsAsync();
+        var (_, idle) = await GetAsync($"{Sessions}/call-9/status");
+
+        Assert.Equal(HttpStatusCode.OK, byName.Status);
+        Assert.Equal("processing", (string?)byName.Body["status"]);
+        Assert.Equal(session, (string?)byName.Body["session_id"]);
+        Assert.Equal("processing", (string?)byId.Body["status"]);
+        AssertError(HttpStatusCode.NotFound, "not_found_error", byAnotherOrganization);
+        Assert.Equal("idle", (string?)idle["status"]);
+        Assert.Equal(session, (string?)idle["session_id"]);
+    }
+
     [Fact]
     public async Task DeletingASessionRemovesItAndItsMessages()
     {

@@ -87,6 +87,48 @@ public sealed class TenantIsolationTests : IDisposable
         await AssertUntouchedAsync(sessionOfA, messages: 4);
     }
 
+    [Theory]
+    [InlineData("GET", "")]
+    [InlineData("GET", "/messages")]
+    [InlineData("GET", "/status")]
+    [InlineData("DELETE", "")]
+    public async Task AnotherOrganizationsSessionIsNotFoundByItsNameEither(string method, string suffix)
+    {
+        var byConversationId = await SessionOfAAsync();
+        var (bySessionId, _) = await _a.TurnAsync(NamedTurn("session_id", "call-a2", "my account number is 1234"));
+        var b = await OrganizationBAsync();
+
+        foreach (var name in new[] { "call-a", "call-a2" })
+        {
+            using var response = await b.SendAsync(new HttpRequestMessage(new HttpMethod(method), $"{Sessions}/{name}{suffix}"));
+            var error = (await response.ReadJsonAsync())["error"]!;
+
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("not_found_error", (string)error["type"]!);
+            Assert.DoesNotContain("1234", error.ToJsonString());
+        }
+        await AssertUntouchedAsync(byConversationId, messages: 4);
+        await AssertUntouchedAsync(bySessionId, messages: 2);
+    }
+
+    [Fact]
+    public async Task ANameFindsTheCallersOwnSessionWhenAnotherOrganizationUsesItToo()
+    {
+        var sessionOfA = await SessionOfAAsync();
+        var b = await OrganizationBAsync();
+        var (sessionOfB, _) = await b.TurnAsync(NamedTurn("conversation_id", "call-a", "hello from b"));
+
+        var (_, seenByB) = await GetAsync(b, $"{Sessions}/call-a");
+        var (_, seenByA) = await GetAsync(_a, $"{Sessions}/call-a");
+        using var deletedByB = await b.DeleteAsync($"{Sessions}/call-a");
+
+        Assert.NotEqual(sessionOfA, sessionOfB);
+        Assert.Equal(sessionOfB.ToString(), (string)seenByB["session_id"]!);
+        Assert.Equal(sessionOfA.ToString(), (string)seenByA["session_id"]!);
+        Assert.Equal(HttpStatusCode.NoContent, deletedByB.StatusCode);
+        await AssertUntouchedAsync(sessionOfA, messages: 4);
+    }
+
     [Fact]
     public async Task AnotherOrganizationsConversationIdStartsASessionOfItsOwn()
     {
