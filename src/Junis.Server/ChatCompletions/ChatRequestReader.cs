@@ -1,6 +1,10 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Junis.Server.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Serilog;
 
 namespace Junis.Server.ChatCompletions;
 
@@ -18,18 +22,87 @@ public static class ChatRequestReader
         if (http.ContentLength > limits.MaxRequestBodyBytes)
             return (null, TooLarge(http, limits));
 
-        ChatCompletionRequest? request;
+        byte[] body;
+        int length;
         try
         {
-            request = await JsonSerializer.DeserializeAsync(http.Body, WireJson.Wire.ChatCompletionRequest, http.HttpContext.RequestAborted);
-        }
-        catch (JsonException e)
-        {
-            return (null, Malformed(e));
+            (body, length) = await ReadWholeAsync(http, limits.MaxRequestBodyBytes);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return (null, TooLarge(http, limits));
+        }
+        catch (IOException e)
+        {
+            return (null, Unreadable(http, e));
+        }
+
+        try
+        {
+            return length > limits.MaxRequestBodyBytes ? (null, TooLarge(http, limits)) : Parse(body.AsSpan(0, length), limits);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    /// <summary>
+    /// The whole body, in a rented buffer, read no further than one byte past <paramref name="limit"/> (Kestrel
+    /// enforces the limit itself, not every host does). It is read whole so that it can be checked whole.
+    /// </summary>
+    private static async Task<(byte[] Buffer, int Length)> ReadWholeAsync(HttpRequest http, long limit)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(http.ContentLength ?? 16 * 1024, limit) + 1);
+        var length = 0;
+        try
+        {
+            int read;
+            // No cancellation token: when the client goes, Kestrel ends the read itself, and with its own verdict on a
+            // body cut short, which the request's abort token would race.
+            while ((read = await http.Body.ReadAsync(buffer.AsMemory(length))) > 0)
+            {
+                length += read;
+                if (length > limit)
+                    break;
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * buffer.Length, limit + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+            return (buffer, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private static (ChatCompletionRequest? Request, JsonHttpResult<ErrorEnvelope>? Error) Parse(ReadOnlySpan<byte> body, RequestLimitsOptions limits)
+    {
+        // The JSON reader checks UTF-8 only in the strings it decodes, and not at all in names it does not know or
+        // values it skips: check every byte first, so that a bad one is reported as what it is, wherever it is.
+        if (FirstInvalidUtf8(body) is { } at)
+            return (null, ApiErrors.BadRequest(
+                $"The request body is not valid UTF-8 (byte 0x{body[at]:X2} at position {at + 1}).", null, "invalid_encoding"));
+        // RFC 8259 lets a parser ignore a byte order mark; the serializer skips one only when it reads a stream.
+        var json = body.StartsWith(Utf8Bom) ? body[Utf8Bom.Length..] : body;
+        if (FirstUndecodableString(json) is { } start)
+            return (null, ApiErrors.BadRequest(
+                $"The request body is not valid Unicode: the string at position {start + 1} escapes half a surrogate pair.", null, "invalid_encoding"));
+
+        ChatCompletionRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize(json, WireJson.Wire.ChatCompletionRequest);
+        }
+        catch (JsonException e)
+        {
+            return (null, Malformed(e));
         }
 
         if (request is null)
@@ -37,6 +110,65 @@ public static class ChatRequestReader
         if (ChatRequestValidator.Validate(request, limits) is { } problem)
             return (null, ApiErrors.BadRequest(problem.Message, problem.Param, problem.Code));
         return (request, null);
+    }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    /// <summary>Where the first byte that is not part of a well-formed UTF-8 sequence is, if there is one.</summary>
+    private static int? FirstInvalidUtf8(ReadOnlySpan<byte> text)
+    {
+        if (Utf8.IsValid(text))
+            return null;
+        var at = 0;
+        while (Rune.DecodeFromUtf8(text[at..], out _, out var length) == OperationStatus.Done)
+            at += length;
+        return at;
+    }
+
+    /// <summary>
+    /// Where the first string is whose escapes spell no text (<c>"\ud800"</c>, half a surrogate pair), if there is one.
+    /// Such a string fails wherever it is decoded, and some are decoded late (JSON kept whole for later) or never
+    /// (unknown names, skipped values): finding them first gives one answer for all.
+    /// </summary>
+    private static long? FirstUndecodableString(ReadOnlySpan<byte> json)
+    {
+        // Half a surrogate pair can only be written as an escape, \uD800 to \uDFFF.
+        if (json.IndexOf(@"\ud"u8) < 0 && json.IndexOf(@"\uD"u8) < 0)
+            return null;
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+                {
+                    try
+                    {
+                        reader.GetString();
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return reader.TokenStartIndex;
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Broken JSON: the serializer says where.
+        }
+        return null;
+    }
+
+    private static JsonHttpResult<ErrorEnvelope> Unreadable(HttpRequest http, IOException e)
+    {
+        var refusal = RequestBodyErrors.Describe(e)
+            ?? new RequestBodyErrors.Refusal(StatusCodes.Status400BadRequest, "The request body could not be read.", "invalid_body");
+        // The rest of the body cannot be found on the wire, so the connection cannot carry another request. The client
+        // may also have hung up already, and Kestrel then drops this answer unsent: the log line keeps the reason.
+        http.HttpContext.Response.Headers.Connection = "close";
+        http.HttpContext.RequestServices.GetService<IDiagnosticContext>()?.Set("BodyError", refusal.Message);
+        return ApiErrors.Create(refusal.Status, refusal.Message, code: refusal.Code);
     }
 
     private static JsonHttpResult<ErrorEnvelope> TooLarge(HttpRequest http, RequestLimitsOptions limits)

@@ -15,12 +15,15 @@ public static class ErrorHandling
             ExceptionHandler = context =>
             {
                 var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+                if (failure is not null && RequestBodyErrors.Describe(failure) is { } refusal)
+                    return ApiErrors.WriteAsync(context, refusal.Status, refusal.Message, code: refusal.Code);
                 var status = failure is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
                 var (message, code) = ApiErrors.ForBareStatus(status, context.Request);
                 return ApiErrors.WriteAsync(context, status, message, code: code);
             },
             // Client errors are the client's business; only real failures deserve an error log line.
-            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException,
+            SuppressDiagnosticsCallback = c =>
+                c.Exception is BadHttpRequestException || RequestBodyErrors.Describe(c.Exception) is not null,
         });
 
         app.UseStatusCodePages(context =>

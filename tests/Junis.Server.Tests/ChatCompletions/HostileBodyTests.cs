@@ -4,6 +4,10 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Junis.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.Core;
+using Serilog.Events;
 
 namespace Junis.Server.Tests.ChatCompletions;
 
@@ -19,9 +23,25 @@ public sealed class HostileBodyTests(HostileBodyTests.SharedApp shared) : IClass
 
     public sealed class SharedApp : IDisposable
     {
+        public SharedApp()
+        {
+            OnSocket = new JunisApp(LogCapture.VerboseSettings(), services => services.AddSingleton<ILogEventSink>(Log));
+            OnSocket.UseKestrel(0);
+            OnSocket.StartServer();
+        }
+
         public JunisApp App { get; } = new();
 
-        public void Dispose() => App.Dispose();
+        /// <summary>The server on a real socket, for bodies framed as no HTTP client frames them, with every event it logs.</summary>
+        public JunisApp OnSocket { get; }
+
+        public LogCapture Log { get; } = new();
+
+        public void Dispose()
+        {
+            App.Dispose();
+            OnSocket.Dispose();
+        }
     }
 
     private static readonly Dictionary<string, (Func<HttpContent> Body, HttpStatusCode Status)> Hostile = new()
@@ -192,6 +212,7 @@ public sealed class HostileBodyTests(HostileBodyTests.SharedApp shared) : IClass
         // An escaped NUL is a legal character in a JSON string.
         ["escaped NUL in content"] = (() => Json(Body("""{"role":"user","content":"a\u0000b"}""")), "Echo: a\0b"),
         ["surrogate pair escape"] = (() => Json(Body("""{"role":"user","content":"\ud83d\ude00"}""")), "Echo: 😀"),
+        ["an escaped backslash before what looks like a surrogate escape"] = (() => Json(Body("""{"role":"user","content":"\\ud800"}""")), @"Echo: \ud800"),
         ["numbers in exponent form"] = (() => Json(With("\"temperature\":1e0,\"top_p\":5E-1")), "Echo: hi"),
         ["negative zero temperature"] = (() => Json(With("\"temperature\":-0.0")), "Echo: hi"),
         // The contract sets no limit on how many messages a conversation has; the body limit bounds it.
@@ -243,22 +264,177 @@ public sealed class HostileBodyTests(HostileBodyTests.SharedApp shared) : IClass
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    private async Task AssertStillServingAsync()
+    // Bytes that are not UTF-8, in places where the JSON reader checks them differently or not at all.
+    private static readonly Dictionary<string, (string Before, byte[] Bytes, string After)> NotUtf8 = new()
     {
-        using var response = await _client.PostAsync(Api.Completions, Json(Body(Hi)));
+        ["in content"] = ("""{"messages":[{"role":"user","content":"a""", [0xFF, 0xFE], "\"}]}"),
+        ["in content after Korean text"] = ("""{"messages":[{"role":"user","content":"안녕""", [0xFF], "\"}]}"),
+        ["in the model"] = ($$"""{"messages":[{{Hi}}],"model":"gpt""", [0xC3, 0x28], "\"}"),
+        ["in the role"] = ("""{"messages":[{"role":"us""", [0xC3, 0x28], "er\",\"content\":\"hi\"}]}"),
+        ["in a property name"] = ("""{"mess""", [0xFF], $$"""ages":[{{Hi}}]}"""),
+        ["in an unknown field's name"] = ("{\"x", [0xFF], $"\":1,\"messages\":[{Hi}]}}"),
+        ["in an unknown field's value"] = ($"{{\"messages\":[{Hi}],\"metadata\":{{\"note\":\"", [0xFF], "\"}}"),
+        ["in place of a number"] = ($$"""{"messages":[{{Hi}}],"n":""", [0xFF], "}"),
+        ["between tokens"] = ($$"""{"messages":[{{Hi}}]""", [0xA0], "}"),
+        ["an overlong encoding"] = ("""{"messages":[{"role":"user","content":"a""", [0xC0, 0xAF], "\"}]}"),
+        ["an encoded surrogate"] = ("""{"messages":[{"role":"user","content":"a""", [0xED, 0xA0, 0x80], "\"}]}"),
+        ["a sequence cut short"] = ("""{"messages":[{"role":"user","content":"a""", [0xE2, 0x82], "\"}]}"),
+        ["a sequence cut short by the end of the body"] = ($$"""{"messages":[{{Hi}}]}""", [0xE2, 0x82], ""),
+    };
+
+    public static TheoryData<string> NotUtf8Bodies => new(NotUtf8.Keys);
+
+    [Theory, MemberData(nameof(NotUtf8Bodies))]
+    public async Task BytesThatAreNotUtf8AreReportedAsSuch(string place)
+    {
+        var (before, bytes, after) = NotUtf8[place];
+        using var response = await _client.PostAsync(Api.Completions, Raw(Bytes(before, bytes, after)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = await AssertEnvelopeAsync(response, "invalid_request_error");
+        var message = (string)error["message"]!;
+        Assert.Contains("not valid UTF-8", message);
+        Assert.Contains($"byte 0x{bytes[0]:X2} at position {Encoding.UTF8.GetByteCount(before) + 1}", message);
+        Assert.Equal("invalid_encoding", (string?)error["code"]);
+        Assert.Null(error["param"]);
+        await AssertStillServingAsync();
+    }
+
+    // Strings whose escapes spell half a surrogate pair, which no text can hold, wherever the string is read, or if it never is.
+    private static readonly Dictionary<string, (string Before, string Escaped, string After)> HalfSurrogates = new()
+    {
+        ["in content"] = ("""{"messages":[{"role":"user","content":""", @"a\ud800b", "}]}"),
+        ["in the role"] = ("""{"messages":[{"role":""", @"\udc00", ""","content":"hi"}]}"""),
+        ["in elevenlabs_extra_body.conversation_id"] = ($$"""{"messages":[{{Hi}}],"elevenlabs_extra_body":{"conversation_id":""", @"\ud800", "}}"),
+        ["in a tool's parameters"] = ($$"""{"messages":[{{Hi}}],"tools":[{"type":"function","function":{"name":"f","parameters":{""", @"\ud800", ":1}}}]}"),
+        ["in an unknown property name"] = ($$"""{"messages":[{{Hi}}],""", @"x\ud800", ":1}"),
+        ["in an unknown field's value"] = ($$"""{"messages":[{{Hi}}],"metadata":""", @"\ud800", "}"),
+        ["a high half before a letter"] = ("""{"messages":[{"role":"user","content":""", @"\ud800\u0041", "}]}"),
+        ["the halves in the wrong order"] = ("""{"messages":[{"role":"user","content":""", @"\udc00\ud800", "}]}"),
+    };
+
+    public static TheoryData<string> HalfSurrogateBodies => new(HalfSurrogates.Keys);
+
+    [Theory, MemberData(nameof(HalfSurrogateBodies))]
+    public async Task EscapesOfHalfASurrogatePairAreReportedAsSuch(string place)
+    {
+        var (before, escaped, after) = HalfSurrogates[place];
+        using var response = await _client.PostAsync(Api.Completions, Json($"{before}\"{escaped}\"{after}"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = await AssertEnvelopeAsync(response, "invalid_request_error");
+        var message = (string)error["message"]!;
+        Assert.Contains("not valid Unicode", message);
+        Assert.Contains($"string at position {Encoding.UTF8.GetByteCount(before) + 1}", message);
+        Assert.Contains("surrogate", message);
+        Assert.Equal("invalid_encoding", (string?)error["code"]);
+        await AssertStillServingAsync();
+    }
+
+    // Chunked framing no HTTP client produces, so written byte by byte to a socket.
+    private static readonly Dictionary<string, Func<byte[]>> BrokenChunks = new()
+    {
+        ["a chunk size of 2^31 after a good chunk"] = () => [.. ChunkedHead, .. RawHttp.Chunk("{\"messages\":"u8.ToArray()), .. "80000000\r\n[]}"u8],
+        ["a chunk size of 2^63"] = () => [.. ChunkedHead, .. "8000000000000000\r\n{}"u8],
+        ["a chunk size of 20 hex digits"] = () => [.. ChunkedHead, .. "FFFFFFFFFFFFFFFFFFFF\r\n{}"u8],
+        ["a chunk size that is not hex"] = () => [.. ChunkedHead, .. "zz\r\n{}"u8],
+        ["a chunk longer than its size"] = () => [.. ChunkedHead, .. "2\r\n{}}\r\n0\r\n\r\n"u8],
+    };
+
+    public static TheoryData<string> BrokenChunkedBodies => new(BrokenChunks.Keys);
+
+    [Theory, MemberData(nameof(BrokenChunkedBodies))]
+    public async Task BrokenChunkedFramingIsRefusedAsMalformed(string framing)
+    {
+        var logged = shared.Log.Events.Count;
+        var response = await RawHttp.SendAsync(SocketAddress, BrokenChunks[framing](), endRequest: false);
+
+        Assert.NotNull(response);
+        Assert.Equal(400, response.Status);
+        var error = AssertEnvelope(response.Body, response.Headers["Content-Type"], "invalid_request_error");
+        Assert.Contains("chunked encoding is malformed", (string)error["message"]!);
+        Assert.Equal("invalid_body", (string?)error["code"]);
+        await AssertRefusedQuietlyAsync(logged);
+        await AssertStillServingAsync(shared.OnSocket.CreateAuthorizedClient());
+    }
+
+    // Bodies whose client stops sending part way and closes its side of the connection.
+    private static readonly Dictionary<string, Func<byte[]>> CutShort = new()
+    {
+        ["chunked, without the closing empty chunk"] = () => [.. ChunkedHead, .. RawHttp.Chunk(Encoding.UTF8.GetBytes(Body(Hi)[..20]))],
+        ["chunked, within a chunk"] = () => [.. ChunkedHead, .. "40\r\n{\"messages\":"u8],
+        ["shorter than its Content-Length"] = () => [.. RawHttp.PostHead(Api.Completions, "Content-Length: 100"), .. "{\"messages\":"u8],
+    };
+
+    public static TheoryData<string> CutShortBodies => new(CutShort.Keys);
+
+    [Theory, MemberData(nameof(CutShortBodies))]
+    public async Task ABodyCutShortIsRefusedWithoutAnErrorLog(string body)
+    {
+        var logged = shared.Log.Events.Count;
+        var response = await RawHttp.SendAsync(SocketAddress, CutShort[body](), endRequest: true);
+
+        // Kestrel takes a client that closes its side mid-body for one that has gone, and drops the connection without
+        // sending the answer. Should it ever send one, it must be this.
+        if (response is not null)
+        {
+            Assert.Equal(400, response.Status);
+            var error = AssertEnvelope(response.Body, response.Headers["Content-Type"], "invalid_request_error");
+            Assert.Contains("ended before it was complete", (string)error["message"]!);
+        }
+        var request = await AssertRefusedQuietlyAsync(logged);
+        Assert.Contains("ended before it was complete", request.Properties["BodyError"].ToString());
+        await AssertStillServingAsync(shared.OnSocket.CreateAuthorizedClient());
+    }
+
+    private static byte[] ChunkedHead => RawHttp.PostHead(Api.Completions, "Transfer-Encoding: chunked");
+
+    private Uri SocketAddress => shared.OnSocket.ClientOptions.BaseAddress;
+
+    /// <summary>
+    /// The request was logged as a 400, at Information and without an exception, and nothing at all was logged
+    /// as a warning or an error from <paramref name="skip"/> on, until its connection closed. Returns the request's event.
+    /// </summary>
+    private async Task<LogEvent> AssertRefusedQuietlyAsync(int skip)
+    {
+        var request = await shared.Log.WaitForAsync(e => Source(e) == "Serilog.AspNetCore.RequestLoggingMiddleware", skip);
+        await shared.Log.WaitForAsync(e => Source(e).StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal)
+            && e.MessageTemplate.Text.Contains("stopped", StringComparison.Ordinal) && SameConnection(e, request), skip);
+
+        Assert.Equal(LogEventLevel.Information, request.Level);
+        Assert.Null(request.Exception);
+        Assert.Equal("400", request.Properties["StatusCode"].ToString());
+        Assert.DoesNotContain(shared.Log.Events.Skip(skip), e => e.Level >= LogEventLevel.Warning);
+        return request;
+
+        static string Source(LogEvent e) => e.Properties.TryGetValue("SourceContext", out var source) ? source.ToString().Trim('"') : "";
+
+        static bool SameConnection(LogEvent e, LogEvent request) =>
+            e.Properties.TryGetValue("ConnectionId", out var id) && request.Properties.TryGetValue("ConnectionId", out var ours)
+            && id.ToString() == ours.ToString();
+    }
+
+    private Task AssertStillServingAsync() => AssertStillServingAsync(_client);
+
+    private static async Task AssertStillServingAsync(HttpClient client)
+    {
+        using var response = await client.PostAsync(Api.Completions, Json(Body(Hi)));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    private static async Task AssertEnvelopeAsync(HttpResponseMessage response, string type)
+    private static async Task<JsonObject> AssertEnvelopeAsync(HttpResponseMessage response, string type) =>
+        AssertEnvelope(await response.Content.ReadAsStringAsync(), response.Content.Headers.ContentType?.ToString(), type);
+
+    private static JsonObject AssertEnvelope(string text, string? contentType, string type)
     {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("application/json", MediaTypeHeaderValue.Parse(contentType!).MediaType);
         var envelope = JsonNode.Parse(text)!.AsObject();
         Assert.Equal(["error"], envelope.Select(p => p.Key));
         var error = envelope["error"]!.AsObject();
         Assert.Equal(["code", "message", "param", "type"], error.Select(p => p.Key).Order());
         Assert.False(string.IsNullOrWhiteSpace((string?)error["message"]), text);
         Assert.Equal(type, (string?)error["type"]);
+        return error;
     }
 
     private static StringContent Json(string json) => Api.Json(json);

@@ -23,6 +23,20 @@ public sealed class LogCapture : ILogEventSink
         }
     }
 
+    /// <summary>The first event after the first <paramref name="skip"/> that matches, once it has been written.</summary>
+    public async Task<LogEvent> WaitForAsync(Func<LogEvent, bool> match, int skip = 0)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            if (Events.Skip(skip).FirstOrDefault(match) is { } found)
+                return found;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("The expected log event was not written within 10 s.");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Everything an event could put in a log line: message, template, properties, exception.</summary>
     public static string Render(LogEvent e)
     {
