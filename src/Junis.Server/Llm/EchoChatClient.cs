@@ -1,30 +1,84 @@
 using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Llm;
 
 /// <summary>
-/// The zero-configuration model: offline and deterministic. It answers "Echo: " followed by the last
-/// user message, word by word, and honours the output token limit and stop sequences like a real model.
+/// The zero-configuration model: offline and deterministic. It answers "Echo: " followed by the last user message
+/// (its images, audio and files named in brackets), word by word, and honours what a caller can ask of a real model's
+/// answer: the output token limit, stop sequences, a JSON object or a JSON Schema's shape, a required tool call, and
+/// log probabilities.
 /// </summary>
 public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDelay) : IChatClient
 {
     public const string Prefix = "Echo: ";
 
+    // The answer to response_format json_object: the echo in an object.
+    private static readonly JsonElement EchoObject =
+        JsonElement.Parse("""{"type":"object","properties":{"echo":{"type":"string"}},"required":["echo"]}""");
+
     public static string ReplyTo(string? lastUserText) =>
         string.IsNullOrWhiteSpace(lastUserText) ? Prefix + "(no user message)" : Prefix + lastUserText;
 
+    /// <summary>The whole answer as one message: its text or tool call, and one logprobs object for all its tokens.</summary>
     public async Task<ChatResponse> GetResponseAsync(
-        IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-        await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var text = new StringBuilder();
+        ToolCallFragment? call = null;
+        var logprobs = new List<LogprobsContent>();
+        ChatFinishReason? finish = null;
+        await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken))
+        {
+            foreach (var content in update.Contents)
+            {
+                switch (content)
+                {
+                    case TextContent piece:
+                        text.Append(piece.Text);
+                        break;
+                    case ToolCallFragment fragment:
+                        call = fragment;
+                        break;
+                    case LogprobsContent pieceLogprobs:
+                        logprobs.Add(pieceLogprobs);
+                        break;
+                }
+            }
+            finish = update.FinishReason ?? finish;
+        }
+        List<AIContent> contents = [call ?? (AIContent)new TextContent(text.ToString())];
+        if (logprobs.Count > 0)
+            contents.Add(EchoLogprobs.Merge(logprobs));
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents)) { FinishReason = finish };
+    }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var reply = ReplyTo(messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text);
-        var finish = ChatFinishReason.Stop;
+        var conversation = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
+        var toolRequired = options?.ToolMode is RequiredChatToolMode;
+        var toolResult = EchoPrompt.FinalToolResult(conversation);
+        // After a tool's result, a required call would call again and again: answering the result lets a tool loop end.
+        var echo = toolRequired && toolResult is not null
+            ? ReplyToToolResult(EchoPrompt.ResultText(toolResult.Result))
+            : ReplyTo(conversation.LastOrDefault(m => m.Role == ChatRole.User) is { } user ? EchoPrompt.Describe(user) : null);
 
+        if (toolRequired && toolResult is null && RequiredTool(options!) is { } tool)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // Whole arguments in one piece; a tool call is not cut by max_tokens or stop sequences.
+            var arguments = tool.JsonSchema.ValueKind == JsonValueKind.Object ? SchemaSample.Json(tool.JsonSchema, echo) : "{}";
+            yield return new ChatResponseUpdate(ChatRole.Assistant, [new ToolCallFragment(0, Ids.Random("call_"), tool.Name, arguments)]);
+            yield return new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = ChatFinishReason.ToolCalls };
+            yield break;
+        }
+
+        var reply = InResponseFormat(echo, options);
+        var finish = ChatFinishReason.Stop;
         foreach (var stop in options?.StopSequences ?? [])
         {
             var at = reply.IndexOf(stop, StringComparison.Ordinal);
@@ -36,6 +90,7 @@ public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDel
             finish = ChatFinishReason.Length;
         }
 
+        using var logprobs = LogprobsAskedFor(options);
         var first = true;
         foreach (Match word in Words().Matches(reply))
         {
@@ -43,10 +98,48 @@ public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDel
                 await Task.Delay(wordDelay, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
             first = false;
-            yield return new ChatResponseUpdate(ChatRole.Assistant, word.Value);
+            yield return logprobs is null
+                ? new ChatResponseUpdate(ChatRole.Assistant, word.Value)
+                : new ChatResponseUpdate(ChatRole.Assistant, [new TextContent(word.Value), logprobs.For(word.Value)]);
         }
         yield return new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = finish };
     }
+
+    private static string ReplyToToolResult(string result) =>
+        Prefix + (string.IsNullOrWhiteSpace(result) ? "(empty tool result)" : result);
+
+    /// <summary>Log probabilities when the caller asks for them, with the token itself as its alternative if it asks for those.</summary>
+    private static EchoLogprobs? LogprobsAskedFor(ChatOptions? options) =>
+        RequestField(options, "logprobs") is { ValueKind: JsonValueKind.True }
+            ? new EchoLogprobs(withTopLogprobs: RequestField(options, "top_logprobs") is { ValueKind: JsonValueKind.Number } top
+                                                && top.TryGetInt32(out var count) && count >= 1)
+            : null;
+
+    /// <summary>The tool a caller requires a call of: the one it names, or the first when any will do.</summary>
+    private static AIFunctionDeclaration? RequiredTool(ChatOptions options)
+    {
+        var functions = options.Tools?.OfType<AIFunctionDeclaration>() ?? [];
+        return options.ToolMode is RequiredChatToolMode { RequiredFunctionName: { } name }
+            ? functions.FirstOrDefault(f => f.Name == name)
+            : functions.FirstOrDefault();
+    }
+
+    /// <summary>The echo as the caller's response_format asks: as it is, in a JSON object, or as a JSON Schema's sample.</summary>
+    private static string InResponseFormat(string echo, ChatOptions? options)
+    {
+        if (RequestField(options, "response_format") is not { ValueKind: JsonValueKind.Object } format
+            || !format.TryGetProperty("type", out var type))
+            return echo;
+        if (type.ValueEquals("json_schema") && format.TryGetProperty("json_schema", out var jsonSchema)
+            && jsonSchema.ValueKind == JsonValueKind.Object && jsonSchema.TryGetProperty("schema", out var schema))
+            return SchemaSample.Json(schema, echo);
+        // json_schema without a schema asks only for JSON, as json_object does.
+        return type.ValueEquals("json_object") || type.ValueEquals("json_schema") ? SchemaSample.Json(EchoObject, echo) : echo;
+    }
+
+    /// <summary>A request field the server passed on, by its OpenAI name, as the caller wrote it.</summary>
+    private static JsonElement? RequestField(ChatOptions? options, string name) =>
+        options?.AdditionalProperties?.TryGetValue(name, out var value) == true && value is JsonElement field ? field : null;
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
