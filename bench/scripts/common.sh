@@ -10,6 +10,8 @@ declare -A PID
 
 cleanup() {
   local pid
+  # An interrupted --compare build leaves its temporary export of the other revision behind otherwise.
+  [[ -z ${BASE_SOURCE:-} ]] || rm -rf "$BASE_SOURCE"
   for pid in "${STARTED_PIDS[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
@@ -23,7 +25,7 @@ port_in_use() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # A port taken by something else would make us measure that instead; BENCH_*_PORT variables move ours.
 claim_port() {
   if port_in_use "$1"; then
-    echo "port $1 is already in use; free it or set BENCH_MOCK_PORT/BENCH_YARP_PORT/BENCH_SERVER_PORT/BENCH_SPARE_PORT" >&2
+    echo "port $1 is already in use; free it or set BENCH_MOCK_PORT/BENCH_YARP_PORT/BENCH_SERVER_PORT/BENCH_SPARE_PORT/BENCH_BASE_PORT" >&2
     exit 1
   fi
 }
@@ -59,7 +61,7 @@ start_yarp() {
     dotnet "$YARP_DLL" --urls "http://127.0.0.1:$2" --upstream "http://127.0.0.1:$MOCK_PORT"
 }
 
-# start_server NAME PORT DATABASE_FILE
+# start_server NAME PORT DATABASE_FILE [DLL]: Junis.Server, the current build unless DLL names another (BASE's).
 start_server() {
   ASPNETCORE_ENVIRONMENT=Production \
     Junis__Llm__Provider=OpenAI Junis__Llm__BaseUrl="http://127.0.0.1:$MOCK_PORT/v1" \
@@ -67,17 +69,17 @@ start_server() {
     Junis__Auth__BootstrapKey=$KEY Junis__RateLimits__Enabled=false \
     ConnectionStrings__Junis="Data Source=$3" \
     Serilog__MinimumLevel__Default=Warning \
-    start "$1" "$2" env "${DEPLOYED_RUNTIME[@]}" dotnet "$SERVER_DLL" --urls "http://127.0.0.1:$2"
+    start "$1" "$2" env "${DEPLOYED_RUNTIME[@]}" dotnet "${4:-$SERVER_DLL}" --urls "http://127.0.0.1:$2"
 }
 
-# start_fresh TARGET: a new process of that kind on the spare port, named "fresh" (SERVER on a new database).
+# start_fresh TARGET: a new process of that kind on the spare port, named "fresh" (SERVER or BASE on a new database).
 start_fresh() {
   case $1 in
     DIRECT) start_mock fresh "$SPARE_PORT" ;;
     YARP) start_yarp fresh "$SPARE_PORT" ;;
-    SERVER)
+    SERVER | BASE)
       rm -f "$OUT"/fresh.db*
-      start_server fresh "$SPARE_PORT" "$OUT/fresh.db" ;;
+      start_server fresh "$SPARE_PORT" "$OUT/fresh.db" "$(dll_of "$1")" ;;
   esac
 }
 
@@ -156,6 +158,7 @@ url_of() {
     DIRECT) echo "http://127.0.0.1:${2:-$MOCK_PORT}/v1/chat/completions" ;;
     YARP) echo "http://127.0.0.1:${2:-$YARP_PORT}/v1/chat/completions" ;;
     SERVER) echo "http://127.0.0.1:${2:-$SERVER_PORT}/api/external/v1/chat/completions" ;;
+    BASE) echo "http://127.0.0.1:${2:-$BASE_PORT}/api/external/v1/chat/completions" ;;
   esac
 }
 
@@ -164,8 +167,13 @@ name_of() {
     DIRECT) echo mock ;;
     YARP) echo yarp ;;
     SERVER) echo server ;;
+    BASE) echo base ;;
   esac
 }
+
+# SERVER is this tree's build of Junis.Server, BASE (with --compare) the build of another revision.
+port_of() { if [[ $1 == BASE ]]; then echo "$BASE_PORT"; else echo "$SERVER_PORT"; fi; }
+dll_of() { if [[ $1 == BASE ]]; then echo "$BASE_DLL"; else echo "$SERVER_DLL"; fi; }
 
 pid_of() { echo "${PID[$(name_of "$1")]}"; }
 
@@ -175,17 +183,26 @@ targets_in_turn() {
   for ((i = 0; i < n; i++)); do echo "${TARGETS[(i + $1) % n]}"; done
 }
 
-# ensure_alive TARGET: a SERVER that died is dropped (and said so); DIRECT or YARP dying ends the run.
+# ensure_alive TARGET: a SERVER or BASE that died is dropped (and said so); DIRECT or YARP dying ends the run.
 ensure_alive() {
   alive "$(name_of "$1")" && return 0
-  if [[ $1 == SERVER ]]; then
-    note "SERVER exited during the run (see bench/out/server.log); later scenarios do not measure it"
-    TARGETS=(DIRECT YARP)
+  if [[ $1 == SERVER || $1 == BASE ]]; then
+    note "$1 exited during the run (see bench/out/$(name_of "$1").log); later scenarios do not measure it"
+    drop_target "$1"
     return 1
   fi
   echo "$1 exited during the run:" >&2
   tail -n 20 "$OUT/$(name_of "$1").log" >&2
   exit 1
+}
+
+# drop_target TARGET: leaves it out of the scenarios still to come.
+drop_target() {
+  local kept=() target
+  for target in "${TARGETS[@]}"; do
+    [[ $target == "$1" ]] || kept+=("$target")
+  done
+  TARGETS=("${kept[@]}")
 }
 
 # check_answers TARGET: prints what is wrong with its plain and streamed answers, or nothing.

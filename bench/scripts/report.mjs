@@ -11,6 +11,12 @@ const env = process.env;
 const streams = Number(env.BENCH_S5_STREAMS);
 const serverMeasured = records.some(r => r.target === 'SERVER') || records.some(r => r.scenario === 'S6');
 const requested = new Set((env.BENCH_ONLY ?? 'S1,S2,S3,S4,S5,S6,S7').split(','));
+// With --compare, BASE is the server built at another revision, measured beside SERVER in every scenario but S6.
+const compare = env.BENCH_COMPARE
+  ? { revision: env.BENCH_COMPARE, commit: env.BENCH_BASE_COMMIT, base: env.BENCH_BASE_TITLE, server: env.BENCH_SERVER_TITLE }
+  : null;
+const builds = compare ? ['SERVER', 'BASE'] : ['SERVER'];
+const measured = { SERVER: serverMeasured, BASE: records.some(r => r.target === 'BASE') };
 
 const median = values => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -52,7 +58,7 @@ const rows = [];
 function row(scenario, target, figure, unit, value, { bar = null, pass = null, digits = 2 } = {}) {
   if (!requested.has(scenario)) return;
   const base = { scenario, target, figure, unit, bar };
-  if (target === 'SERVER' && !serverMeasured) {
+  if (target in measured && !measured[target]) {
     rows.push({ ...base, result: 'not measured' });
     return;
   }
@@ -76,32 +82,42 @@ const added = (target, field, pick = v => v) => rep => {
 const rate = d => (d ? (d.requests * 1e6) / d.duration_us : undefined);
 const cpuPer = (rep, target) => (rep[target] ? rep[target].extra.cpu_us / rep[target].data.requests : undefined);
 
+// With --compare, a SERVER ÷ BASE line for a figure, taken within each repetition; `value(rep, target)` gives it.
+function versusBase(scenario, figure, value) {
+  if (compare) row(scenario, 'SERVER', `${figure} ÷ BASE's`, '×', rep => value(rep, 'SERVER') / value(rep, 'BASE'), { digits: 3 });
+}
+
 // S1
 row('S1', 'DIRECT', 'latency p50', 'ms', rep => ms(get(rep, 'DIRECT', 'p50_us')), { digits: 3 });
 row('S1', 'DIRECT', 'latency p99', 'ms', rep => ms(get(rep, 'DIRECT', 'p99_us')), { digits: 3 });
-for (const target of ['YARP', 'SERVER']) {
+for (const target of ['YARP', ...builds]) {
   const bar = target === 'SERVER' ? { bar: '≤ 0.3 ms', pass: v => v <= 0.3 } : {};
   row('S1', target, 'added latency p50', 'ms', added(target, 'p50_us'), { ...bar, digits: 3 });
   row('S1', target, 'added latency p99', 'ms', added(target, 'p99_us'), { digits: 3 });
 }
+versusBase('S1', 'added latency p50', (rep, target) => added(target, 'p50_us')(rep));
 
 // S2 and S4
 for (const [scenario, unit, cpuBar] of [['S2', 'requests/s', 150], ['S4', 'streams/s', 250]]) {
-  for (const target of ['DIRECT', 'YARP', 'SERVER'])
+  for (const target of ['DIRECT', 'YARP', ...builds])
     row(scenario, target, unit, '', rep => rate(rep[target]?.data), { digits: 0 });
-  row(scenario, 'SERVER', `${unit} ÷ YARP's`, '×', rep => rate(rep.SERVER?.data) / rate(rep.YARP?.data),
-    { bar: '≥ 0.6', pass: v => v >= 0.6 });
+  for (const target of builds) {
+    const bar = target === 'SERVER' ? { bar: '≥ 0.6', pass: v => v >= 0.6 } : {};
+    row(scenario, target, `${unit} ÷ YARP's`, '×', rep => rate(rep[target]?.data) / rate(rep.YARP?.data), bar);
+  }
+  versusBase(scenario, unit, (rep, target) => rate(rep[target]?.data));
   const per = scenario === 'S2' ? 'request' : 'stream';
-  for (const target of ['DIRECT', 'YARP', 'SERVER']) {
+  for (const target of ['DIRECT', 'YARP', ...builds]) {
     const bar = target === 'SERVER' ? { bar: `≤ ${cpuBar} µs`, pass: v => v <= cpuBar } : {};
     row(scenario, target, `CPU per ${per} (target process)`, 'µs', rep => cpuPer(rep, target), { ...bar, digits: 0 });
   }
+  versusBase(scenario, `CPU per ${per}`, cpuPer);
 }
 
 // S3
 row('S3', 'DIRECT', 'time to first event p50', 'ms', rep => ms(get(rep, 'DIRECT', 'first_event_us').p50), { digits: 3 });
 row('S3', 'DIRECT', 'last byte p50', 'ms', rep => ms(get(rep, 'DIRECT', 'latency_us').p50), { digits: 1 });
-for (const target of ['YARP', 'SERVER']) {
+for (const target of ['YARP', ...builds]) {
   const server = target === 'SERVER';
   row('S3', target, 'added time to first event p50', 'ms', added(target, 'first_event_us', v => v.p50),
     { digits: 3, ...(server ? { bar: '≤ 1.5 ms', pass: v => v <= 1.5 } : {}) });
@@ -110,16 +126,19 @@ for (const target of ['YARP', 'SERVER']) {
   row('S3', target, 'content events bunched per stream', '', rep => get(rep, target, 'bunched_events'),
     { digits: 0, ...(server ? { bar: '0 (none held back)', pass: v => v === 0 } : {}) });
 }
+versusBase('S3', 'added time to first event p50', (rep, target) => added(target, 'first_event_us', v => v.p50)(rep));
 
 // S5
-for (const target of ['DIRECT', 'YARP', 'SERVER']) {
+const rssPerStream = (rep, target) =>
+  rep[target] ? (rep[target].extra.peak_rss_kib - rep[target].extra.idle_rss_kib) / streams : undefined;
+for (const target of ['DIRECT', 'YARP', ...builds]) {
   const server = target === 'SERVER';
-  row('S5', target, 'RSS per open stream (peak − idle)', 'KiB',
-    rep => (rep[target] ? (rep[target].extra.peak_rss_kib - rep[target].extra.idle_rss_kib) / streams : undefined),
+  row('S5', target, 'RSS per open stream (peak − idle)', 'KiB', rep => rssPerStream(rep, target),
     { digits: 1, ...(server ? { bar: '≤ 100 KiB', pass: v => v <= 100 } : {}) });
   row('S5', target, `streams completed of ${streams}`, '', rep => rep[target]?.data?.completed,
     { digits: 0, ...(server ? { bar: `${streams}`, pass: v => v === streams } : {}) });
 }
+versusBase('S5', 'RSS per open stream', rssPerStream);
 for (const r of records.filter(r => r.scenario === 'S5' && problem(r)))
   notes.push(`S5 ${r.target} repetition ${r.rep + 1}: ${problem(r)}`);
 for (const r of records.filter(r => r.scenario === 'S5' && r.data?.failed))
@@ -134,13 +153,15 @@ row('S6', 'SERVER', `latency ratio ${big} ÷ ${small}`, '×',
   rep => rep.BIG?.data?.latency_us.p50 / rep.SMALL?.data?.latency_us.p50, { bar: '≤ 1.25', pass: v => v <= 1.25 });
 
 // S7
-for (const target of ['DIRECT', 'YARP', 'SERVER']) {
+for (const target of ['DIRECT', 'YARP', ...builds]) {
   const server = target === 'SERVER';
   row('S7', target, 'process start to first answer', 's', rep => get(rep, target, 'seconds'),
     { digits: 2, ...(server ? { bar: '≤ 1.5 s', pass: v => v <= 1.5 } : {}) });
   row('S7', target, 'idle RSS', 'MiB', rep => (rep[target] ? get(rep, target, 'idle_rss_kib') / 1024 : undefined),
     { digits: 1, ...(server ? { bar: '≤ 120 MiB', pass: v => v <= 120 } : {}) });
 }
+versusBase('S7', 'process start to first answer', (rep, target) => get(rep, target, 'seconds'));
+versusBase('S7', 'idle RSS', (rep, target) => get(rep, target, 'idle_rss_kib'));
 
 const machine = {
   cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -159,6 +180,7 @@ const run = {
   wrk_seconds: Number(env.BENCH_DURATION),
   steady_seconds: Number(env.BENCH_STEADY),
   warmup_seconds: Number(env.BENCH_WARMUP),
+  ...(compare ? { compare } : {}),
 };
 
 const number = (v, digits) =>
@@ -173,6 +195,17 @@ const table = rows.map(r => {
   return `| ${r.scenario} | ${r.target} | ${r.figure} | ${figure} | ${spread} | ${r.bar ?? ''} | ${r.result ?? ''} |`;
 });
 
+// The header's account of the two builds an A/B run compares.
+function compareLines() {
+  const code = title => title.replace(/^(\S+) /, '`$1` ');
+  return `- BASE is Junis.Server at another revision (\`--compare ${compare.revision}\`), published and started exactly like
+  SERVER (same runtime settings, its own port, a fresh database of its own); S6 measures SERVER only.
+  Lines "÷ BASE's" are SERVER ÷ BASE within the same repetition, to 3 decimals.
+  - BASE: ${code(compare.base)}
+  - SERVER: ${code(compare.server)}
+`;
+}
+
 const markdown = `# Benchmark results
 
 ${run.quick ? '**Quick smoke run: too short to be representative.**\n\n' : ''}\
@@ -183,6 +216,7 @@ Measured ${run.date.slice(0, 16).replace('T', ' ')} UTC with \`${run.command}\`.
 - DIRECT is the mock upstream itself, YARP a bare YARP forwarder to it, SERVER Junis.Server with the mock as its model;
   YARP and SERVER run with the Dockerfile's runtime settings, \`${run.runtime_settings}\`.
   Added = target − DIRECT within the same repetition; ratios = SERVER ÷ YARP.
+${compare ? compareLines() : ''}\
 - Figures are medians of ${run.repetitions} repetitions (target order rotated each time), spread is min – max;
   wrk runs last ${run.wrk_seconds} s. Each long-lived target was first warmed with ${run.steady_seconds} s of 32-connection load
   per kind of request, and S2 and S4 each begin with ${run.warmup_seconds} s of their own load, unmeasured.
