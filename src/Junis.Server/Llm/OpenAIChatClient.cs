@@ -38,7 +38,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
             using var response = await SendAsync(Request(messages, chatOptions, stream: false), stream: false, silence, cancellationToken);
             silence.CancelAfter(_timeout);
             var answer = ModelAnswerReader.Read(await response.Content.ReadAsByteArrayAsync(silence.Token));
-            return ToResponse(answer ?? throw new JsonException("The answer was JSON null."), RequestIdOf(response));
+            return ModelAnswerContents.ToResponse(answer ?? throw new JsonException("The answer was JSON null."), RequestIdOf(response));
         }
         catch (Exception e) when (Failure(e, cancellationToken) is { } failure)
         {
@@ -66,7 +66,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
             // Chunks are parsed from the connection's own buffers as they arrive; "[DONE]" parses to null and ends the stream.
             await using var events = SseParser.Create(await response.Content.ReadAsStreamAsync(cancellationToken), ParseChunk)
                 .EnumerateAsync(silence.Token).GetAsyncEnumerator(silence.Token);
-            var state = new StreamState { RequestId = RequestIdOf(response) };
+            var state = new ModelAnswerContents.StreamState { RequestId = RequestIdOf(response) };
             while (true)
             {
                 ChatResponseUpdate? update;
@@ -91,7 +91,7 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
                         throw new ModelCallException(502, "The model provider ended the stream before the answer was complete.");
                     if (!more || events.Current.Data is not { } chunk)
                         yield break;
-                    update = ToUpdate(chunk, state);
+                    update = ModelAnswerContents.ToUpdate(chunk, state);
                 }
                 catch (Exception e) when (Failure(e, cancellationToken) is { } failure)
                 {
@@ -101,21 +101,6 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
                     yield return update;
             }
         }
-    }
-
-    /// <summary>What one stream has shown so far.</summary>
-    private sealed class StreamState
-    {
-        /// <summary>Whether a choice has said why it finished: a stream that closes after that is complete even without <c>[DONE]</c>.</summary>
-        public bool Finished { get; set; }
-
-        /// <summary>For servers that leave out a tool call's <c>index</c>: each new call id starts the next call.</summary>
-        public int ImplicitToolIndex { get; set; } = -1;
-
-        public string? RequestId { get; init; }
-
-        /// <summary>Whether the answer's metadata has been passed on (once, with the first update that has any).</summary>
-        public bool MetadataSent { get; set; }
     }
 
     /// <summary>Sends the request, retrying what the provider says may succeed later, and returns a successful response.</summary>
@@ -245,117 +230,6 @@ public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogge
 
     private ReadOnlyMemory<byte> Request(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, bool stream) =>
         ModelRequestWriter.Write(options.Model!, messages, chatOptions, stream, options.MaxTokensField);
-
-    private static ChatResponse ToResponse(ModelAnswer answer, string? requestId)
-    {
-        if (answer.Error is { } error)
-            throw new ModelCallException(502, $"The model provider failed: {error.Message ?? "no details"}.");
-        var choice = answer.Choices is { Count: > 0 } choices ? choices[0] : throw new JsonException("The answer has no choices.");
-        var contents = new List<AIContent>();
-        if ((requestId ?? answer.SystemFingerprint ?? answer.ServiceTier) is not null)
-            contents.Add(new AnswerMetadata(requestId, answer.SystemFingerprint, answer.ServiceTier));
-        if (choice.Message is { } reply)
-            AddReply(contents, reply, choice.Logprobs, state: null);
-        return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents))
-        {
-            FinishReason = FinishReason(choice.FinishReason),
-            Usage = answer.Usage is { } usage ? Usage(usage) : null,
-        };
-    }
-
-    private static ChatResponseUpdate? ToUpdate(ModelAnswer chunk, StreamState state)
-    {
-        if (chunk.Error is { } error)
-            throw new ModelCallException(502, $"The model provider failed mid-answer: {error.Message ?? "no details"}.");
-
-        List<AIContent>? contents = null;
-        if (!state.MetadataSent && (chunk.SystemFingerprint ?? chunk.ServiceTier ?? state.RequestId) is not null)
-        {
-            state.MetadataSent = true;
-            contents = [new AnswerMetadata(state.RequestId, chunk.SystemFingerprint, chunk.ServiceTier)];
-        }
-        ChatFinishReason? finish = null;
-        foreach (var choice in chunk.Choices ?? [])
-        {
-            if (choice.Delta is { } delta)
-                AddReply(contents ??= [], delta, choice.Logprobs, state);
-            else if (choice.Logprobs is { } logprobs)
-                (contents ??= []).Add(new LogprobsContent(logprobs));
-            finish ??= FinishReason(choice.FinishReason);
-        }
-        state.Finished |= finish is not null;
-        if (chunk.Usage is { } usage)
-            (contents ??= []).Add(new UsageContent(Usage(usage)));
-
-        return contents is not { Count: > 0 } && finish is null
-            ? null
-            : new ChatResponseUpdate { Role = ChatRole.Assistant, Contents = contents ?? [], FinishReason = finish };
-    }
-
-    /// <summary>A reply, whole or a streamed delta of one, as contents: text, refusal, log probabilities, tool calls, other fields.</summary>
-    private static void AddReply(List<AIContent> contents, ModelReply reply, JsonElement? logprobs, StreamState? state)
-    {
-        if (reply.Content is { Length: > 0 } text)
-            contents.Add(new TextContent(text));
-        if (reply.Refusal is { Length: > 0 } refusal)
-            contents.Add(new RefusalContent(refusal));
-        if (logprobs is { } tokens)
-            contents.Add(new LogprobsContent(tokens));
-        // Only when there are any: "?? []" would allocate an empty list for every chunk of text.
-        if (reply.ToolCalls is { } calls)
-        {
-            for (var i = 0; i < calls.Count; i++)
-            {
-                var call = calls[i];
-                int index;
-                if (state is null)
-                {
-                    index = i;
-                }
-                else
-                {
-                    if (call.Index is null && call.Id is not null)
-                        state.ImplicitToolIndex++;
-                    index = call.Index ?? Math.Max(state.ImplicitToolIndex, 0);
-                }
-                contents.Add(new ToolCallFragment(index, call.Id, call.Function?.Name, call.Function?.Arguments ?? ""));
-            }
-        }
-        if (reply.FunctionCall is { } legacy)
-            contents.Add(new ToolCallFragment(0, null, legacy.Name, legacy.Arguments ?? "") { Legacy = true });
-        if (reply.OtherFields is { } other)
-            contents.Add(new ReplyFields(other));
-    }
-
-    private static UsageDetails Usage(ModelUsage usage)
-    {
-        var details = new UsageDetails
-        {
-            InputTokenCount = usage.PromptTokens,
-            OutputTokenCount = usage.CompletionTokens,
-            TotalTokenCount = usage.PromptTokens + usage.CompletionTokens,
-        };
-        foreach (var (name, count) in usage.Details ?? [])
-        {
-            switch (name)
-            {
-                case "prompt_tokens_details.cached_tokens": details.CachedInputTokenCount = count; break;
-                case "completion_tokens_details.reasoning_tokens": details.ReasoningTokenCount = count; break;
-                default: (details.AdditionalCounts ??= [])[name] = count; break;
-            }
-        }
-        return details;
-    }
-
-    private static ChatFinishReason? FinishReason(string? reason) => reason switch
-    {
-        null => null,
-        "stop" => ChatFinishReason.Stop,
-        "length" => ChatFinishReason.Length,
-        "tool_calls" => ChatFinishReason.ToolCalls,
-        "content_filter" => ChatFinishReason.ContentFilter,
-        _ => new ChatFinishReason(reason),
-    };
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Junis.Server.ChatCompletions;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
 namespace Junis.Server.Orchestration;
@@ -34,6 +35,30 @@ public sealed class KeywordTools(IOptions<KeywordToolOptions> options, ILogger<K
                 return new ToolCall(Ids.Random("call_"), new FunctionCall(tool.Function.Name!, arguments));
         }
         return null;
+    }
+
+    /// <summary>
+    /// Tools the conversation has just used: those its latest assistant message called, and those whose results end
+    /// the input. A keyword must not call them again, or a client's tool loop would go round for ever.
+    /// </summary>
+    public static HashSet<string> ToolsJustUsed(List<ChatMessage> input)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var latestAssistant = input.FindLastIndex(m => m.Role == ChatRole.Assistant);
+        if (latestAssistant >= 0)
+            used.UnionWith(input[latestAssistant].Contents.OfType<FunctionCallContent>().Select(c => c.Name));
+        for (var i = input.Count - 1; i >= 0 && (input[i].Role == ChatRole.Tool || input[i].Role == ModelInput.Function); i--)
+        {
+            if (input[i].Role == ModelInput.Function && input[i].AuthorName is { } function)
+                used.Add(function);
+            foreach (var result in input[i].Contents.OfType<FunctionResultContent>())
+            {
+                var call = input.Take(i).Reverse().SelectMany(m => m.Contents.OfType<FunctionCallContent>()).FirstOrDefault(c => c.CallId == result.CallId);
+                if (call is not null)
+                    used.Add(call.Name);
+            }
+        }
+        return used;
     }
 
     /// <summary>Whether the tool, by its name, belongs to the detector that ends the conversation.</summary>

@@ -25,7 +25,7 @@ public sealed class Orchestrator(
     {
         var input = BuildInput(request, turn.History);
         var chatOptions = ModelInput.ToChatOptions(request);
-        var justUsed = ToolsJustUsed(input);
+        var justUsed = KeywordTools.ToolsJustUsed(input);
         var choices = new ChoiceResult[request.N ?? 1];
         for (var i = 0; i < choices.Length; i++)
             choices[i] = new ChoiceResult();
@@ -197,30 +197,6 @@ public sealed class Orchestrator(
         }
         result.WireFinishReason = FinishReasons.ToWire(result.FinishReason, result.ToolCalls.Count > 0, result.Calls.AnyLegacy);
         yield return new ChoiceFinished(choice, result.WireFinishReason);
-    }
-
-    /// <summary>
-    /// Tools the conversation has just used: those its latest assistant message called, and those whose results end
-    /// the input. A keyword must not call them again, or a client's tool loop would go round for ever.
-    /// </summary>
-    private static HashSet<string> ToolsJustUsed(List<ChatMessage> input)
-    {
-        var used = new HashSet<string>(StringComparer.Ordinal);
-        var latestAssistant = input.FindLastIndex(m => m.Role == ChatRole.Assistant);
-        if (latestAssistant >= 0)
-            used.UnionWith(input[latestAssistant].Contents.OfType<FunctionCallContent>().Select(c => c.Name));
-        for (var i = input.Count - 1; i >= 0 && (input[i].Role == ChatRole.Tool || input[i].Role == ModelInput.Function); i--)
-        {
-            if (input[i].Role == ModelInput.Function && input[i].AuthorName is { } function)
-                used.Add(function);
-            foreach (var result in input[i].Contents.OfType<FunctionResultContent>())
-            {
-                var call = input.Take(i).Reverse().SelectMany(m => m.Contents.OfType<FunctionCallContent>()).FirstOrDefault(c => c.CallId == result.CallId);
-                if (call is not null)
-                    used.Add(call.Name);
-            }
-        }
-        return used;
     }
 
     private static async IAsyncEnumerable<ChatResponseUpdate> WholeAsync(Task<ChatResponse> response)

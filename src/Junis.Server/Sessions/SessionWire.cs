@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Junis.Server.ChatCompletions;
 
@@ -25,7 +26,16 @@ public sealed record MessageView(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason,
     DateTime CreatedAt,
     string? ToolCallId = null,
-    bool Interrupted = false);
+    bool Interrupted = false)
+{
+    /// <summary>The model's refusal, when it refused rather than answered.</summary>
+    public string? Refusal { get; init; }
+
+    public string? Name { get; init; }
+
+    /// <summary>A user message's content parts as sent (OpenAI's shapes), when they held more than text; <c>content</c> is their text.</summary>
+    public JsonElement? ContentParts { get; init; }
+}
 
 public sealed record MessageList(IReadOnlyList<MessageView> Messages, int Total, int Page, int PageSize, bool HasNext);
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Text.Json;
 using Junis.Server.Auth;
 using Junis.Server.Data;
 using Junis.Server.Errors;
@@ -88,7 +89,12 @@ public static class SessionsApi
             .ToListAsync(http.RequestAborted);
         var views = messages.Select(m => new MessageView(
             m.Id, m.Role, m.Content, m.ToolCalls is null ? null : StoredToolCalls.Parse(m.ToolCalls), m.FinishReason, m.CreatedAt,
-            m.ToolCallId, m.Interrupted)).ToList();
+            m.ToolCallId, m.Interrupted)
+        {
+            Refusal = m.Refusal,
+            Name = m.Name,
+            ContentParts = m.Parts is null ? null : JsonElement.Parse(m.Parts),
+        }).ToList();
         return TypedResults.Json(
             new MessageList(views, session.MessageCount, number, size, number * size < session.MessageCount),
             WireJson.Wire.MessageList);

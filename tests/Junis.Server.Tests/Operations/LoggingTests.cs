@@ -30,4 +30,25 @@ public sealed class LoggingTests
         Assert.Contains("Junis.Server.Auth.ApiKeyAuthentication", sources);
         Assert.Contains(sources, s => s.StartsWith("Microsoft.AspNetCore.Http.Result", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task EveryAnswerNamesItsRequestAndTheLogLineCarriesTheSameId()
+    {
+        var capture = new LogCapture();
+        using var app = new JunisApp(LogCapture.VerboseSettings(), services => services.AddSingleton<ILogEventSink>(capture));
+        var client = app.CreateAuthorizedClient();
+
+        using var completion = await client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
+        using var refused = await app.CreateClient().GetAsync("/api/external/v1/models");
+        using var missing = await client.GetAsync("/api/external/nowhere");
+
+        string[] ids = [.. new[] { completion, refused, missing }.Select(r => r.Headers.GetValues("x-request-id").Single())];
+        Assert.All(ids, id => Assert.Matches("^req_[0-9a-f]{32}$", id));
+        Assert.Equal(3, ids.Distinct().Count());
+        foreach (var id in ids)
+        {
+            var line = await capture.WaitForAsync(e => e.Properties.TryGetValue("RequestId", out var value) && value.ToString() == $"\"{id}\"");
+            Assert.Contains("responded", line.MessageTemplate.Text);
+        }
+    }
 }

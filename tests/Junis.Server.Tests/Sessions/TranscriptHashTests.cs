@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Json;
 using Junis.Server.Sessions;
 
 namespace Junis.Server.Tests.Sessions;
@@ -69,5 +70,27 @@ public sealed class TranscriptHashTests
         Assert.NotEqual(
             TranscriptHash.Extend(TranscriptHash.Empty, new TranscriptMessage("user", "ab")),
             TranscriptHash.Extend(TranscriptHash.Empty, new TranscriptMessage("user", "a\",\"b")));
+    }
+
+    [Fact]
+    public void AMessageWithMediaAddsTheDigestOfEachNonTextPart()
+    {
+        var parts = new[]
+        {
+            JsonElement.Parse("""{"type":"text","text":"What is this?"}"""),
+            JsonElement.Parse("""{ "image_url": {"url":"https://example.com/cat.png", "detail":"low"}, "type":"image_url" }"""),
+        };
+        // The part written compactly with its properties in ordinal order, then SHA-256: spacing and order do not count.
+        var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            Encoding.UTF8.GetBytes("""{"image_url":{"detail":"low","url":"https://example.com/cat.png"},"type":"image_url"}""")));
+
+        Assert.Equal(digest, TranscriptHash.PartDigest(parts[1]));
+        Assert.Equal($$"""["user","What is this?",[],["{{digest}}"]]""", Canonical(new TranscriptMessage("user", "What is this?", Parts: parts)));
+        // Text parts alone hash as plain text does.
+        Assert.Equal("""["user","What is this?",[]]""", Canonical(new TranscriptMessage("user", "What is this?", Parts: [parts[0]])));
+        Assert.NotEqual(
+            TranscriptHash.Extend(TranscriptHash.Empty, new TranscriptMessage("user", "What is this?", Parts: parts)),
+            TranscriptHash.Extend(TranscriptHash.Empty, new TranscriptMessage("user", "What is this?",
+                Parts: [parts[0], JsonElement.Parse("""{"type":"image_url","image_url":{"url":"https://example.com/dog.png","detail":"low"}}""")])));
     }
 }

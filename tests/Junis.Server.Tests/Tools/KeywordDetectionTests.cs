@@ -178,6 +178,64 @@ public sealed class KeywordDetectionTests : IDisposable
         Assert.Same(deltas[^1], deltas.Single(d => d["finish_reason"] is not null));
     }
 
+    private async Task<JsonNode> AskWithHistoryAsync(string reply, object[] messages)
+    {
+        _reply = reply;
+        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages, tools = new[] { EndCall } });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.ReadJsonAsync())["choices"]![0]!;
+    }
+
+    private static object EndCallMessage(string id) =>
+        new { role = "assistant", content = "Goodbye!", tool_calls = new[] { new { id, type = "function", function = new { name = "end_call", arguments = "{\"reason\":\"done\"}" } } } };
+
+    [Fact]
+    public async Task NoCallOnATurnWhoseInputEndsWithThatToolsResult()
+    {
+        // A client's tool loop: it ran end_call and sends the result back; the model says goodbye again.
+        var choice = await AskWithHistoryAsync("Goodbye, and thanks for calling.",
+        [
+            new { role = "user", content = "That's all, thanks." },
+            EndCallMessage("call_1"),
+            new { role = "tool", tool_call_id = "call_1", content = "ended" },
+        ]);
+
+        Assert.Equal("stop", (string)choice["finish_reason"]!);
+        Assert.Null(choice["message"]!["tool_calls"]);
+    }
+
+    [Fact]
+    public async Task NoCallOfAToolTheLatestAssistantMessageAlreadyCalled()
+    {
+        var choice = await AskWithHistoryAsync("Goodbye!",
+        [
+            new { role = "user", content = "Bye." },
+            EndCallMessage("call_1"),
+            new { role = "tool", tool_call_id = "call_1", content = "ended" },
+            new { role = "user", content = "Are you still there?" },
+        ]);
+
+        Assert.Equal("stop", (string)choice["finish_reason"]!);
+        Assert.Null(choice["message"]!["tool_calls"]);
+    }
+
+    [Fact]
+    public async Task AFarewellLaterInTheConversationIsHeardAgain()
+    {
+        // end_call was called turns ago, not by the latest assistant message: a new farewell is a new call.
+        var choice = await AskWithHistoryAsync("Goodbye!",
+        [
+            new { role = "user", content = "Bye." },
+            EndCallMessage("call_1"),
+            new { role = "tool", tool_call_id = "call_1", content = "not ended: the caller is still there" },
+            new { role = "assistant", content = "Oh, you are still here. How can I help?" },
+            new { role = "user", content = "Nothing more, bye." },
+        ]);
+
+        Assert.Equal("tool_calls", (string)choice["finish_reason"]!);
+        Assert.Equal("end_call", (string)choice["message"]!["tool_calls"]![0]!["function"]!["name"]!);
+    }
+
     [Fact]
     public async Task ATurnEndingInEndCallMakesItsSessionInactive()
     {
