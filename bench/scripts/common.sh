@@ -177,10 +177,17 @@ dll_of() { if [[ $1 == BASE ]]; then echo "$BASE_DLL"; else echo "$SERVER_DLL"; 
 
 pid_of() { echo "${PID[$(name_of "$1")]}"; }
 
-# targets_in_turn REP: the targets, rotated by REP so that none always runs first.
+# targets_in_turn REP: the targets, rotated by REP so that none always runs first; on odd repetitions SERVER and
+# BASE trade places too, so that neither always runs just before the other.
 targets_in_turn() {
-  local n=${#TARGETS[@]} i
-  for ((i = 0; i < n; i++)); do echo "${TARGETS[(i + $1) % n]}"; done
+  local n=${#TARGETS[@]} i target
+  for ((i = 0; i < n; i++)); do
+    target=${TARGETS[(i + $1) % n]}
+    if (($1 % 2)) && [[ " ${TARGETS[*]} " == *" BASE "* ]]; then
+      case $target in SERVER) target=BASE ;; BASE) target=SERVER ;; esac
+    fi
+    echo "$target"
+  done
 }
 
 # ensure_alive TARGET: a SERVER or BASE that died is dropped (and said so); DIRECT or YARP dying ends the run.
