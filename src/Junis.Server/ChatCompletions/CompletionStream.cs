@@ -21,7 +21,7 @@ public sealed record CompletionIdentity(string Id, long Created, string Model)
 /// <summary>
 /// Writes turn events as server-sent events: a role chunk first for each choice, each event as a chunk the
 /// moment it happens, a finish chunk per choice, the usage chunk when asked, then <c>[DONE]</c>. A failure after
-/// the first byte sends one error event and no <c>[DONE]</c>, so a cut stream never looks complete.
+/// the first byte sends one error event, no <c>[DONE]</c>, and breaks the connection off, so a cut stream never looks complete.
 /// </summary>
 /// <remarks>
 /// Written straight into the response pipe rather than through <c>TypedResults.ServerSentEvents</c>, which
@@ -60,8 +60,12 @@ public sealed class CompletionStream(
         try
         {
             // The model's answer has begun: its request id, if it gave one, names this response too.
-            if (events.Current is AnswerInfo { RequestId: { } requestId })
-                response.Headers[RequestIds.Header] = requestId;
+            if (events.Current is AnswerInfo first)
+            {
+                if (first.RequestId is { } requestId)
+                    response.Headers[RequestIds.Header] = requestId;
+                (_systemFingerprint, _serviceTier) = (first.SystemFingerprint, first.ServiceTier);
+            }
             for (var i = 0; i < choices; i++)
                 WriteChunk(pipe, json, new ChunkChoice(i, new Delta { Role = "assistant", Content = "" }));
 

@@ -20,7 +20,9 @@ internal static class ModelAnswerContents
 
         public string? RequestId { get; init; }
 
-        /// <summary>Whether the answer's metadata has been passed on (once, with the first update that has any).</summary>
+        /// <summary>What the stream has said about its answer, until it goes out with the answer's first update.</summary>
+        public AnswerMetadata? Metadata { get; set; }
+
         public bool MetadataSent { get; set; }
     }
 
@@ -47,11 +49,8 @@ internal static class ModelAnswerContents
             throw new ModelCallException(502, $"The model provider failed mid-answer: {error.Message ?? "no details"}.");
 
         List<AIContent>? contents = null;
-        if (!state.MetadataSent && (chunk.SystemFingerprint ?? chunk.ServiceTier ?? state.RequestId) is not null)
-        {
-            state.MetadataSent = true;
-            contents = [new AnswerMetadata(state.RequestId, chunk.SystemFingerprint, chunk.ServiceTier)];
-        }
+        if (!state.MetadataSent && state.Metadata is null && (chunk.SystemFingerprint ?? chunk.ServiceTier ?? state.RequestId) is not null)
+            state.Metadata = new AnswerMetadata(state.RequestId, chunk.SystemFingerprint, chunk.ServiceTier);
         ChatFinishReason? finish = null;
         foreach (var choice in chunk.Choices ?? [])
         {
@@ -65,9 +64,15 @@ internal static class ModelAnswerContents
         if (chunk.Usage is { } usage)
             (contents ??= []).Add(new UsageContent(Usage(usage)));
 
-        return contents is not { Count: > 0 } && finish is null
-            ? null
-            : new ChatResponseUpdate { Role = ChatRole.Assistant, Contents = contents ?? [], FinishReason = finish };
+        if (contents is not { Count: > 0 } && finish is null)
+            return null;
+        // With the first update that says something, not before: a role chunk alone is not yet an answer.
+        if (!state.MetadataSent && state.Metadata is { } metadata)
+        {
+            (contents ??= []).Insert(0, metadata);
+            state.MetadataSent = true;
+        }
+        return new ChatResponseUpdate { Role = ChatRole.Assistant, Contents = contents ?? [], FinishReason = finish };
     }
 
     /// <summary>A reply, whole or a streamed delta of one, as contents: text, refusal, log probabilities, tool calls, other fields.</summary>
