@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Junis.Server.Tests.Infrastructure;
 
@@ -10,64 +9,10 @@ namespace Junis.Server.Tests.Tools;
 /// </summary>
 public sealed class NodeSdkTests
 {
-    private static readonly string Checks = Path.Combine(RepositoryRoot(), "tests", "sdk-node");
+    private static Task<JsonNode> StreamAsync(JunisApp app, object request) =>
+        NodeSdk.RunScriptAsync(app, "stream-helper.mjs", NodeSdk.Json(request));
 
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Junis.Server.sln")))
-            directory = directory.Parent;
-        return directory?.FullName ?? throw new InvalidOperationException("The repository root was not found above the test binaries.");
-    }
-
-    private static readonly SemaphoreSlim Install = new(1, 1);
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string command, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(command) { WorkingDirectory = Checks, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{command} could not be started; Node.js 20 and npm are needed.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return (process.ExitCode, await output + await errors);
-    }
-
-    /// <summary>Installs the SDK at the version package-lock.json pins, once.</summary>
-    private static async Task EnsureSdkAsync()
-    {
-        await Install.WaitAsync();
-        try
-        {
-            if (!Directory.Exists(Path.Combine(Checks, "node_modules", "openai")))
-            {
-                var (code, output) = await RunAsync("npm", "ci", "--no-audit", "--no-fund");
-                Assert.True(code == 0, $"npm ci failed: {output}");
-            }
-        }
-        finally
-        {
-            Install.Release();
-        }
-    }
-
-    private static async Task<JsonNode> StreamAsync(JunisApp app, object request)
-    {
-        await EnsureSdkAsync();
-        var (code, output) = await RunAsync("node", "stream-helper.mjs", $"{app.ClientOptions.BaseAddress}api/external/v1", JunisApp.Key,
-            System.Text.Json.JsonSerializer.Serialize(request));
-        Assert.True(code == 0, $"the stream helper rejected the stream: {output}");
-        return JsonNode.Parse(output)!;
-    }
-
-    private static JunisApp OnARealSocket(Dictionary<string, string?>? settings = null)
-    {
-        var app = new JunisApp(settings);
-        app.UseKestrel(0);
-        app.StartServer();
-        return app;
-    }
+    private static JunisApp OnARealSocket(Dictionary<string, string?>? settings = null) => NodeSdk.OnARealSocket(settings);
 
     private static readonly object EndCall = new
     {
