@@ -60,17 +60,20 @@ public static class ChatCompletionsApi
         }
 
         // Wait for the model's first word before committing to 200, so a model that fails at once gets a real HTTP error.
+        // What the model says about its answer before then (its request id, its fingerprint) is noted for the stream.
         var stream = events.GetAsyncEnumerator(cancellationToken);
+        AnswerInfo? answer = null;
         try
         {
-            await stream.MoveNextAsync();
+            while (await stream.MoveNextAsync() && stream.Current is AnswerInfo info)
+                answer ??= info;
         }
         catch (ModelCallException e)
         {
             await stream.DisposeAsync();
             return ModelError(http, e);
         }
-        return new CompletionStream(stream, identity, choices, request.StreamOptions?.IncludeUsage == true, logger);
+        return new CompletionStream(stream, identity, choices, request.StreamOptions?.IncludeUsage == true, answer, logger);
     }
 
     private static IResult ModelError(HttpContext http, ModelCallException e)

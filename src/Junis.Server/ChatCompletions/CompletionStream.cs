@@ -30,18 +30,18 @@ public sealed record CompletionIdentity(string Id, long Created, string Model)
 /// most of the CPU of a fast stream went to those sends).
 /// </remarks>
 public sealed class CompletionStream(
-    IAsyncEnumerator<TurnEvent> events, CompletionIdentity identity, int choices, bool includeUsage, ILogger logger) : IResult
+    IAsyncEnumerator<TurnEvent> events, CompletionIdentity identity, int choices, bool includeUsage, AnswerInfo? answer, ILogger logger) : IResult
 {
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
     private static readonly TimeSpan ErrorEventGrace = TimeSpan.FromMilliseconds(100);
 
-    private string? _systemFingerprint, _serviceTier;
+    private string? _systemFingerprint = answer?.SystemFingerprint, _serviceTier = answer?.ServiceTier;
 
     /// <summary>Tool calls made in the legacy form, by choice and index: their pieces are written as <c>function_call</c>.</summary>
     private HashSet<(int Choice, int Index)>? _legacyCalls;
 
-    /// <param name="http">The response, not yet started; <c>events</c> is already at its first event.</param>
+    /// <param name="http">The response, not yet started; <c>events</c> is already at the model's first words (or call, or refusal).</param>
     public async Task ExecuteAsync(HttpContext http)
     {
         var response = http.Response;
@@ -59,15 +59,11 @@ public sealed class CompletionStream(
         await using var _ = events;
         try
         {
-            // The model's answer has begun: its request id, if it gave one, names this response too.
-            if (events.Current is AnswerInfo first)
-            {
-                if (first.RequestId is { } requestId)
-                    response.Headers[RequestIds.Header] = requestId;
-                (_systemFingerprint, _serviceTier) = (first.SystemFingerprint, first.ServiceTier);
-            }
+            // The model's request id, if it gave one, names this response too.
+            if (answer?.RequestId is { } requestId)
+                response.Headers[RequestIds.Header] = requestId;
             for (var i = 0; i < choices; i++)
-                WriteChunk(pipe, json, new ChunkChoice(i, new Delta { Role = "assistant", Content = "" }));
+                WriteChunk(pipe, json, new ChunkChoice(i, RoleDelta(i)));
 
             while (true)
             {
@@ -154,6 +150,17 @@ public sealed class CompletionStream(
                 break;
         }
     }
+
+    /// <summary>
+    /// A choice's first delta, as OpenAI writes it: empty content for a reply in words, none for one that begins with a
+    /// tool call or a refusal, so a client that adds up the deltas ends with null content, as the whole answer has.
+    /// </summary>
+    private Delta RoleDelta(int choice) => events.Current switch
+    {
+        RefusalDelta refusal when refusal.Choice == choice => new Delta { Role = "assistant" },
+        ToolCallStarted call when call.Choice == choice => new Delta { Role = "assistant" },
+        _ => new Delta { Role = "assistant", Content = "" },
+    };
 
     private void WriteChunk(PipeWriter pipe, Utf8JsonWriter json, ChunkChoice choice) =>
         WriteEvent(pipe, json, Chunk([choice]), WireJson.Default.ChatCompletionChunk);
