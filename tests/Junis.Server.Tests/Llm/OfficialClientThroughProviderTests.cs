@@ -1,5 +1,3 @@
-using System.ClientModel;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Junis.Server.Tests.ChatCompletions;
@@ -14,7 +12,8 @@ namespace Junis.Server.Tests.Llm;
 
 /// <summary>
 /// The OpenAI .NET SDK against the server in front of an OpenAI-compatible model (a fake one, over real HTTP): what the
-/// SDK sends reaches the model as the SDK wrote it, and what the model answers reaches the SDK in OpenAI's shapes.
+/// SDK sends for structured outputs and tools reaches the model as the SDK wrote it, and the model's JSON and tool
+/// calls come back to the SDK, through Microsoft.Extensions.AI too.
 /// </summary>
 public sealed class OfficialClientThroughProviderTests : IAsyncLifetime
 {
@@ -60,6 +59,20 @@ public sealed class OfficialClientThroughProviderTests : IAsyncLifetime
         var received = Assert.Single(_model.Requests).Body;
         AssertSameJson(Assert.Single(_traffic.Sent)["response_format"], received["response_format"]);
         Assert.True((bool)At(received, "response_format.json_schema.strict")!);
+    }
+
+    [Fact]
+    public async Task MicrosoftExtensionsAIGetsATypedObjectFromTheModelsJson()
+    {
+        // Microsoft.Extensions.AI names properties in camelCase in the schema it sends and in the JSON it reads.
+        _model.Handler = (context, body) => FakeOpenAIServer.StreamAsync(context, body, ["{\"city\":\"Seoul\",", "\"summary\":\"Sunny\",\"temperatureC\":21}"]);
+
+        ChatResponse<OfficialClientFeatureTests.Forecast> response = await Chat.AsIChatClient().GetResponseAsync<OfficialClientFeatureTests.Forecast>("Weather in Seoul?");
+
+        Assert.Equal(new OfficialClientFeatureTests.Forecast("Seoul", "Sunny", 21), response.Result);
+        var received = Assert.Single(_model.Requests).Body;
+        Assert.Equal("json_schema", (string?)At(received, "response_format.type"));
+        AssertSameJson(Assert.Single(_traffic.Sent)["response_format"], received["response_format"]);
     }
 
     [Theory]
@@ -122,120 +135,6 @@ public sealed class OfficialClientThroughProviderTests : IAsyncLifetime
         // The function's result as Microsoft.Extensions.AI wrote it (a JSON string), as the SDK sent it.
         AssertSameJson(_traffic.Sent[1]["messages"]![2], _model.Requests[1].Body["messages"]![2]);
         Assert.Contains("Sunny, 21 °C", (string)_model.Requests[1].Body["messages"]![2]!["content"]!);
-    }
-
-    private static readonly JsonArray Tokens =
-    [
-        FakeOpenAIServer.Token("Hello", -0.0031, ("Hello", -0.0031), ("Hi", -5.8)),
-        FakeOpenAIServer.Token(" café", -0.52, (" café", -0.52), (" cafe", -0.91)),
-        FakeOpenAIServer.Token("!", -1.5e-7, ("!", -1.5e-7), (".", -16.1)),
-    ];
-
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task TheModelsLogProbabilitiesReachTheSdkAsItWroteThem(bool streamed)
-    {
-        _model.Handler = (context, body) => FakeOpenAIServer.LogprobsAsync(context, body, Tokens);
-        var options = new ChatCompletionOptions { IncludeLogProbabilities = true, TopLogProbabilityCount = 2 };
-
-        var tokens = streamed
-            ? (await Chat.CompleteChatStreamingAsync([new UserChatMessage("hi")], options).CollectAsync()).ContentTokenLogProbabilities
-            : (await Chat.CompleteChatAsync([new UserChatMessage("hi")], options)).Value.ContentTokenLogProbabilities;
-
-        Assert.Equal(Tokens.Count, tokens.Count);
-        foreach (var (expected, actual) in Tokens.Zip(tokens))
-        {
-            Assert.Equal((string)expected!["token"]!, actual.Token);
-            Assert.Equal((float)(double)expected["logprob"]!, actual.LogProbability);
-            Assert.Equal(expected["bytes"]!.AsArray().Select(b => (byte)(int)b!), actual.Utf8Bytes!.Value.ToArray());
-            Assert.Equal(expected["top_logprobs"]!.AsArray().Select(t => ((string)t!["token"]!, (float)(double)t["logprob"]!, Encoding.UTF8.GetBytes((string)t["token"]!))),
-                actual.TopLogProbabilities.Select(t => (t.Token, t.LogProbability, t.Utf8Bytes!.Value.ToArray())));
-        }
-        var received = Assert.Single(_model.Requests).Body;
-        Assert.True((bool)received["logprobs"]!);
-        Assert.Equal(2, (int)received["top_logprobs"]!);
-    }
-
-    [Fact]
-    public async Task ARefusalArrivesAsARefusalWholeAndStreamed()
-    {
-        string[] pieces = ["I'm sorry,", " I can't", " help with that."];
-        _model.Handler = (context, body) => FakeOpenAIServer.RefusalAsync(context, body, pieces);
-
-        ChatCompletion whole = await Chat.CompleteChatAsync([new UserChatMessage("Something forbidden")]);
-        var streamedPieces = new List<string>();
-        await foreach (var update in Chat.CompleteChatStreamingAsync([new UserChatMessage("Something forbidden")]))
-        {
-            if (!string.IsNullOrEmpty(update.RefusalUpdate))
-                streamedPieces.Add(update.RefusalUpdate);
-            Assert.All(update.ContentUpdate, part => Assert.Equal("", part.Text));
-        }
-
-        Assert.Equal(string.Concat(pieces), whole.Refusal);
-        Assert.Empty(whole.Content);
-        Assert.Equal(pieces, streamedPieces);
-    }
-
-    // The SDK marks its service tier as for evaluation only; it is what a caller reads the tier from.
-#pragma warning disable OPENAI001
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task TheModelsUsageDetailsFingerprintAndServiceTierReachTheSdk(bool streamed)
-    {
-        var usage = JsonNode.Parse("""
-            {"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,
-             "prompt_tokens_details":{"cached_tokens":1024,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":256,"audio_tokens":0}}
-            """)!.AsObject();
-        var fields = new JsonObject { ["system_fingerprint"] = "fp_fake42", ["service_tier"] = "default" };
-        _model.Handler = (context, body) => FakeOpenAIServer.PiecesAsync(context, body,
-            [new FakePiece(new JsonObject { ["content"] = "Thought" }), new FakePiece(new JsonObject { ["content"] = " hard." })], fields: fields, usage: usage);
-
-        ChatTokenUsage? tokens = null;
-        string? fingerprint = null;
-        ChatServiceTier? tier = null;
-        if (streamed)
-        {
-            await foreach (var update in Chat.CompleteChatStreamingAsync([new UserChatMessage("hi")]))
-            {
-                tokens ??= update.Usage;
-                fingerprint ??= update.SystemFingerprint;
-                tier ??= update.ServiceTier;
-            }
-        }
-        else
-        {
-            ChatCompletion completion = await Chat.CompleteChatAsync([new UserChatMessage("hi")]);
-            (tokens, fingerprint, tier) = (completion.Usage, completion.SystemFingerprint, completion.ServiceTier);
-        }
-
-        Assert.Equal("fp_fake42", fingerprint);
-        Assert.Equal((1200, 300, 1500), (tokens!.InputTokenCount, tokens.OutputTokenCount, tokens.TotalTokenCount));
-        Assert.Equal(1024, tokens.InputTokenDetails.CachedTokenCount);
-        Assert.Equal(256, tokens.OutputTokenDetails.ReasoningTokenCount);
-        Assert.Equal(ChatServiceTier.Default, tier);
-    }
-#pragma warning restore OPENAI001
-
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task TheModelServersOwnRequestIdComesBack(bool streamed)
-    {
-        _model.Handler = FakeOpenAIServer.WithRequestId("req_upstream_5f1c", (context, body) => FakeOpenAIServer.StreamAsync(context, body, ["Hi"]));
-
-        if (streamed)
-        {
-            await Chat.CompleteChatStreamingAsync([new UserChatMessage("hi")]).CollectAsync();
-            Assert.Equal("req_upstream_5f1c", Assert.Single(_traffic.ResponseHeaders)["x-request-id"]);
-        }
-        else
-        {
-            ClientResult<ChatCompletion> result = await Chat.CompleteChatAsync([new UserChatMessage("hi")]);
-            Assert.True(result.GetRawResponse().Headers.TryGetValue("x-request-id", out var id));
-            Assert.Equal("req_upstream_5f1c", id);
-        }
     }
 
     public async Task DisposeAsync()
