@@ -25,7 +25,7 @@ public sealed class AnswerShapesThroughSdkTests : IAsyncLifetime
 
     private ChatClient Chat => OfficialClient.Chat(_app, traffic: _traffic);
 
-    // A non-ASCII token, so its bytes are not its characters, and log probabilities small enough to show rounding.
+    // A non-ASCII token, whose bytes are not its characters, and a log probability written with an exponent.
     private static readonly JsonArray Tokens =
     [
         FakeOpenAIServer.Token("Hello", -0.0031, ("Hello", -0.0031), ("Hi", -5.8)),
