@@ -10,9 +10,10 @@ namespace Junis.Server.Tests.Infrastructure;
 
 /// <summary>
 /// A stand-in for a third-party OpenAI-compatible model server, over real HTTP on 127.0.0.1, so the
-/// server's OpenAI provider is exercised through its real client and sockets. Each test sets what it answers.
+/// server's OpenAI provider is exercised through its real client and sockets. Each test sets what it answers; the
+/// answers beyond plain text (JSON, refusals, log probabilities, rate limits, …) are in FakeOpenAIServer.Answers.cs.
 /// </summary>
-public sealed class FakeOpenAIServer : IAsyncDisposable
+public sealed partial class FakeOpenAIServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
