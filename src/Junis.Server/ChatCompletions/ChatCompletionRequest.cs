@@ -124,6 +124,10 @@ public sealed record FunctionDefinition
 public sealed record StreamOptions
 {
     public bool? IncludeUsage { get; set; }
+
+    /// <summary>Other stream options (<c>include_obfuscation</c>), passed to the model as written.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? OtherFields { get; set; }
 }
 
 /// <summary>

@@ -31,6 +31,8 @@ internal static class ModelRequestWriter
             // The usage comes in a last chunk; the server always wants it, whatever the caller asked for.
             json.WriteStartObject("stream_options");
             json.WriteBoolean("include_usage", true);
+            if (options?.AdditionalProperties?.TryGetValue(StreamOptions, out var more) == true && more is IEnumerable<KeyValuePair<string, JsonElement>> callers)
+                WriteFields(json, callers.Where(o => o.Key != "include_usage").Select(o => KeyValuePair.Create(o.Key, (object?)o.Value)));
             json.WriteEndObject();
         }
         json.WriteEndObject();
@@ -67,8 +69,11 @@ internal static class ModelRequestWriter
             if (options.AllowMultipleToolCalls is { } parallel)
                 json.WriteBoolean("parallel_tool_calls", parallel);
         }
-        WriteFields(json, options.AdditionalProperties);
+        WriteFields(json, options.AdditionalProperties?.Where(f => f.Key != StreamOptions));
     }
+
+    /// <summary>Where the caller's own stream options travel; they go out inside the server's <c>stream_options</c>.</summary>
+    public const string StreamOptions = "stream_options";
 
     private static void WriteTool(Utf8JsonWriter json, AIFunctionDeclaration tool)
     {

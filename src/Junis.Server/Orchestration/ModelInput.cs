@@ -63,6 +63,9 @@ public static class ModelInput
         };
         if (request.OtherFields is { } other)
             options.AdditionalProperties = Fields(other);
+        // The server asks for usage itself; the caller's other stream options go with it.
+        if (request.StreamOptions?.OtherFields is { Count: > 0 } streamOptions)
+            (options.AdditionalProperties ??= [])["stream_options"] = streamOptions;
         if (request.Tools is { Count: > 0 } tools)
         {
             options.Tools = [.. tools.Select(t => new DeclaredFunction(t!.Function!.Name!, t.Function.Description, t.Function.Parameters,

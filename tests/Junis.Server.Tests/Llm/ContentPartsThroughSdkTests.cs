@@ -58,7 +58,7 @@ public sealed class ContentPartsThroughSdkTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TheSessionKeepsAMessageWithPartsAndShowsItsText()
+    public async Task TheSessionKeepsAMessageWithPartsAndShowsItsTextAndParts()
     {
         using var app = new JunisApp();
 
@@ -71,9 +71,10 @@ public sealed class ContentPartsThroughSdkTests : IAsyncLifetime
 
         Assert.Equal(["user", "assistant"], messages.Select(m => (string)m!["role"]!));
         Assert.Equal("Echo: [image] What is this?", (string)messages[1]!["content"]!);
-        // The messages view shows a message's text only: the image is kept with the session (see the next test) but not
-        // shown here.
+        // The text is the message's content; the parts come as the SDK sent them.
         Assert.Equal("What is this?", (string)messages[0]!["content"]!);
+        Assert.Equal(["image_url", "text"], messages[0]!["content_parts"]!.AsArray().Select(p => (string)p!["type"]!));
+        Assert.Equal("https://example.com/cat.png", (string)messages[0]!["content_parts"]![0]!["image_url"]!["url"]!);
     }
 
     [Fact]
