@@ -95,10 +95,16 @@ public sealed record ChatCompletionChunk(
 public sealed record ChunkChoice(
     int Index,
     Delta Delta,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never), JsonPropertyOrder(1)] string? FinishReason = null,
-    // An explicit null when there are none, as in CompletionChoice.
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] JsonElement? Logprobs = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never), JsonPropertyOrder(1)] string? FinishReason = null)
+{
+    // An explicit null, as in CompletionChoice. A chunk with log probabilities is written by CompletionStream itself:
+    // typed as text, this one is written by the generated code directly, not by the serializer's slower general path.
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Logprobs => null;
+}
 
+// No raw JSON here either (extension data, JsonElement): every chunk of every stream is written by the generated
+// code directly only while all its types can be.
 public sealed record Delta
 {
     public string? Role { get; init; }
@@ -106,10 +112,6 @@ public sealed record Delta
     public IReadOnlyList<ToolCallDelta>? ToolCalls { get; init; }
     public string? Refusal { get; init; }
     public FunctionCallDelta? FunctionCall { get; init; }
-
-    /// <summary>Fields of the model's delta passed on as written.</summary>
-    [JsonExtensionData]
-    public Dictionary<string, JsonElement>? OtherFields { get; set; }
 }
 
 /// <summary>A streamed tool call: the first delta has index, id, type and name; later ones argument fragments.</summary>

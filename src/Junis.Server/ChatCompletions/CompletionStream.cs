@@ -114,11 +114,17 @@ public sealed class CompletionStream(
                 _systemFingerprint ??= info.SystemFingerprint;
                 _serviceTier ??= info.ServiceTier;
                 break;
+            case TextDelta { Logprobs: null } text:
+                WriteChunk(pipe, json, new ChunkChoice(text.Choice, new Delta { Content = text.Text }));
+                break;
             case TextDelta text:
-                WriteChunk(pipe, json, new ChunkChoice(text.Choice, new Delta { Content = text.Text.Length > 0 ? text.Text : null }, Logprobs: text.Logprobs));
+                WriteChunkWithJson(pipe, json, text.Choice, "content", text.Text.Length > 0 ? text.Text : null, text.Logprobs, null);
+                break;
+            case RefusalDelta { Logprobs: null } refusal:
+                WriteChunk(pipe, json, new ChunkChoice(refusal.Choice, new Delta { Refusal = refusal.Text }));
                 break;
             case RefusalDelta refusal:
-                WriteChunk(pipe, json, new ChunkChoice(refusal.Choice, new Delta { Refusal = refusal.Text }, Logprobs: refusal.Logprobs));
+                WriteChunkWithJson(pipe, json, refusal.Choice, "refusal", refusal.Text, refusal.Logprobs, null);
                 break;
             case ToolCallStarted { Legacy: true } call:
                 (_legacyCalls ??= []).Add((call.Choice, call.Index));
@@ -140,7 +146,7 @@ public sealed class CompletionStream(
                 }));
                 break;
             case OtherReplyFields fields:
-                WriteChunk(pipe, json, new ChunkChoice(fields.Choice, new Delta { OtherFields = fields.Fields }));
+                WriteChunkWithJson(pipe, json, fields.Choice, null, null, null, fields.Fields);
                 break;
             case ChoiceFinished finished:
                 WriteChunk(pipe, json, new ChunkChoice(finished.Choice, new Delta(), finished.FinishReason));
@@ -167,6 +173,50 @@ public sealed class CompletionStream(
 
     private ChatCompletionChunk Chunk(IReadOnlyList<ChunkChoice> choice, Usage? usage = null) =>
         new(identity.Id, identity.Created, identity.Model, choice, usage) { SystemFingerprint = _systemFingerprint, ServiceTier = _serviceTier };
+
+    /// <summary>
+    /// A chunk carrying what the model wrote as JSON (log probabilities, other fields of its reply), written by hand in
+    /// the shape of <see cref="ChatCompletionChunk"/>: the generated code writes raw JSON only through the serializer's
+    /// general path, which would slow every chunk of every stream, not only these (bench/ANALYSIS.md, "Answer fields").
+    /// </summary>
+    private void WriteChunkWithJson(PipeWriter pipe, Utf8JsonWriter json, int choice, string? textName, string? text,
+        JsonElement? logprobs, Dictionary<string, JsonElement>? fields)
+    {
+        pipe.Write("data: "u8);
+        json.Reset(pipe);
+        json.WriteStartObject();
+        json.WriteString("id"u8, identity.Id);
+        json.WriteString("object"u8, "chat.completion.chunk"u8);
+        json.WriteNumber("created"u8, identity.Created);
+        json.WriteString("model"u8, identity.Model);
+        json.WriteStartArray("choices"u8);
+        json.WriteStartObject();
+        json.WriteNumber("index"u8, choice);
+        json.WriteStartObject("delta"u8);
+        if (text is not null)
+            json.WriteString(textName!, text);
+        foreach (var (name, value) in fields ?? [])
+        {
+            json.WritePropertyName(name);
+            value.WriteTo(json);
+        }
+        json.WriteEndObject();
+        json.WritePropertyName("logprobs"u8);
+        if (logprobs is { } tokens)
+            tokens.WriteTo(json);
+        else
+            json.WriteNullValue();
+        json.WriteNull("finish_reason"u8);
+        json.WriteEndObject();
+        json.WriteEndArray();
+        if (_serviceTier is not null)
+            json.WriteString("service_tier"u8, _serviceTier);
+        if (_systemFingerprint is not null)
+            json.WriteString("system_fingerprint"u8, _systemFingerprint);
+        json.WriteEndObject();
+        json.Flush();
+        pipe.Write("\n\n"u8);
+    }
 
     /// <summary>
     /// <c>data: {json}\n\n</c>, serialized into the pipe. The writer brings its own encoder, so the context's options

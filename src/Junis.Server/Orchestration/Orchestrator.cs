@@ -25,7 +25,8 @@ public sealed class Orchestrator(
     {
         var input = BuildInput(request, turn.History);
         var chatOptions = ModelInput.ToChatOptions(request);
-        var justUsed = KeywordTools.ToolsJustUsed(input);
+        // Only a request that offers tools can hear a keyword call.
+        IReadOnlyCollection<string> justUsed = request.Tools is { Count: > 0 } ? KeywordTools.ToolsJustUsed(input) : Array.Empty<string>();
         var choices = new ChoiceResult[request.N ?? 1];
         for (var i = 0; i < choices.Length; i++)
             choices[i] = new ChoiceResult();
@@ -128,7 +129,7 @@ public sealed class Orchestrator(
     }
 
     private async IAsyncEnumerable<TurnEvent> GenerateAsync(
-        int choice, ChatCompletionRequest request, List<ChatMessage> input, ChatOptions chatOptions, IReadOnlySet<string> justUsed,
+        int choice, ChatCompletionRequest request, List<ChatMessage> input, ChatOptions chatOptions, IReadOnlyCollection<string> justUsed,
         ChoiceResult result, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // A caller that wants the whole answer gets the model's whole answer: one response, not a stream to reassemble.
@@ -190,7 +191,8 @@ public sealed class Orchestrator(
         result.ToolCalls.AddRange(result.Calls.Complete());
         // What the assistant said may itself be a tool call: a farewell ends the call, a transfer transfers it. Not a
         // tool the model calls now, or one the conversation has just used: a client's tool loop would hear it again.
-        if (keywordTools.Detect(result.Text.ToString(), request.Tools, [.. result.ToolCalls.Select(c => c.Function.Name), .. justUsed]) is { } detected)
+        if (request.Tools is { Count: > 0 }
+            && keywordTools.Detect(result.Text.ToString(), request.Tools, [.. result.ToolCalls.Select(c => c.Function.Name), .. justUsed]) is { } detected)
         {
             result.ToolCalls.Add(detected);
             yield return new ToolCallStarted(choice, result.ToolCalls.Count - 1, detected.Id, detected.Function.Name, detected.Function.Arguments);
