@@ -463,6 +463,48 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
         Assert.Equal(arguments, (string)sent[1]!["tool_calls"]![0]!["function"]!["arguments"]!);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ToolCallArgumentsWrittenAsAnEmptyStringGoBothWaysAsWritten(bool stream)
+    {
+        // Some models write "" for a call without arguments: the caller gets "", and "" sent back reaches the model again.
+        var tool = new { type = "function", function = new { name = "hang_up", parameters = new { type = "object", properties = new { } } } };
+        _model.Handler = (context, body) => body["messages"]!.AsArray().Count == 1
+            ? FakeOpenAIServer.ToolCallAsync(context, body, "hang_up", [""])
+            : FakeOpenAIServer.StreamAsync(context, body, ["Done."]);
+
+        var first = new { messages = new[] { Api.UserMessage("Hang up.") }, tools = new[] { tool }, stream };
+        string arguments;
+        if (stream)
+        {
+            var (response, events, _) = await Client.StreamAsync(first);
+            using var _ = response;
+            var pieces = events.Chunks().Select(c => c["choices"]!.AsArray().FirstOrDefault()?["delta"]?["tool_calls"]?[0]?["function"]?["arguments"]);
+            arguments = string.Concat(pieces.OfType<JsonNode>().Select(p => (string)p!));
+            Assert.Contains(events.Chunks(), c => c["choices"]!.AsArray().FirstOrDefault()?["delta"]?["tool_calls"] is not null);
+        }
+        else
+        {
+            using var response = await Client.PostCompletionAsync(first);
+            arguments = (string)(await response.ReadJsonAsync())["choices"]![0]!["message"]!["tool_calls"]![0]!["function"]!["arguments"]!;
+        }
+        using var second = await Client.PostCompletionAsync(new
+        {
+            messages = new object[]
+            {
+                Api.UserMessage("Hang up."),
+                new { role = "assistant", content = (string?)null, tool_calls = new[] { new { id = "call_fake1", type = "function", function = new { name = "hang_up", arguments } } } },
+                new { role = "tool", tool_call_id = "call_fake1", content = "done" },
+            },
+            tools = new[] { tool },
+        });
+
+        Assert.Equal("", arguments);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal("", (string)_model.Requests[1].Body["messages"]![1]!["tool_calls"]![0]!["function"]!["arguments"]!);
+    }
+
     [Fact]
     public async Task AnErrorMessageAtTheTopOfTheBodyIsPassedOn()
     {
