@@ -76,7 +76,7 @@ public static class ModelInput
                 { Mode: ToolChoice.Required } => ChatToolMode.RequireAny,
                 { Mode: ToolChoice.Function, FunctionName: var name } => ChatToolMode.RequireSpecific(name!),
                 // Microsoft.Extensions.AI has no mode for a subset of tools: the choice goes to the model as written.
-                { AllowedTools: { } allowed } => null,
+                { AllowedTools: not null } => null,
                 _ => ChatToolMode.Auto,
             };
             if (request.ToolChoice?.AllowedTools is { } allowedTools)

@@ -167,12 +167,14 @@ public sealed class Orchestrator(
                         break;
                 }
             }
+            // The update's log probabilities go with its words, or with its refusal when it has no words.
+            var refusalTokens = text is null && refusal is not null;
             if (refusal is not null)
             {
                 result.Refusal.Append(refusal);
-                yield return new RefusalDelta(choice, refusal, text is null ? logprobs : null);
+                yield return new RefusalDelta(choice, refusal, refusalTokens ? logprobs : null);
             }
-            if (text is not null || logprobs is not null && refusal is null)
+            if (text is not null || (logprobs is not null && !refusalTokens))
             {
                 result.Text.Append(text);
                 yield return new TextDelta(choice, text ?? "", logprobs);

@@ -18,12 +18,15 @@ public static class StoredToolCalls
 /// <summary>A message's content parts kept as their OpenAI JSON array, when they hold more than text.</summary>
 public static class StoredParts
 {
+    // Text as UTF-8, not \uXXXX escapes: the column holds JSON, never HTML.
+    private static readonly JsonWriterOptions AsWritten = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static string? Serialize(IReadOnlyList<JsonElement>? parts)
     {
         if (parts is not { Count: > 0 })
             return null;
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var json = new Utf8JsonWriter(buffer, AsWritten))
         {
             json.WriteStartArray();
             foreach (var part in parts)
