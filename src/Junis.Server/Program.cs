@@ -1,4 +1,3 @@
-using Junis.Server;
 using Junis.Server.Auth;
 using Junis.Server.ChatCompletions;
 using Junis.Server.Data;
@@ -17,7 +16,6 @@ var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=
 
 builder.AddJunisLogging();
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Wire));
 
 builder.Services.AddJunisData();
 builder.Services.AddApiKeyAuthentication();

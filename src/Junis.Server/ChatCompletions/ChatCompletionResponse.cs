@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Junis.Server.Orchestration;
+using Microsoft.Extensions.AI;
 
 namespace Junis.Server.ChatCompletions;
 
@@ -64,6 +66,19 @@ public sealed record FunctionCall(string Name, string Arguments);
 public sealed record Usage(int PromptTokens, int CompletionTokens)
 {
     public int TotalTokens => PromptTokens + CompletionTokens;
+
+    /// <summary>A turn's usage as OpenAI writes it: the details only where the model reported some.</summary>
+    public static Usage Of(UsageDetails usage)
+    {
+        var promptAudio = TurnUsage.Count(usage, TurnUsage.PromptAudio);
+        var (reasoning, audio, accepted, rejected) = (usage.ReasoningTokenCount, TurnUsage.Count(usage, TurnUsage.CompletionAudio),
+            TurnUsage.Count(usage, TurnUsage.AcceptedPrediction), TurnUsage.Count(usage, TurnUsage.RejectedPrediction));
+        return new Usage((int)(usage.InputTokenCount ?? 0), (int)(usage.OutputTokenCount ?? 0))
+        {
+            PromptTokensDetails = (usage.CachedInputTokenCount ?? promptAudio) is null ? null : new PromptTokensDetails(usage.CachedInputTokenCount, promptAudio),
+            CompletionTokensDetails = (reasoning ?? audio ?? accepted ?? rejected) is null ? null : new CompletionTokensDetails(reasoning, audio, accepted, rejected),
+        };
+    }
 
     /// <summary>As the model reported them; absent when it reported none.</summary>
     public PromptTokensDetails? PromptTokensDetails { get; init; }

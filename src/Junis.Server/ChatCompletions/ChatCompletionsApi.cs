@@ -1,10 +1,8 @@
-using System.Globalization;
 using Junis.Server.Auth;
 using Junis.Server.Errors;
 using Junis.Server.Llm;
 using Junis.Server.Logging;
 using Junis.Server.Orchestration;
-using Junis.Server.Sessions;
 using Microsoft.Extensions.Options;
 
 namespace Junis.Server.ChatCompletions;
@@ -22,7 +20,6 @@ public static class ChatCompletionsApi
 
     private static async Task<IResult> CreateAsync(
         HttpContext http,
-        SessionResolver sessions,
         Orchestrator orchestrator,
         IOptions<OrchestratorOptions> orchestratorOptions,
         IOptions<RequestLimitsOptions> limits,
@@ -32,64 +29,57 @@ public static class ChatCompletionsApi
         var (request, error) = await ChatRequestReader.ReadAsync(http.Request, limits.Value);
         if (error is not null)
             return error;
+        var caller = http.Caller();
         var scope = request!.IsStreaming ? Scopes.Stream : Scopes.Invoke;
-        if (!http.Caller().Has(scope))
+        if (!caller.Has(scope))
             return ScopeChecks.Missing(scope);
 
         var cancellationToken = http.RequestAborted;
-        var turn = sessions.Resolve(http.Caller(), request);
+        var turn = orchestrator.Begin(request.ToTurnRequest(caller), cancellationToken);
         http.Response.Headers[SessionHeader] = turn.SessionId.ToString();
-
         var identity = CompletionIdentity.New(orchestratorOptions.Value.ModelName, clock);
         var choices = request.N ?? 1;
-        var events = orchestrator.RunAsync(request, turn, cancellationToken);
 
         if (!request.IsStreaming)
         {
-            try
+            await using (turn)
             {
-                var completion = await CompletionFolder.FoldAsync(events, identity, choices);
-                if (completion.RequestId is { } requestId)
-                    http.Response.Headers[RequestIds.Header] = requestId;
-                return TypedResults.Json(completion, WireJson.Wire.ChatCompletion);
-            }
-            catch (ModelCallException e)
-            {
-                return ModelError(http, e);
+                try
+                {
+                    var completion = await CompletionFolder.FoldAsync(turn, identity, choices, cancellationToken);
+                    if (completion.RequestId is { } requestId)
+                        http.Response.Headers[RequestIds.Header] = requestId;
+                    return TypedResults.Json(completion, ChatCompletionsJson.ForResults.ChatCompletion);
+                }
+                catch (Exception e)
+                {
+                    await turn.AbandonAsync(e);
+                    if (e is ModelCallException model)
+                        return ModelErrors.Result(http, model);
+                    throw;
+                }
             }
         }
 
         // Wait for the model's first word before committing to 200, so a model that fails at once gets a real HTTP error.
         // What the model says about its answer before then (its request id, its fingerprint) is noted for the stream.
-        var stream = events.GetAsyncEnumerator(cancellationToken);
+        var events = turn.Events.GetAsyncEnumerator(cancellationToken);
         AnswerInfo? answer = null;
+        bool started;
         try
         {
-            while (await stream.MoveNextAsync() && stream.Current is AnswerInfo info)
+            while ((started = await events.MoveNextAsync()) && events.Current is AnswerInfo info)
                 answer ??= info;
         }
-        catch (ModelCallException e)
+        catch (Exception e)
         {
-            await stream.DisposeAsync();
-            return ModelError(http, e);
+            await events.DisposeAsync();
+            await turn.AbandonAsync(e);
+            await turn.DisposeAsync();
+            if (e is ModelCallException model)
+                return ModelErrors.Result(http, model);
+            throw;
         }
-        return new CompletionStream(stream, identity, choices, request.StreamOptions?.IncludeUsage == true, answer, logger);
-    }
-
-    private static IResult ModelError(HttpContext http, ModelCallException e)
-    {
-        // The provider's own wait, passed on, so an SDK backs off as long as the provider asked rather than giving up.
-        if (e.RetryAfter is { } wait)
-        {
-            http.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            http.Response.Headers["retry-after-ms"] = Math.Ceiling(wait.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
-        }
-        return ApiErrors.Create(e.Status, e.Message, code: e.Status switch
-        {
-            400 => "model_rejected_request",
-            429 => "upstream_rate_limited",
-            504 => "timeout",
-            _ => "model_error",
-        });
+        return new CompletionStream(turn, events, started, identity, choices, request.StreamOptions?.IncludeUsage == true, answer, logger);
     }
 }

@@ -14,6 +14,7 @@ public static class ChatCompletionsServiceCollectionExtensions
         // Kestrel refuses larger bodies itself, before a handler reads them.
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<RequestLimitsOptions>>(
             (kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ChatCompletionsJson.ForResults));
         return services;
     }
 }

@@ -98,7 +98,7 @@ public static class ChatRequestReader
         ChatCompletionRequest? request;
         try
         {
-            request = JsonSerializer.Deserialize(json, WireJson.Wire.ChatCompletionRequest);
+            request = JsonSerializer.Deserialize(json, ChatCompletionsJson.ForResults.ChatCompletionRequest);
         }
         catch (JsonException e)
         {

@@ -8,15 +8,15 @@ namespace Junis.Server.ChatCompletions;
 /// <summary>Folds the events of a turn into one <c>chat.completion</c>, for callers that did not ask to stream.</summary>
 public static class CompletionFolder
 {
-    public static async Task<ChatCompletion> FoldAsync(IAsyncEnumerable<TurnEvent> events, CompletionIdentity identity, int choiceCount)
+    /// <summary>The completion, its turn committed: a caller that gets it has a durable turn.</summary>
+    public static async Task<ChatCompletion> FoldAsync(TurnScope turn, CompletionIdentity identity, int choiceCount, CancellationToken cancellationToken)
     {
         var choices = new Choice[choiceCount];
         for (var i = 0; i < choiceCount; i++)
             choices[i] = new Choice();
         AnswerInfo? info = null;
-        Usage? usage = null;
 
-        await foreach (var e in events)
+        await foreach (var e in turn.Events.WithCancellation(cancellationToken))
         {
             switch (e)
             {
@@ -44,14 +44,11 @@ public static class CompletionFolder
                 case ChoiceFinished finished:
                     choices[finished.Choice].Finish = finished.FinishReason;
                     break;
-                case TurnFinished turn:
-                    usage = turn.Usage;
-                    break;
             }
         }
 
-        return new ChatCompletion(identity.Id, identity.Created, identity.Model, [.. choices.Select((c, i) => c.ToWire(i))],
-            usage ?? throw new InvalidOperationException("A turn ended without its usage."))
+        var usage = await turn.CommitAsync();
+        return new ChatCompletion(identity.Id, identity.Created, identity.Model, [.. choices.Select((c, i) => c.ToWire(i))], Usage.Of(usage))
         {
             SystemFingerprint = info?.SystemFingerprint,
             ServiceTier = info?.ServiceTier,

@@ -30,7 +30,8 @@ public sealed record CompletionIdentity(string Id, long Created, string Model)
 /// most of the CPU of a fast stream went to those sends).
 /// </remarks>
 public sealed class CompletionStream(
-    IAsyncEnumerator<TurnEvent> events, CompletionIdentity identity, int choices, bool includeUsage, AnswerInfo? answer, ILogger logger) : IResult
+    TurnScope turn, IAsyncEnumerator<TurnEvent> events, bool started, CompletionIdentity identity, int choices, bool includeUsage,
+    AnswerInfo? answer, ILogger logger) : IResult
 {
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
@@ -41,7 +42,7 @@ public sealed class CompletionStream(
     /// <summary>Tool calls made in the legacy form, by choice and index: their pieces are written as <c>function_call</c>.</summary>
     private HashSet<(int Choice, int Index)>? _legacyCalls;
 
-    /// <param name="http">The response, not yet started; <c>events</c> is already at the model's first words (or call, or refusal).</param>
+    /// <param name="http">The response, not yet started; <c>events</c> is already at the model's first words (or call, or refusal) when <c>started</c>.</param>
     public async Task ExecuteAsync(HttpContext http)
     {
         var response = http.Response;
@@ -56,7 +57,9 @@ public sealed class CompletionStream(
         var pipe = response.BodyWriter;
         var cancellationToken = http.RequestAborted;
         await using var json = new Utf8JsonWriter(pipe, JsonOptions);
-        await using var _ = events;
+        // Disposed in reverse: the model's events stop first, then a turn that was not ended keeps what its caller was sent.
+        await using var _ = turn;
+        await using var __ = events;
         try
         {
             // The model's request id, if it gave one, names this response too.
@@ -65,44 +68,38 @@ public sealed class CompletionStream(
             for (var i = 0; i < choices; i++)
                 WriteChunk(pipe, json, new ChunkChoice(i, RoleDelta(i)));
 
-            while (true)
+            for (var more = started; more;)
             {
                 Write(pipe, json, events.Current);
-                if (events.Current is TurnFinished)
-                    break;
-
                 var next = events.MoveNextAsync();
                 if (!next.IsCompleted)
                     await pipe.FlushAsync(cancellationToken); // the model is still thinking: send what there is
-                ErrorEnvelope? failure = null;
-                try
-                {
-                    if (!await next)
-                        break;
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                {
-                    failure = ErrorOf(e);
-                }
-                if (failure is not null)
-                {
-                    WriteEvent(pipe, json, failure, WireJson.Default.ErrorEnvelope);
-                    await pipe.FlushAsync(cancellationToken);
-                    // Then the connection is broken off, without the chunked encoding's last chunk, so every HTTP client
-                    // sees a failed response, not only those that read the error event (the .NET SDK would take the
-                    // stream as complete). Aborting resets the connection at once, which can discard the error event on
-                    // its way out or unread at the client: it is given a moment to get there first.
-                    await Task.Delay(ErrorEventGrace, CancellationToken.None);
-                    http.Abort();
-                    return;
-                }
+                more = await next;
             }
+
+            var usage = await turn.CommitAsync(); // durable before [DONE]: an acknowledged turn is never lost
+            if (includeUsage)
+                WriteEvent(pipe, json, Chunk([], Usage.Of(usage)), ChatCompletionsJson.Default.ChatCompletionChunk);
             WriteData(pipe, "[DONE]"u8);
             await pipe.FlushAsync(cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client has gone: there is no one left to tell, and the turn keeps what it was sent.
+        }
+        catch (Exception e)
+        {
+            await turn.AbandonAsync(e);
+            if (e is not ModelCallException)
+                logger.LogError(e, "A stream failed after it had started");
+            WriteEvent(pipe, json, ModelErrors.StreamEvent(e), ErrorsJson.Default.ErrorEnvelope);
+            await pipe.FlushAsync(CancellationToken.None);
+            // Then the connection is broken off, without the chunked encoding's last chunk, so every HTTP client
+            // sees a failed response, not only those that read the error event (the .NET SDK would take the
+            // stream as complete). Aborting resets the connection at once, which can discard the error event on
+            // its way out or unread at the client: it is given a moment to get there first.
+            await Task.Delay(ErrorEventGrace, CancellationToken.None);
+            http.Abort();
         }
     }
 
@@ -151,9 +148,6 @@ public sealed class CompletionStream(
             case ChoiceFinished finished:
                 WriteChunk(pipe, json, new ChunkChoice(finished.Choice, new Delta(), finished.FinishReason));
                 break;
-            case TurnFinished turn when includeUsage:
-                WriteEvent(pipe, json, Chunk([], turn.Usage), WireJson.Default.ChatCompletionChunk);
-                break;
         }
     }
 
@@ -161,7 +155,7 @@ public sealed class CompletionStream(
     /// A choice's first delta, as OpenAI writes it: empty content for a reply in words, none for one that begins with a
     /// tool call or a refusal, so a client that adds up the deltas ends with null content, as the whole answer has.
     /// </summary>
-    private Delta RoleDelta(int choice) => events.Current switch
+    private Delta RoleDelta(int choice) => !started ? new Delta { Role = "assistant", Content = "" } : events.Current switch
     {
         RefusalDelta refusal when refusal.Choice == choice => new Delta { Role = "assistant" },
         ToolCallStarted call when call.Choice == choice => new Delta { Role = "assistant" },
@@ -169,7 +163,7 @@ public sealed class CompletionStream(
     };
 
     private void WriteChunk(PipeWriter pipe, Utf8JsonWriter json, ChunkChoice choice) =>
-        WriteEvent(pipe, json, Chunk([choice]), WireJson.Default.ChatCompletionChunk);
+        WriteEvent(pipe, json, Chunk([choice]), ChatCompletionsJson.Default.ChatCompletionChunk);
 
     private ChatCompletionChunk Chunk(IReadOnlyList<ChunkChoice> choice, Usage? usage = null) =>
         new(identity.Id, identity.Created, identity.Model, choice, usage) { SystemFingerprint = _systemFingerprint, ServiceTier = _serviceTier };
@@ -220,7 +214,7 @@ public sealed class CompletionStream(
 
     /// <summary>
     /// <c>data: {json}\n\n</c>, serialized into the pipe. The writer brings its own encoder, so the context's options
-    /// need none: with <see cref="WireJson.Default"/>, whose options are the generated ones, the generated code writes
+    /// need none: with <see cref="ChatCompletionsJson.Default"/>, whose options are the generated ones, the generated code writes
     /// each chunk directly (measured: 32 bytes allocated per chunk instead of 344 through the general path).
     /// </summary>
     private static void WriteEvent<T>(PipeWriter pipe, Utf8JsonWriter json, T value, JsonTypeInfo<T> type)
@@ -237,13 +231,5 @@ public sealed class CompletionStream(
         pipe.Write("data: "u8);
         pipe.Write(data);
         pipe.Write("\n\n"u8);
-    }
-
-    private ErrorEnvelope ErrorOf(Exception e)
-    {
-        if (e is not ModelCallException)
-            logger.LogError(e, "A stream failed after it had started");
-        var (status, message) = e is ModelCallException model ? (model.Status, model.Message) : (500, "The stream failed.");
-        return new ErrorEnvelope(new ErrorBody(message, ErrorTypes.ForStatus(status), null, status == 504 ? "timeout" : "stream_error"));
     }
 }

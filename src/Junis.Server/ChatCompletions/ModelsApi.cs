@@ -14,11 +14,11 @@ public static class ModelsApi
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/models", (IOptions<OrchestratorOptions> options) =>
-            TypedResults.Json(new ModelList([Card(options.Value)]), WireJson.Wire.ModelList));
+            TypedResults.Json(new ModelList([Card(options.Value)]), ChatCompletionsJson.ForResults.ModelList));
 
         routes.MapGet("/models/{id}", Results<JsonHttpResult<ModelCard>, JsonHttpResult<ErrorEnvelope>> (string id, IOptions<OrchestratorOptions> options) =>
             id == options.Value.ModelName
-                ? TypedResults.Json(Card(options.Value), WireJson.Wire.ModelCard)
+                ? TypedResults.Json(Card(options.Value), ChatCompletionsJson.ForResults.ModelCard)
                 : ApiErrors.NotFound($"The model '{id}' does not exist; this server offers '{options.Value.ModelName}'."));
         return routes;
     }

@@ -8,7 +8,7 @@ public static class ApiErrors
     public static JsonHttpResult<ErrorEnvelope> Create(int status, string message, string? param = null, string? code = null) =>
         TypedResults.Json(
             new ErrorEnvelope(new ErrorBody(message, ErrorTypes.ForStatus(status), param, code)),
-            WireJson.Wire.ErrorEnvelope,
+            ErrorsJson.ForResults.ErrorEnvelope,
             statusCode: status);
 
     public static JsonHttpResult<ErrorEnvelope> BadRequest(string message, string? param = null, string? code = "invalid_value") =>
@@ -22,7 +22,7 @@ public static class ApiErrors
     {
         context.Response.StatusCode = status;
         var envelope = new ErrorEnvelope(new ErrorBody(message, ErrorTypes.ForStatus(status), param, code));
-        return context.Response.WriteAsJsonAsync(envelope, WireJson.Wire.ErrorEnvelope, contentType: "application/json", context.RequestAborted);
+        return context.Response.WriteAsJsonAsync(envelope, ErrorsJson.ForResults.ErrorEnvelope, contentType: "application/json", context.RequestAborted);
     }
 
     /// <summary>The message used for statuses the framework produces without a body.</summary>

@@ -1,7 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Junis.Server.ChatCompletions;
+using Junis.Server.Llm;
+using Junis.Server.Sessions;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +16,7 @@ namespace Junis.Server.Orchestration;
 public sealed class KeywordTools(IOptions<KeywordToolOptions> options, ILogger<KeywordTools> logger)
 {
     /// <summary>The one call the reply asks for, if any. Tools the model already called are not called again.</summary>
-    public ToolCall? Detect(string reply, IReadOnlyList<ToolDefinition?>? offered, IEnumerable<string> alreadyCalled)
+    public StoredToolCall? Detect(string reply, IList<AITool>? offered, IEnumerable<string> alreadyCalled)
     {
         if (offered is not { Count: > 0 } || string.IsNullOrWhiteSpace(reply))
             return null;
@@ -27,12 +28,12 @@ public sealed class KeywordTools(IOptions<KeywordToolOptions> options, ILogger<K
             var phrase = detector.Phrases.FirstOrDefault(p => Says(heard, Normalize(p)));
             if (phrase is null)
                 continue;
-            var tool = detector.ToolNames.Select(n => offered.FirstOrDefault(t => t?.Function?.Name == n)).FirstOrDefault(t => t is not null);
-            if (tool is null || called.Contains(tool.Function!.Name!))
+            var tool = detector.ToolNames.Select(n => offered.OfType<DeclaredFunction>().FirstOrDefault(t => t.Name == n)).FirstOrDefault(t => t is not null);
+            if (tool is null || called.Contains(tool.Name))
                 continue;
 
-            if (Arguments(name, tool.Function, phrase, reply) is { } arguments)
-                return new ToolCall(Ids.Random("call_"), new FunctionCall(tool.Function.Name!, arguments));
+            if (Arguments(name, tool, phrase, reply) is { } arguments)
+                return new StoredToolCall(Ids.Random("call_"), tool.Name, arguments);
         }
         return null;
     }
@@ -47,9 +48,9 @@ public sealed class KeywordTools(IOptions<KeywordToolOptions> options, ILogger<K
         var latestAssistant = input.FindLastIndex(m => m.Role == ChatRole.Assistant);
         if (latestAssistant >= 0)
             used.UnionWith(input[latestAssistant].Contents.OfType<FunctionCallContent>().Select(c => c.Name));
-        for (var i = input.Count - 1; i >= 0 && (input[i].Role == ChatRole.Tool || input[i].Role == ModelInput.Function); i--)
+        for (var i = input.Count - 1; i >= 0 && (input[i].Role == ChatRole.Tool || input[i].Role == Roles.Function); i--)
         {
-            if (input[i].Role == ModelInput.Function && input[i].AuthorName is { } function)
+            if (input[i].Role == Roles.Function && input[i].AuthorName is { } function)
                 used.Add(function);
             foreach (var result in input[i].Contents.OfType<FunctionResultContent>())
             {
@@ -70,7 +71,7 @@ public sealed class KeywordTools(IOptions<KeywordToolOptions> options, ILogger<K
     /// <c>message</c> and <c>client_message</c> carry the reply, <c>agent_message</c> the reason; a property with a
     /// default or an enum takes it. Null when a required property cannot be filled.
     /// </summary>
-    private string? Arguments(string detector, FunctionDefinition function, string phrase, string reply)
+    private string? Arguments(string detector, DeclaredFunction function, string phrase, string reply)
     {
         var arguments = new JsonObject();
         if (function.Parameters is not { ValueKind: JsonValueKind.Object } schema

@@ -1,9 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
-using Junis.Server.ChatCompletions;
 using Junis.Server.Llm;
 using Junis.Server.Sessions;
 using Microsoft.Extensions.AI;
@@ -12,116 +9,50 @@ using Microsoft.Extensions.Options;
 namespace Junis.Server.Orchestration;
 
 /// <summary>
-/// Runs one turn: the system prompt, stored history and request go to the model; its updates come back as
-/// <see cref="TurnEvent"/>s the moment they arrive; the turn is stored, then it ends with its usage. A turn
-/// that fails stores its input; one the caller abandons stores what was generated, marked interrupted.
+/// Begins one turn: finds its session, sends the system prompt, stored history and the caller's messages to the
+/// model, and hands back a <see cref="TurnScope"/> whose events are the model's updates the moment they arrive.
+/// The surface ends the scope: committed once answered, abandoned otherwise.
 /// </summary>
 public sealed class Orchestrator(
-    IChatClient model, TokenCounter tokens, TurnWriter writer, SessionActivity activity, KeywordTools keywordTools,
+    IChatClient model, TokenCounter tokens, SessionResolver sessions, TurnWriter writer, SessionActivity activity, KeywordTools keywordTools,
     IOptions<OrchestratorOptions> options, IOptions<StreamingOptions> streaming, ILogger<Orchestrator> logger)
 {
-    public async IAsyncEnumerable<TurnEvent> RunAsync(
-        ChatCompletionRequest request, Turn turn, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private readonly TurnServices _services = new(tokens, writer, activity, keywordTools, logger);
+
+    /// <summary>The turn, its session found; the model is called when its events are first read.</summary>
+    public TurnScope Begin(TurnRequest request, CancellationToken cancellationToken)
     {
-        var input = BuildInput(request, turn.History);
-        var chatOptions = ModelInput.ToChatOptions(request);
+        var turn = sessions.Resolve(new TurnOwner(request.OrganizationId, request.ApiKeyId, request.ConversationId, request.UserId), request.Messages);
+        var input = BuildInput(request.Messages, turn.History);
         // Only a request that offers tools can hear a keyword call.
-        IReadOnlyCollection<string> justUsed = request.Tools is { Count: > 0 } ? KeywordTools.ToolsJustUsed(input) : Array.Empty<string>();
-        var choices = new ChoiceResult[request.N ?? 1];
+        IReadOnlyCollection<string> justUsed = request.Options.Tools is { Count: > 0 } ? KeywordTools.ToolsJustUsed(input) : Array.Empty<string>();
+        var choices = new ChoiceResult[request.Choices];
         for (var i = 0; i < choices.Length; i++)
             choices[i] = new ChoiceResult();
 
         var events = choices.Length == 1
-            ? GenerateAsync(0, request, input, chatOptions, justUsed, choices[0], cancellationToken)
-            : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, chatOptions.Clone(), justUsed, choice, cancellationToken))], cancellationToken);
-        var bufferWords = request.IsStreaming ? streaming.Value.BufferWords : null;
-
-        activity.Begin(turn.SessionId, turn.OrganizationId);
-        var stored = false;
-        try
-        {
-            await using var updates = events.GetAsyncEnumerator(cancellationToken);
-            while (true)
-            {
-                var next = updates.MoveNextAsync();
-                if (bufferWords is { Length: > 0 })
-                {
-                    // A slow model: say something while it thinks, once, as the reply's first words.
-                    var first = next.AsTask();
-                    next = new ValueTask<bool>(first);
-                    if (await Task.WhenAny(first, Task.Delay(streaming.Value.BufferAfterMs, cancellationToken)) != first)
-                    {
-                        choices[0].Text.Append(bufferWords);
-                        yield return new TextDelta(0, bufferWords);
-                    }
-                    bufferWords = null;
-                }
-
-                ExceptionDispatchInfo? failure = null;
-                var more = false;
-                try
-                {
-                    more = await next;
-                }
-                catch (Exception e)
-                {
-                    failure = ExceptionDispatchInfo.Capture(e);
-                }
-                if (failure is not null)
-                {
-                    stored = true;
-                    await StoreAbandonedAsync(turn, choices[0], interrupted: failure.SourceException is OperationCanceledException && cancellationToken.IsCancellationRequested);
-                    failure.Throw();
-                }
-                if (!more)
-                    break;
-                yield return updates.Current;
-            }
-
-            var usage = TurnUsage.Of(tokens, input, choices);
-            stored = true;
-            await writer.WriteAsync(turn, choices[0].Outcome(usage, keywordTools));
-            yield return new TurnFinished(usage);
-        }
-        finally
-        {
-            // The caller stopped reading before the turn ended: keep what it was sent.
-            if (!stored)
-                await StoreAbandonedAsync(turn, choices[0], interrupted: true);
-            activity.End(turn.SessionId);
-        }
+            ? GenerateAsync(0, request, input, request.Options, justUsed, choices[0], cancellationToken)
+            : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, request.Options.Clone(), justUsed, choice, cancellationToken))], cancellationToken);
+        if (request.Streaming && streaming.Value.BufferWords is { Length: > 0 } words)
+            events = BufferWords.Before(events, words, TimeSpan.FromMilliseconds(streaming.Value.BufferAfterMs), () => choices[0].Preamble = words, cancellationToken);
+        return new TurnScope(turn, input, choices, events, _services, cancellationToken);
     }
 
-    /// <summary>Stores a turn that did not finish: its input, and whatever reply was generated before it stopped.</summary>
-    private async Task StoreAbandonedAsync(Turn turn, ChoiceResult choice, bool interrupted)
+    private List<ChatMessage> BuildInput(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ChatMessage> history)
     {
-        try
-        {
-            await writer.WriteAsync(turn, interrupted && choice.HasOutput
-                ? choice.Outcome(new Usage(0, tokens.Count(choice.Text.ToString())), keywordTools) with { Interrupted = true }
-                : TurnOutcome.Failed);
-        }
-        catch (Exception e)
-        {
-            logger.LogError(e, "Storing the unfinished turn of session {SessionId} failed", turn.SessionId);
-        }
-    }
-
-    private List<ChatMessage> BuildInput(ChatCompletionRequest request, IReadOnlyList<ChatMessage> history)
-    {
-        var input = new List<ChatMessage>(request.Messages!.Count + history.Count + 1);
+        var input = new List<ChatMessage>(messages.Count + history.Count + 1);
         if (options.Value.SystemPrompt is { Length: > 0 } systemPrompt)
             input.Add(new ChatMessage(ChatRole.System, systemPrompt));
         var historyAdded = history.Count == 0;
-        foreach (var message in request.Messages)
+        foreach (var message in messages)
         {
             // Stored history goes after the caller's instructions and before its conversation.
-            if (!historyAdded && message!.Role is not ("system" or "developer"))
+            if (!historyAdded && message.Role != ChatRole.System && message.Role != Roles.Developer)
             {
                 input.AddRange(history);
                 historyAdded = true;
             }
-            input.Add(ModelInput.ToModelMessage(message!));
+            input.Add(message);
         }
         if (!historyAdded)
             input.AddRange(history);
@@ -129,11 +60,11 @@ public sealed class Orchestrator(
     }
 
     private async IAsyncEnumerable<TurnEvent> GenerateAsync(
-        int choice, ChatCompletionRequest request, List<ChatMessage> input, ChatOptions chatOptions, IReadOnlyCollection<string> justUsed,
+        int choice, TurnRequest request, List<ChatMessage> input, ChatOptions chatOptions, IReadOnlyCollection<string> justUsed,
         ChoiceResult result, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // A caller that wants the whole answer gets the model's whole answer: one response, not a stream to reassemble.
-        var updates = request.IsStreaming
+        var updates = request.Streaming
             ? model.GetStreamingResponseAsync(input, chatOptions, cancellationToken)
             : WholeAsync(model.GetResponseAsync(input, chatOptions, cancellationToken));
         await foreach (var update in updates.WithCancellation(cancellationToken))
@@ -193,11 +124,11 @@ public sealed class Orchestrator(
         result.ToolCalls.AddRange(result.Calls.Complete());
         // What the assistant said may itself be a tool call: a farewell ends the call, a transfer transfers it. Not a
         // tool the model calls now, or one the conversation has just used: a client's tool loop would hear it again.
-        if (request.Tools is { Count: > 0 }
-            && keywordTools.Detect(result.Text.ToString(), request.Tools, [.. result.ToolCalls.Select(c => c.Function.Name), .. justUsed]) is { } detected)
+        if (chatOptions.Tools is { Count: > 0 } tools
+            && keywordTools.Detect(result.Reply, tools, [.. result.ToolCalls.Select(c => c.Name), .. justUsed]) is { } detected)
         {
             result.ToolCalls.Add(detected);
-            yield return new ToolCallStarted(choice, result.ToolCalls.Count - 1, detected.Id, detected.Function.Name, detected.Function.Arguments);
+            yield return new ToolCallStarted(choice, result.ToolCalls.Count - 1, detected.Id, detected.Name, detected.Arguments);
         }
         result.WireFinishReason = FinishReasons.ToWire(result.FinishReason, result.ToolCalls.Count > 0, result.Calls.AnyLegacy);
         yield return new ChoiceFinished(choice, result.WireFinishReason);

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
-using Junis.Server.ChatCompletions;
 using Junis.Server.Llm;
+using Junis.Server.Sessions;
 using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Orchestration;
@@ -43,8 +43,8 @@ internal sealed class StreamedCalls
     }
 
     /// <summary>The calls, their arguments as the model wrote them ("" too: some models write that for a call without any).</summary>
-    public IEnumerable<ToolCall> Complete() =>
-        _announced.Select(c => new ToolCall(c.Id!, new FunctionCall(c.Name!, c.Arguments.ToString())));
+    public IEnumerable<StoredToolCall> Complete() =>
+        _announced.Select(c => new StoredToolCall(c.Id!, c.Name!, c.Arguments.ToString()));
 
     /// <summary>Whether the model made a call in the legacy form (<c>function_call</c>).</summary>
     public bool AnyLegacy => _announced.Any(c => c.Legacy);

@@ -1,11 +1,10 @@
 using System.Text.Json;
-using Junis.Server.ChatCompletions;
 
 namespace Junis.Server.Orchestration;
 
 /// <summary>
 /// What happens during one turn, in order. Streaming writes each event as a chunk when it happens;
-/// non-streaming folds them into one completion. <c>Choice</c> is the index of the generation (n &gt; 1).
+/// non-streaming folds them into one completion. The turn's end is not an event: the surface ends its <see cref="TurnScope"/>. <c>Choice</c> is the index of the generation (n &gt; 1).
 /// </summary>
 public abstract record TurnEvent;
 
@@ -30,5 +29,3 @@ public sealed record OtherReplyFields(int Choice, Dictionary<string, JsonElement
 
 public sealed record ChoiceFinished(int Choice, string FinishReason) : TurnEvent;
 
-/// <summary>The turn is over and stored; nothing follows.</summary>
-public sealed record TurnFinished(Usage Usage) : TurnEvent;

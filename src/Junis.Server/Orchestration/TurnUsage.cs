@@ -1,13 +1,19 @@
-using Junis.Server.ChatCompletions;
 using Junis.Server.Llm;
 using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Orchestration;
 
-/// <summary>A turn's usage: as the model reported it, with its details; where it reported none, counted with the o200k tokenizer.</summary>
-internal static class TurnUsage
+/// <summary>
+/// A turn's usage: as the model reported it, with its details (the prompt's from the first generation, the
+/// completion's added up over all); where it reported none, counted with the o200k tokenizer.
+/// </summary>
+public static class TurnUsage
 {
-    public static Usage Of(TokenCounter tokens, List<ChatMessage> input, ChoiceResult[] choices)
+    /// <summary>Keys of <see cref="UsageDetails.AdditionalCounts"/> for details Microsoft.Extensions.AI has no property for.</summary>
+    public const string PromptAudio = "prompt_tokens_details.audio_tokens", CompletionAudio = "completion_tokens_details.audio_tokens",
+        AcceptedPrediction = "completion_tokens_details.accepted_prediction_tokens", RejectedPrediction = "completion_tokens_details.rejected_prediction_tokens";
+
+    internal static UsageDetails Of(TokenCounter tokens, List<ChatMessage> input, ChoiceResult[] choices)
     {
         var reported = choices[0].ModelUsage;
         var prompt = reported?.InputTokenCount is long promptTokens
@@ -18,34 +24,35 @@ internal static class TurnUsage
         {
             completion += choice.ModelUsage?.OutputTokenCount is long output
                 ? (int)output
-                : tokens.Count(choice.Text.ToString()) + tokens.Count(choice.Refusal.ToString())
-                  + choice.ToolCalls.Sum(c => tokens.Count(c.Function.Name) + tokens.Count(c.Function.Arguments));
+                : tokens.Count(choice.Reply) + tokens.Count(choice.Refusal.ToString())
+                  + choice.ToolCalls.Sum(c => tokens.Count(c.Name) + tokens.Count(c.Arguments));
         }
-        return new Usage(prompt, completion)
+
+        var usage = new UsageDetails
         {
-            PromptTokensDetails = reported is { CachedInputTokenCount: not null } || Count(reported, "prompt_tokens_details.audio_tokens") is not null
-                ? new PromptTokensDetails(reported!.CachedInputTokenCount, Count(reported, "prompt_tokens_details.audio_tokens"))
-                : null,
-            CompletionTokensDetails = CompletionDetails(choices),
+            InputTokenCount = prompt,
+            OutputTokenCount = completion,
+            TotalTokenCount = prompt + completion,
+            CachedInputTokenCount = reported?.CachedInputTokenCount,
         };
-    }
-
-    /// <summary>The details of every generation added up, when the model reported any.</summary>
-    private static CompletionTokensDetails? CompletionDetails(ChoiceResult[] choices)
-    {
-        long? reasoning = null, audio = null, accepted = null, rejected = null;
-        foreach (var usage in choices.Select(c => c.ModelUsage).OfType<UsageDetails>())
+        Set(usage, PromptAudio, Count(reported, PromptAudio));
+        foreach (var details in choices.Select(c => c.ModelUsage).OfType<UsageDetails>())
         {
-            reasoning = Add(reasoning, usage.ReasoningTokenCount);
-            audio = Add(audio, Count(usage, "completion_tokens_details.audio_tokens"));
-            accepted = Add(accepted, Count(usage, "completion_tokens_details.accepted_prediction_tokens"));
-            rejected = Add(rejected, Count(usage, "completion_tokens_details.rejected_prediction_tokens"));
+            usage.ReasoningTokenCount = Add(usage.ReasoningTokenCount, details.ReasoningTokenCount);
+            foreach (var name in (ReadOnlySpan<string>)[CompletionAudio, AcceptedPrediction, RejectedPrediction])
+                Set(usage, name, Add(Count(usage, name), Count(details, name)));
         }
-        return (reasoning ?? audio ?? accepted ?? rejected) is null ? null : new CompletionTokensDetails(reasoning, audio, accepted, rejected);
+        return usage;
     }
 
-    private static long? Count(UsageDetails? usage, string name) =>
+    public static long? Count(UsageDetails? usage, string name) =>
         usage?.AdditionalCounts?.TryGetValue(name, out var count) == true ? count : null;
+
+    private static void Set(UsageDetails usage, string name, long? count)
+    {
+        if (count is { } value)
+            (usage.AdditionalCounts ??= [])[name] = value;
+    }
 
     private static long? Add(long? total, long? more) => more is null ? total : (total ?? 0) + more;
 }

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Junis.Server.Auth;
-using Junis.Server.ChatCompletions;
 using Junis.Server.Llm;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -8,10 +5,9 @@ using Microsoft.Extensions.Options;
 namespace Junis.Server.Sessions;
 
 /// <summary>
-/// Finds the session a request belongs to, in this order: the conversation id it names (ElevenLabs'
-/// <c>conversation_id</c> or a <c>session_id</c>), a lone message starts a new one, otherwise the hash of the
-/// transcript before its new messages; a miss there tries the user turns alone, then starts a new session.
-/// At most one or two indexed reads, always within the caller's organization.
+/// Finds the session a turn belongs to, in this order: the conversation id its caller names, a lone message starts
+/// a new one, otherwise the hash of the transcript before its new messages; a miss there tries the user turns alone,
+/// then starts a new session. At most one or two indexed reads, always within the caller's organization.
 /// </summary>
 /// <remarks>
 /// A reader is rented only for a lookup and returned as soon as the session is found (see <see cref="SessionLookups"/>):
@@ -19,24 +15,40 @@ namespace Junis.Server.Sessions;
 /// </remarks>
 public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOptions> options)
 {
-    private SessionLookups.Reader? _reader;
-
-    private SessionLookups.Reader Reader => _reader ??= lookups.Rent();
-
-    public Turn Resolve(Caller caller, ChatCompletionRequest request)
+    /// <param name="messages">The conversation as the caller sent it, instructions (system, developer) included.</param>
+    public Turn Resolve(TurnOwner owner, IReadOnlyList<ChatMessage> messages)
     {
+        var lookup = new Lookup(lookups);
         try
         {
-            return Find(caller, request);
+            return Find(owner, messages, lookup);
         }
         catch
         {
             // A connection that failed a lookup is not trusted with another.
-            _reader?.Dispose();
-            _reader = null;
+            lookup.Fail();
             throw;
         }
         finally
+        {
+            lookup.Return();
+        }
+    }
+
+    /// <summary>The reader of one resolution, rented on first use.</summary>
+    private sealed class Lookup(SessionLookups lookups)
+    {
+        private SessionLookups.Reader? _reader;
+
+        public SessionLookups.Reader Reader => _reader ??= lookups.Rent();
+
+        public void Fail()
+        {
+            _reader?.Dispose();
+            _reader = null;
+        }
+
+        public void Return()
         {
             if (_reader is not null)
                 lookups.Return(_reader);
@@ -44,50 +56,50 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
         }
     }
 
-    private Turn Find(Caller caller, ChatCompletionRequest request)
+    private Turn Find(TurnOwner owner, IReadOnlyList<ChatMessage> messages, Lookup lookup)
     {
-        var view = RequestView.Of(request);
-        var conversation = ConversationIdOf(request);
-        var userId = request.UserId ?? request.User;
+        var view = RequestView.Of(messages);
+        var conversation = owner.ConversationId;
+        var userId = owner.UserId;
 
         if (conversation is not null)
         {
-            var named = Reader.ByConversation(caller.OrganizationId, conversation);
+            var named = lookup.Reader.ByConversation(owner.OrganizationId, conversation);
             if (named is null)
-                return view.NewSession(caller, conversation, userId);
+                return view.NewSession(owner, conversation, userId);
             if (view.AllHash.AsSpan().SequenceEqual(named.TurnInputHash) || view.IsRetryOfFailedTurn(named))
-                return view.Replay(caller, named, userId, view.HasHistory ? [] : History(named.Id, before: named.LastTurnStart));
+                return view.Replay(owner, named, userId, view.HasHistory ? [] : History(lookup, named.Id, before: named.LastTurnStart));
             if (view.HasHistory)
-                return view.Continue(caller, named.Id, userId);
-            return view.ContinueWithHistory(caller, named, userId, History(named.Id, before: int.MaxValue));
+                return view.Continue(owner, named.Id, userId);
+            return view.ContinueWithHistory(owner, named, userId, History(lookup, named.Id, before: int.MaxValue));
         }
 
         if (view.Transcript.Count <= 1)
-            return view.NewSession(caller, conversation: null, userId);
+            return view.NewSession(owner, conversation: null, userId);
 
         // The same request again is a replay; otherwise the request continues the session whose transcript it extends.
-        var replayed = Reader.ByTurnInput(caller.OrganizationId, view.AllHash);
+        var replayed = lookup.Reader.ByTurnInput(owner.OrganizationId, view.AllHash);
         if (replayed is not null)
-            return view.Replay(caller, replayed, userId, history: []);
-        var continued = Reader.ByTranscript(caller.OrganizationId, view.PrefixHash);
+            return view.Replay(owner, replayed, userId, history: []);
+        var continued = lookup.Reader.ByTranscript(owner.OrganizationId, view.PrefixHash);
         if (continued is { } id)
-            return view.Continue(caller, id, userId);
+            return view.Continue(owner, id, userId);
 
         // Voice clients cut the assistant's words where the caller interrupted, so the exact hash misses;
         // the user turns alone still say which conversation this is, if there are any.
         if (!view.HasUserTurnsBeforeInput)
-            return view.NewSession(caller, conversation: null, userId);
-        var byUserTurns = Reader.ByUserTurns(caller.OrganizationId, view.PrefixUserTurnsHash);
-        return byUserTurns is { } found ? view.Continue(caller, found, userId) : view.NewSession(caller, conversation: null, userId);
+            return view.NewSession(owner, conversation: null, userId);
+        var byUserTurns = lookup.Reader.ByUserTurns(owner.OrganizationId, view.PrefixUserTurnsHash);
+        return byUserTurns is { } found ? view.Continue(owner, found, userId) : view.NewSession(owner, conversation: null, userId);
     }
 
     /// <summary>The last <see cref="SessionsOptions.HistoryLimit"/> messages stored before sequence <paramref name="before"/>.</summary>
-    private List<ChatMessage> History(Guid sessionId, int before)
+    private List<ChatMessage> History(Lookup lookup, Guid sessionId, int before)
     {
         var limit = options.Value.HistoryLimit;
         if (limit == 0)
             return [];
-        var stored = Reader.History(sessionId, before, limit);
+        var stored = lookup.Reader.History(sessionId, before, limit);
         stored.Reverse();
         return [.. stored.Select(ToModelMessage)];
     }
@@ -108,16 +120,6 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
         return model;
     }
 
-    public static string? ConversationIdOf(ChatCompletionRequest request)
-    {
-        if (request.ElevenlabsExtraBody is { ValueKind: JsonValueKind.Object } extra
-            && extra.TryGetProperty("conversation_id", out var id) && id.ValueKind == JsonValueKind.String)
-        {
-            return id.GetString();
-        }
-        return request.SessionId;
-    }
-
     /// <summary>
     /// The request as the transcript sees it: its non-system messages, split into what the session should already
     /// hold (up to and including the last assistant message) and the new input after it, with their hashes.
@@ -135,21 +137,13 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
         public bool HasUserTurnsBeforeInput => Transcript.Take(InputStart).Any(m => m.Role == "user");
         private List<StoredMessage> Input => Transcript[InputStart..];
 
-        public static RequestView Of(ChatCompletionRequest request)
+        public static RequestView Of(IReadOnlyList<ChatMessage> messages)
         {
-            var transcript = new List<StoredMessage>(request.Messages!.Count);
-            foreach (var m in request.Messages)
+            var transcript = new List<StoredMessage>(messages.Count);
+            foreach (var message in messages)
             {
-                if (m!.Role is not ("system" or "developer"))
-                {
-                    transcript.Add(new StoredMessage(m.Role!, m.Text, m.ToolCalls?.Select(c =>
-                        new ToolCall(c!.Id!, new FunctionCall(c.Function!.Name!, c.Function.Arguments ?? "{}"))).ToList(), m.ToolCallId)
-                    {
-                        Refusal = m.Refusal,
-                        Name = m.Name,
-                        Parts = m.Content is { HasMedia: true, Parts: { } parts } ? [.. parts.Select(p => ContentParts.RawPart(p)!.Value)] : null,
-                    });
-                }
+                if (message.Role.Value is not ("system" or "developer"))
+                    transcript.Add(StoredMessage.Of(message));
             }
             var inputStart = transcript.FindLastIndex(m => m.Role == "assistant") + 1;
 
@@ -183,12 +177,12 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
             !HasHistory && session.LastReplySequence == 0 && session.MessageCount > 0
             && TranscriptHash.Extend(session.TurnStartHash, Input.Select(m => m.Transcript)).AsSpan().SequenceEqual(session.TurnInputHash);
 
-        public Turn NewSession(Caller caller, string? conversation, string? userId) => new()
+        public Turn NewSession(TurnOwner owner, string? conversation, string? userId) => new()
         {
             // Named, the id is the name's: racing first requests are all told the id of the session they end up in.
-            SessionId = conversation is null ? Ids.TimeOrdered() : Ids.Named(caller.OrganizationId, conversation),
-            OrganizationId = caller.OrganizationId,
-            ApiKeyId = caller.KeyId,
+            SessionId = conversation is null ? Ids.TimeOrdered() : Ids.Named(owner.OrganizationId, conversation),
+            OrganizationId = owner.OrganizationId,
+            ApiKeyId = owner.ApiKeyId,
             Kind = TurnKind.NewSession,
             ConversationId = conversation,
             UserId = userId,
@@ -198,12 +192,12 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
             UserTurnsHash = AllUserTurnsHash,
         };
 
-        public Turn Continue(Caller caller, Guid sessionId, string? userId) => new()
+        public Turn Continue(TurnOwner owner, Guid sessionId, string? userId) => new()
         {
             SessionId = sessionId,
             UserId = userId,
-            OrganizationId = caller.OrganizationId,
-            ApiKeyId = caller.KeyId,
+            OrganizationId = owner.OrganizationId,
+            ApiKeyId = owner.ApiKeyId,
             Kind = TurnKind.Continue,
             Input = Input,
             StartHash = PrefixHash,
@@ -211,15 +205,15 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
             UserTurnsHash = AllUserTurnsHash,
         };
 
-        public Turn ContinueWithHistory(Caller caller, Session session, string? userId, List<ChatMessage> history)
+        public Turn ContinueWithHistory(TurnOwner owner, Session session, string? userId, List<ChatMessage> history)
         {
             var input = Input;
             return new Turn
             {
                 SessionId = session.Id,
                 UserId = userId,
-                OrganizationId = caller.OrganizationId,
-                ApiKeyId = caller.KeyId,
+                OrganizationId = owner.OrganizationId,
+                ApiKeyId = owner.ApiKeyId,
                 Kind = TurnKind.ContinueWithHistory,
                 Input = input,
                 History = history,
@@ -229,13 +223,13 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
             };
         }
 
-        public Turn Replay(Caller caller, Session session, string? userId, List<ChatMessage> history) => new()
+        public Turn Replay(TurnOwner owner, Session session, string? userId, List<ChatMessage> history) => new()
         {
             History = history,
             UserId = userId,
             SessionId = session.Id,
-            OrganizationId = caller.OrganizationId,
-            ApiKeyId = caller.KeyId,
+            OrganizationId = owner.OrganizationId,
+            ApiKeyId = owner.ApiKeyId,
             Kind = TurnKind.Replay,
             Input = [],
             StartHash = session.TurnStartHash,

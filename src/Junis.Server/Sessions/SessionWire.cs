@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Junis.Server.ChatCompletions;
 
 namespace Junis.Server.Sessions;
 
@@ -22,7 +21,7 @@ public sealed record SessionList(IReadOnlyList<SessionSummary> Sessions, int Tot
 public sealed record MessageView(
     long Id, string Role,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Content,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] IReadOnlyList<ToolCall>? ToolCalls,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] IReadOnlyList<ToolCallView>? ToolCalls,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason,
     DateTime CreatedAt,
     string? ToolCallId = null,
@@ -40,3 +39,14 @@ public sealed record MessageView(
 public sealed record MessageList(IReadOnlyList<MessageView> Messages, int Total, int Page, int PageSize, bool HasNext);
 
 public sealed record SessionStatus(Guid SessionId, string Status, bool IsActive, DateTime LastUpdateTime);
+
+/// <summary>A stored tool call as OpenAI writes one; the tool-calls column holds a list of these.</summary>
+public sealed record ToolCallView([property: JsonPropertyOrder(-2)] string Id, FunctionView Function)
+{
+    [JsonPropertyOrder(-1)]
+    public string Type => "function";
+
+    public static ToolCallView Of(StoredToolCall call) => new(call.Id, new FunctionView(call.Name, call.Arguments));
+}
+
+public sealed record FunctionView(string Name, string Arguments);

@@ -60,7 +60,7 @@ public static class SessionsApi
             .Skip((number - 1) * size).Take(size)
             .ToListAsync(http.RequestAborted);
         var summaries = rows.Select(s => new SessionSummary(s.Id, s.CreatedAt, s.LastUpdateAt, s.IsActive(now, options.Value.Idle), s.MessageCount)).ToList();
-        return TypedResults.Json(new SessionList(summaries, total, number, size, number * size < total), WireJson.Wire.SessionList);
+        return TypedResults.Json(new SessionList(summaries, total, number, size, number * size < total), SessionsJson.ForResults.SessionList);
     }
 
     private static async Task<Results<JsonHttpResult<SessionDetail>, JsonHttpResult<ErrorEnvelope>>> GetAsync(
@@ -71,7 +71,7 @@ public static class SessionsApi
         var active = s.IsActive(clock.GetUtcNow().UtcDateTime, options.Value.Idle);
         return TypedResults.Json(
             new SessionDetail(s.Id, s.CreatedAt, s.LastUpdateAt, active, s.MessageCount, s.ConversationId, s.UserId, s.PromptTokens, s.CompletionTokens),
-            WireJson.Wire.SessionDetail);
+            SessionsJson.ForResults.SessionDetail);
     }
 
     private static async Task<Results<JsonHttpResult<MessageList>, JsonHttpResult<ErrorEnvelope>>> MessagesAsync(
@@ -97,7 +97,7 @@ public static class SessionsApi
         }).ToList();
         return TypedResults.Json(
             new MessageList(views, session.MessageCount, number, size, number * size < session.MessageCount),
-            WireJson.Wire.MessageList);
+            SessionsJson.ForResults.MessageList);
     }
 
     private static async Task<Results<JsonHttpResult<SessionStatus>, JsonHttpResult<ErrorEnvelope>>> StatusAsync(
@@ -110,13 +110,13 @@ public static class SessionsApi
             // caller was given, which for a named conversation follows from the name.
             var running = Guid.TryParse(id, out var given) && activity.IsProcessing(given, organization) ? given : Ids.Named(organization, id);
             return activity.IsProcessing(running, organization)
-                ? TypedResults.Json(new SessionStatus(running, "processing", true, clock.GetUtcNow().UtcDateTime), WireJson.Wire.SessionStatus)
+                ? TypedResults.Json(new SessionStatus(running, "processing", true, clock.GetUtcNow().UtcDateTime), SessionsJson.ForResults.SessionStatus)
                 : NotFound(id);
         }
         var status = activity.IsProcessing(s.Id, organization) ? "processing" : "idle";
         return TypedResults.Json(
             new SessionStatus(s.Id, status, s.IsActive(clock.GetUtcNow().UtcDateTime, options.Value.Idle), s.LastUpdateAt),
-            WireJson.Wire.SessionStatus);
+            SessionsJson.ForResults.SessionStatus);
     }
 
     private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> DeleteAsync(string id, HttpContext http, JunisDb db)

@@ -1,18 +1,20 @@
 using System.Text.Json;
-using Junis.Server.ChatCompletions;
 using Junis.Server.Llm;
 using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Sessions;
 
-/// <summary>Tool calls kept with a message in their OpenAI JSON form, so the Sessions API returns them as clients know them.</summary>
+/// <summary>
+/// Tool calls kept with a message in OpenAI's JSON form (<c>[{"id","type":"function","function":{"name","arguments"}}]</c>),
+/// so the Sessions API returns them as clients know them.
+/// </summary>
 public static class StoredToolCalls
 {
-    public static string? Serialize(IReadOnlyList<ToolCall>? calls) =>
-        calls is { Count: > 0 } ? JsonSerializer.Serialize(calls.ToList(), WireJson.Wire.ListToolCall) : null;
+    public static string? Serialize(IReadOnlyList<StoredToolCall>? calls) =>
+        calls is { Count: > 0 } ? JsonSerializer.Serialize([.. calls.Select(ToolCallView.Of)], SessionsJson.ForResults.ListToolCallView) : null;
 
-    public static IReadOnlyList<ToolCall> Parse(string? json) =>
-        string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize(json, WireJson.Wire.ListToolCall) ?? [];
+    public static List<ToolCallView> Parse(string? json) =>
+        string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize(json, SessionsJson.ForResults.ListToolCallView) ?? [];
 }
 
 /// <summary>A message's content parts kept as their OpenAI JSON array, when they hold more than text.</summary>

@@ -1,24 +1,6 @@
-using System.Text.Json;
-using Junis.Server.ChatCompletions;
 using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Sessions;
-
-/// <summary>A message as stored: its transcript view plus the ids that link tool calls and results.</summary>
-public sealed record StoredMessage(string Role, string? Content, IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolCallId = null)
-{
-    /// <summary>A reply the model refused to give, in its words; such a reply has no content.</summary>
-    public string? Refusal { get; init; }
-
-    /// <summary>The participant's name, when the caller gave one.</summary>
-    public string? Name { get; init; }
-
-    /// <summary>A user message's content parts as written, when they hold more than text (images, audio, files).</summary>
-    public IReadOnlyList<JsonElement>? Parts { get; init; }
-
-    public TranscriptMessage Transcript =>
-        new(Role, Content ?? Refusal, ToolCalls?.Select(c => (c.Function.Name, c.Function.Arguments)).ToList(), Parts);
-}
 
 /// <summary>How a request relates to what its session already holds.</summary>
 public enum TurnKind
@@ -35,6 +17,11 @@ public enum TurnKind
     /// <summary>The same turn again (a client retrying): its reply replaces the one stored, nothing is stored twice.</summary>
     Replay,
 }
+
+/// <summary>Who asks for a turn and which conversation it belongs to, as far as the caller says.</summary>
+/// <param name="ConversationId">The caller's name for the conversation (ElevenLabs' <c>conversation_id</c>, a <c>session_id</c>), if it gave one.</param>
+/// <param name="UserId">The end user, if the caller named one.</param>
+public sealed record TurnOwner(Guid OrganizationId, Guid ApiKeyId, string? ConversationId = null, string? UserId = null);
 
 /// <summary>
 /// One turn of a session, decided before the model is called: where it belongs, what it adds, and where the
@@ -61,7 +48,7 @@ public sealed class Turn
 }
 
 /// <summary>How a turn ended, as the session stores it.</summary>
-public sealed record TurnOutcome(StoredMessage? Reply, string? FinishReason, Usage? Usage, bool Interrupted = false, bool EndsConversation = false)
+public sealed record TurnOutcome(StoredMessage? Reply, string? FinishReason, TokenUsage? Usage, bool Interrupted = false, bool EndsConversation = false)
 {
     public static TurnOutcome Failed { get; } = new(null, null, null);
 }

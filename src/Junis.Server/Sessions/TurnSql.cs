@@ -74,7 +74,7 @@ internal sealed class TurnSql : IDisposable
         _insertMessage.Bind("@session", session).Bind("@sequence", sequence).Bind("@role", message.Role).Bind("@content", message.Content)
             .Bind("@toolCalls", StoredToolCalls.Serialize(message.ToolCalls)).Bind("@toolCallId", message.ToolCallId)
             .Bind("@refusal", message.Refusal).Bind("@name", message.Name).Bind("@parts", StoredParts.Serialize(message.Parts))
-            .Bind("@finish", outcome?.FinishReason).Bind("@prompt", outcome?.Usage?.PromptTokens).Bind("@completion", outcome?.Usage?.CompletionTokens)
+            .Bind("@finish", outcome?.FinishReason).Bind("@prompt", outcome?.Usage?.Prompt).Bind("@completion", outcome?.Usage?.Completion)
             .Bind("@interrupted", outcome?.Interrupted ?? false).Bind("@now", now)
             .Execute();
 

@@ -124,7 +124,7 @@ public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvide
         var session = stored ?? new StoredSession(turn.SessionId, MessageCount: 0, LastReplySequence: 0);
         var count = session.MessageCount;
         var turnStart = -1;
-        long promptTokens = outcome.Usage?.PromptTokens ?? 0, completionTokens = outcome.Usage?.CompletionTokens ?? 0;
+        long promptTokens = outcome.Usage?.Prompt ?? 0, completionTokens = outcome.Usage?.Completion ?? 0;
         var messages = new List<(int Sequence, StoredMessage Message, TurnOutcome? Outcome)>(turn.Input.Count + 1);
         if (turn.Kind == TurnKind.Replay && stored is not null)
         {

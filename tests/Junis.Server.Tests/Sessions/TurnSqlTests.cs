@@ -1,5 +1,4 @@
 using Junis.Server.Auth;
-using Junis.Server.ChatCompletions;
 using Junis.Server.Data;
 using Junis.Server.Sessions;
 using Junis.Server.Tests.Infrastructure;
@@ -66,9 +65,9 @@ public sealed class TurnSqlTests : IDisposable
             db.Sessions.Add(new Session { Id = session, OrganizationId = organization, CreatedAt = now, LastUpdateAt = now });
             return await db.SaveChangesAsync();
         });
-        var calls = role == "assistant" ? new[] { new ToolCall("call_1", new FunctionCall("end_call", "{\"reason\":\"bye\"}")) } : null;
+        var calls = role == "assistant" ? new[] { new StoredToolCall("call_1", "end_call", "{\"reason\":\"bye\"}") } : null;
         var message = new StoredMessage(role, content, calls, role == "tool" ? "call_1" : null);
-        var outcome = finish is null ? null : new TurnOutcome(message, finish, new Usage(11, 22), Interrupted: interrupted);
+        var outcome = finish is null ? null : new TurnOutcome(message, finish, new TokenUsage(11, 22), Interrupted: interrupted);
 
         var written = await RowWrittenByBothAsync("SessionMessages", session,
             connection =>
@@ -79,8 +78,8 @@ public sealed class TurnSqlTests : IDisposable
             db => db.SessionMessages.Add(new SessionMessage
             {
                 SessionId = session, Sequence = 4, Role = role, Content = content, ToolCalls = StoredToolCalls.Serialize(calls),
-                ToolCallId = message.ToolCallId, FinishReason = finish, PromptTokens = outcome?.Usage?.PromptTokens,
-                CompletionTokens = outcome?.Usage?.CompletionTokens, Interrupted = outcome?.Interrupted ?? false, CreatedAt = now,
+                ToolCallId = message.ToolCallId, FinishReason = finish, PromptTokens = outcome?.Usage?.Prompt,
+                CompletionTokens = outcome?.Usage?.Completion, Interrupted = outcome?.Interrupted ?? false, CreatedAt = now,
             }),
             keyColumn: "SessionId", ignoredColumn: "Id");
 

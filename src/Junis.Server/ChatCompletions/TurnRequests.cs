@@ -1,29 +1,47 @@
 using System.Text.Json;
-using Junis.Server.ChatCompletions;
+using Junis.Server.Auth;
 using Junis.Server.Llm;
+using Junis.Server.Orchestration;
 using Microsoft.Extensions.AI;
 
-namespace Junis.Server.Orchestration;
+namespace Junis.Server.ChatCompletions;
 
 /// <summary>
-/// Translates a validated request into what the model seam takes: messages and options. What the server does not
-/// act on rides along as written (content parts, tool declarations, <see cref="ChatCompletionRequest.OtherFields"/>),
-/// so a model that speaks OpenAI's protocol is sent what the caller wrote.
+/// Translates a validated request into the turn it asks for: messages and options as the model seam takes them,
+/// and who is asking. What the server does not act on rides along as written (content parts, tool declarations,
+/// <see cref="ChatCompletionRequest.OtherFields"/>), so a model that speaks OpenAI's protocol is sent what the caller wrote.
 /// </summary>
-public static class ModelInput
+public static class TurnRequests
 {
-    public static readonly ChatRole Developer = new("developer");
-    public static readonly ChatRole Function = new("function");
+    public static TurnRequest ToTurnRequest(this ChatCompletionRequest request, Caller caller) =>
+        new(caller.OrganizationId, caller.KeyId, [.. request.Messages!.Select(m => ToModelMessage(m!))], ToChatOptions(request))
+        {
+            ConversationId = ConversationIdOf(request),
+            UserId = request.UserId ?? request.User,
+            Choices = request.N ?? 1,
+            Streaming = request.IsStreaming,
+        };
+
+    /// <summary>The caller's name for the conversation: ElevenLabs' <c>conversation_id</c>, or a <c>session_id</c>.</summary>
+    public static string? ConversationIdOf(ChatCompletionRequest request)
+    {
+        if (request.ElevenlabsExtraBody is { ValueKind: JsonValueKind.Object } extra
+            && extra.TryGetProperty("conversation_id", out var id) && id.ValueKind == JsonValueKind.String)
+        {
+            return id.GetString();
+        }
+        return request.SessionId;
+    }
 
     public static ChatMessage ToModelMessage(RequestMessage message)
     {
         var model = message.Role switch
         {
             "system" => new ChatMessage(ChatRole.System, Contents(message)),
-            "developer" => new ChatMessage(Developer, Contents(message)),
+            "developer" => new ChatMessage(Roles.Developer, Contents(message)),
             "assistant" => new ChatMessage(ChatRole.Assistant, AssistantContents(message)),
             "tool" => new ChatMessage(ChatRole.Tool, [new FunctionResultContent(message.ToolCallId!, message.Text), .. message.Content?.Parts ?? []]),
-            "function" => new ChatMessage(Function, Contents(message)),
+            "function" => new ChatMessage(Roles.Function, Contents(message)),
             _ => new ChatMessage(ChatRole.User, Contents(message)),
         };
         model.AuthorName = message.Name;
@@ -40,8 +58,9 @@ public static class ModelInput
         var contents = new List<AIContent>();
         if (message.Content?.Parts is { } parts)
             contents.AddRange(parts);
-        else if (!string.IsNullOrEmpty(message.Text))
-            contents.Add(new TextContent(message.Text));
+        else if (message.Text is not null)
+            contents.Add(new TextContent(message.Text)); // even empty: the session keeps "" apart from no content
+
         if (message.Refusal is { } refusal)
             contents.Add(new RefusalContent(refusal));
         foreach (var call in message.ToolCalls ?? [])
@@ -49,7 +68,7 @@ public static class ModelInput
         return contents;
     }
 
-    public static ChatOptions ToChatOptions(ChatCompletionRequest request)
+    private static ChatOptions ToChatOptions(ChatCompletionRequest request)
     {
         var options = new ChatOptions
         {

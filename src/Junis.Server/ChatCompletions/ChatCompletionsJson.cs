@@ -1,0 +1,33 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Junis.Server.ChatCompletions;
+
+/// <summary>
+/// The chat completions wire, serialized by generated code: snake_case names, nulls left out unless the protocol
+/// wants an explicit <c>null</c> (marked on the property).
+/// </summary>
+/// <remarks>
+/// Two instances: <see cref="ForResults"/> writes non-ASCII text (Korean replies, say) as UTF-8 rather than
+/// <c>\uXXXX</c> escapes, safe because responses are JSON, never HTML; <c>Default</c>, whose options are the
+/// generated ones, is for a <see cref="Utf8JsonWriter"/> that brings that encoder itself, so the generated code
+/// writes each chunk directly (bench/ANALYSIS.md, "Streaming writer").
+/// </remarks>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ChatCompletionRequest))]
+[JsonSerializable(typeof(ChatCompletion))]
+[JsonSerializable(typeof(ChatCompletionChunk))]
+[JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(ModelCard))]
+internal sealed partial class ChatCompletionsJson : JsonSerializerContext
+{
+    public static ChatCompletionsJson ForResults { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.AI;
+
+namespace Junis.Server.Orchestration;
+
+/// <summary>
+/// What any surface asks of one turn, free of its wire format: the conversation as the caller sent it (instructions
+/// included), the options for the model (anything the surface does not act on rides in
+/// <see cref="ChatOptions.AdditionalProperties"/> as written), and who is asking.
+/// </summary>
+public sealed record TurnRequest(Guid OrganizationId, Guid ApiKeyId, IReadOnlyList<ChatMessage> Messages, ChatOptions Options)
+{
+    /// <summary>The caller's name for the conversation, when it gave one; otherwise the transcript finds it.</summary>
+    public string? ConversationId { get; init; }
+
+    /// <summary>The end user, when the caller named one.</summary>
+    public string? UserId { get; init; }
+
+    /// <summary>How many replies to generate; the first is the one the session keeps.</summary>
+    public int Choices { get; init; } = 1;
+
+    /// <summary>Whether the caller reads the reply as it is generated (and so may hear buffer words).</summary>
+    public bool Streaming { get; init; }
+}
