@@ -35,7 +35,7 @@ public static class ChatCompletionsApi
             return ScopeChecks.Missing(scope);
 
         var cancellationToken = http.RequestAborted;
-        var turn = orchestrator.Begin(request.ToTurnRequest(caller), cancellationToken);
+        var turn = await orchestrator.BeginAsync(request.ToTurnRequest(caller), cancellationToken);
         http.Response.Headers[SessionHeader] = turn.SessionId.ToString();
         var identity = CompletionIdentity.New(orchestratorOptions.Value.ModelName, clock);
         var choices = request.N ?? 1;

@@ -73,7 +73,7 @@ public sealed class CompletionStream(
                 Write(pipe, json, events.Current);
                 var next = events.MoveNextAsync();
                 if (!next.IsCompleted)
-                    await pipe.FlushAsync(cancellationToken); // the model is still thinking: send what there is
+                    await FlushWhileAsync(pipe, next, cancellationToken); // the model is still thinking: send what there is
                 more = await next;
             }
 
@@ -224,6 +224,30 @@ public sealed class CompletionStream(
         JsonSerializer.Serialize(json, value, type);
         json.Flush();
         pipe.Write("\n\n"u8);
+    }
+
+    /// <summary>
+    /// Flushes while the next event is on its way. A client gone during the flush ends the stream, but only once
+    /// that event has settled: the events cannot be disposed of while a read of them is pending.
+    /// </summary>
+    private static async Task FlushWhileAsync(PipeWriter pipe, ValueTask<bool> next, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await pipe.FlushAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            try
+            {
+                await next;
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                // the model call ends with the request
+            }
+            throw;
+        }
     }
 
     private static void WriteData(PipeWriter pipe, ReadOnlySpan<byte> data)

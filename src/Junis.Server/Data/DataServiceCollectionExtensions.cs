@@ -1,3 +1,4 @@
+using Junis.Server.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace Junis.Server.Data;

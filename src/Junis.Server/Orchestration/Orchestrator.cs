@@ -20,9 +20,9 @@ public sealed class Orchestrator(
     private readonly TurnServices _services = new(tokens, writer, activity, keywordTools, logger);
 
     /// <summary>The turn, its session found; the model is called when its events are first read.</summary>
-    public TurnScope Begin(TurnRequest request, CancellationToken cancellationToken)
+    public async ValueTask<TurnScope> BeginAsync(TurnRequest request, CancellationToken cancellationToken)
     {
-        var turn = sessions.Resolve(new TurnOwner(request.OrganizationId, request.ApiKeyId, request.ConversationId, request.UserId), request.Messages);
+        var turn = await sessions.ResolveAsync(new TurnOwner(request.OrganizationId, request.ApiKeyId, request.ConversationId, request.UserId), request.Messages);
         var input = BuildInput(request.Messages, turn.History);
         // Only a request that offers tools can hear a keyword call.
         IReadOnlyCollection<string> justUsed = request.Options.Tools is { Count: > 0 } ? KeywordTools.ToolsJustUsed(input) : Array.Empty<string>();

@@ -1,4 +1,5 @@
 using Junis.Server.Llm;
+using Junis.Server.Sessions.Storage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -9,54 +10,10 @@ namespace Junis.Server.Sessions;
 /// a new one, otherwise the hash of the transcript before its new messages; a miss there tries the user turns alone,
 /// then starts a new session. At most one or two indexed reads, always within the caller's organization.
 /// </summary>
-/// <remarks>
-/// A reader is rented only for a lookup and returned as soon as the session is found (see <see cref="SessionLookups"/>):
-/// a request that starts a conversation never needs one.
-/// </remarks>
-public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOptions> options)
+public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOptions> options)
 {
     /// <param name="messages">The conversation as the caller sent it, instructions (system, developer) included.</param>
-    public Turn Resolve(TurnOwner owner, IReadOnlyList<ChatMessage> messages)
-    {
-        var lookup = new Lookup(lookups);
-        try
-        {
-            return Find(owner, messages, lookup);
-        }
-        catch
-        {
-            // A connection that failed a lookup is not trusted with another.
-            lookup.Fail();
-            throw;
-        }
-        finally
-        {
-            lookup.Return();
-        }
-    }
-
-    /// <summary>The reader of one resolution, rented on first use.</summary>
-    private sealed class Lookup(SessionLookups lookups)
-    {
-        private SessionLookups.Reader? _reader;
-
-        public SessionLookups.Reader Reader => _reader ??= lookups.Rent();
-
-        public void Fail()
-        {
-            _reader?.Dispose();
-            _reader = null;
-        }
-
-        public void Return()
-        {
-            if (_reader is not null)
-                lookups.Return(_reader);
-            _reader = null;
-        }
-    }
-
-    private Turn Find(TurnOwner owner, IReadOnlyList<ChatMessage> messages, Lookup lookup)
+    public async ValueTask<Turn> ResolveAsync(TurnOwner owner, IReadOnlyList<ChatMessage> messages)
     {
         var view = RequestView.Of(messages);
         var conversation = owner.ConversationId;
@@ -64,24 +21,24 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
 
         if (conversation is not null)
         {
-            var named = lookup.Reader.ByConversation(owner.OrganizationId, conversation);
+            var named = await lookups.ByConversationAsync(owner.OrganizationId, conversation);
             if (named is null)
                 return view.NewSession(owner, conversation, userId);
             if (view.AllHash.AsSpan().SequenceEqual(named.TurnInputHash) || view.IsRetryOfFailedTurn(named))
-                return view.Replay(owner, named, userId, view.HasHistory ? [] : History(lookup, named.Id, before: named.LastTurnStart));
+                return view.Replay(owner, named, userId, view.HasHistory ? [] : await HistoryAsync(named.Id, before: named.LastTurnStart));
             if (view.HasHistory)
                 return view.Continue(owner, named.Id, userId);
-            return view.ContinueWithHistory(owner, named, userId, History(lookup, named.Id, before: int.MaxValue));
+            return view.ContinueWithHistory(owner, named, userId, await HistoryAsync(named.Id, before: int.MaxValue));
         }
 
         if (view.Transcript.Count <= 1)
             return view.NewSession(owner, conversation: null, userId);
 
         // The same request again is a replay; otherwise the request continues the session whose transcript it extends.
-        var replayed = lookup.Reader.ByTurnInput(owner.OrganizationId, view.AllHash);
+        var replayed = await lookups.ByTurnInputAsync(owner.OrganizationId, view.AllHash);
         if (replayed is not null)
             return view.Replay(owner, replayed, userId, history: []);
-        var continued = lookup.Reader.ByTranscript(owner.OrganizationId, view.PrefixHash);
+        var continued = await lookups.ByTranscriptAsync(owner.OrganizationId, view.PrefixHash);
         if (continued is { } id)
             return view.Continue(owner, id, userId);
 
@@ -89,17 +46,17 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
         // the user turns alone still say which conversation this is, if there are any.
         if (!view.HasUserTurnsBeforeInput)
             return view.NewSession(owner, conversation: null, userId);
-        var byUserTurns = lookup.Reader.ByUserTurns(owner.OrganizationId, view.PrefixUserTurnsHash);
+        var byUserTurns = await lookups.ByUserTurnsAsync(owner.OrganizationId, view.PrefixUserTurnsHash);
         return byUserTurns is { } found ? view.Continue(owner, found, userId) : view.NewSession(owner, conversation: null, userId);
     }
 
     /// <summary>The last <see cref="SessionsOptions.HistoryLimit"/> messages stored before sequence <paramref name="before"/>.</summary>
-    private List<ChatMessage> History(Lookup lookup, Guid sessionId, int before)
+    private async ValueTask<List<ChatMessage>> HistoryAsync(Guid sessionId, int before)
     {
         var limit = options.Value.HistoryLimit;
         if (limit == 0)
             return [];
-        var stored = lookup.Reader.History(sessionId, before, limit);
+        var stored = await lookups.HistoryAsync(sessionId, before, limit);
         stored.Reverse();
         return [.. stored.Select(ToModelMessage)];
     }
@@ -113,7 +70,7 @@ public sealed class SessionResolver(SessionLookups lookups, IOptions<SessionsOpt
                 .. message.Refusal is { } refusal ? [new RefusalContent(refusal)] : Array.Empty<AIContent>(),
                 .. StoredToolCalls.Parse(message.ToolCalls).Select(c => ContentParts.ToolCall(c.Id, c.Function.Name, c.Function.Arguments))]),
             "tool" => new ChatMessage(ChatRole.Tool, [new FunctionResultContent(message.ToolCallId ?? "", message.Content)]),
-            "function" => new ChatMessage(new ChatRole("function"), message.Content),
+            "function" => new ChatMessage(Roles.Function, message.Content),
             _ => new ChatMessage(ChatRole.User, StoredParts.Parse(message.Parts) ?? [new TextContent(message.Content)]),
         };
         model.AuthorName = message.Name;

@@ -1,3 +1,7 @@
+using Junis.Server.Sessions.Sqlite;
+using Junis.Server.Sessions.Storage;
+using Microsoft.Extensions.Options;
+
 namespace Junis.Server.Sessions;
 
 public static class SessionsServiceCollectionExtensions
@@ -5,7 +9,13 @@ public static class SessionsServiceCollectionExtensions
     public static IServiceCollection AddSessions(this IServiceCollection services)
     {
         services.AddOptions<SessionsOptions>().BindConfiguration(SessionsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<SessionLookups>();
+        services.AddSingleton<SqliteSessionLookups>();
+        services.AddSingleton<ISessionLookups>(sp => sp.GetRequiredService<IOptions<SessionsOptions>>().Value.Store == SessionStore.EfCore
+            ? ActivatorUtilities.CreateInstance<EfCoreSessionLookups>(sp)
+            : sp.GetRequiredService<SqliteSessionLookups>());
+        services.AddSingleton<ITurnStore>(sp => sp.GetRequiredService<IOptions<SessionsOptions>>().Value.Store == SessionStore.EfCore
+            ? ActivatorUtilities.CreateInstance<EfCoreTurnStore>(sp)
+            : ActivatorUtilities.CreateInstance<SqliteTurnStore>(sp));
         services.AddSingleton<SessionResolver>();
         services.AddSingleton<SessionActivity>();
         services.AddSingleton<TurnWriter>();

@@ -1,7 +1,5 @@
 using System.Threading.Channels;
-using Junis.Server.Data;
-using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
+using Junis.Server.Sessions.Storage;
 
 namespace Junis.Server.Sessions;
 
@@ -9,13 +7,9 @@ namespace Junis.Server.Sessions;
 /// Stores turns. Turns from concurrent requests are gathered and written in one transaction (group commit),
 /// and each caller's task completes only when the transaction holding its turn has committed: a caller that
 /// waits for it before answering never acknowledges a turn that could be lost. One writer also means turns of
-/// one session never race for sequence numbers.
+/// one session never race for sequence numbers (the guarantees, and what several instances need: <see cref="ITurnStore"/>).
 /// </summary>
-/// <remarks>
-/// The writes are plain SQL prepared once on the context's connection (<see cref="TurnSql"/>). Measured: change
-/// tracking and command building cost more than a third of a turn's CPU, and this path runs for every turn.
-/// </remarks>
-public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvider clock, ILogger<TurnWriter> logger) : BackgroundService
+public sealed class TurnWriter(ITurnStore store, TimeProvider clock, ILogger<TurnWriter> logger) : BackgroundService
 {
     private const int MaxBatch = 256;
     private readonly Channel<PendingTurn> _queue = Channel.CreateUnbounded<PendingTurn>(new UnboundedChannelOptions { SingleReader = true });
@@ -35,10 +29,6 @@ public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvide
         return base.StopAsync(cancellationToken);
     }
 
-    // The writer's own context and statements, prepared once and reused batch after batch.
-    private JunisDb? _db;
-    private TurnSql? _sql;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<PendingTurn>(MaxBatch);
@@ -54,17 +44,8 @@ public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvide
         }
         finally
         {
-            await ResetAsync();
+            await store.ResetAsync();
         }
-    }
-
-    private async Task ResetAsync()
-    {
-        _sql?.Dispose();
-        _sql = null;
-        if (_db is not null)
-            await _db.DisposeAsync();
-        _db = null;
     }
 
     private async Task CommitAsync(List<PendingTurn> batch)
@@ -78,14 +59,14 @@ public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvide
         catch (Exception e) when (batch.Count > 1)
         {
             // One bad turn must not sink the others: write them one by one, on a fresh connection.
-            await ResetAsync();
+            await store.ResetAsync();
             logger.LogWarning(e, "A batch of {Count} turns failed; writing them one at a time", batch.Count);
             foreach (var pending in batch)
                 await CommitAsync([pending]);
         }
         catch (Exception e)
         {
-            await ResetAsync();
+            await store.ResetAsync();
             logger.LogError(e, "Storing a turn of session {SessionId} failed", batch[0].Turn.SessionId);
             batch[0].Stored.TrySetException(e);
         }
@@ -93,26 +74,18 @@ public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvide
 
     private async Task WriteBatchAsync(List<PendingTurn> batch)
     {
-        if (_db is null)
-        {
-            _db = await databases.CreateDbContextAsync();
-            await _db.Database.OpenConnectionAsync();
-        }
-        _sql ??= new TurnSql((SqliteConnection)_db.Database.GetDbConnection());
-        // EF Core's transaction (BEGIN IMMEDIATE on SQLite), so its interceptors see the commit; the statements run
-        // synchronously, which is how SQLite runs them whatever the API says.
-        await using var transaction = await _db.Database.BeginTransactionAsync();
+        await using var transaction = await store.BeginAsync();
         var now = clock.GetUtcNow().UtcDateTime;
         foreach (var pending in batch)
-            Apply(_sql, pending.Turn, pending.Outcome, now);
+            await ApplyAsync(transaction, pending.Turn, pending.Outcome, now);
         await transaction.CommitAsync();
     }
 
-    private void Apply(TurnSql sql, Turn turn, TurnOutcome outcome, DateTime now)
+    private async Task ApplyAsync(ITurnTransaction sql, Turn turn, TurnOutcome outcome, DateTime now)
     {
         // Two first requests of one conversation may both have found nothing: the second joins the first.
-        var stored = turn.Kind != TurnKind.NewSession ? sql.Find(turn.SessionId, turn.OrganizationId)
-            : turn.ConversationId is { } conversation ? sql.Find(turn.OrganizationId, conversation)
+        var stored = turn.Kind != TurnKind.NewSession ? await sql.FindAsync(turn.SessionId, turn.OrganizationId)
+            : turn.ConversationId is { } conversation ? await sql.FindAsync(turn.OrganizationId, conversation)
             : null;
         if (stored is null && turn.Kind != TurnKind.NewSession)
         {
@@ -130,7 +103,7 @@ public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvide
         {
             // The turn's input is stored already; its reply, if any, makes way for the new one.
             var replyAt = session.LastReplySequence > 0 ? session.LastReplySequence : count + 1;
-            var (replacedPrompt, replacedCompletion) = sql.DeleteFrom(session.Id, replyAt);
+            var (replacedPrompt, replacedCompletion) = await sql.DeleteFromAsync(session.Id, replyAt);
             promptTokens -= replacedPrompt;
             completionTokens -= replacedCompletion;
             count = replyAt - 1;
@@ -155,11 +128,11 @@ public sealed class TurnWriter(IDbContextFactory<JunisDb> databases, TimeProvide
         var state = new SessionState(turn, transcriptHash, count, turnStart, replySequence, promptTokens, completionTokens,
             EndedAt: outcome.EndsConversation ? now : null, now);
         if (stored is null)
-            sql.InsertSession(session.Id, state);
+            await sql.InsertSessionAsync(session.Id, state);
         else
-            sql.UpdateSession(session.Id, state);
+            await sql.UpdateSessionAsync(session.Id, state);
         foreach (var (sequence, message, messageOutcome) in messages)
-            sql.InsertMessage(session.Id, sequence, message, messageOutcome, now);
+            await sql.InsertMessageAsync(session.Id, sequence, message, messageOutcome, now);
     }
 
     private sealed record PendingTurn(Turn Turn, TurnOutcome Outcome, TaskCompletionSource Stored);

@@ -1,3 +1,4 @@
+using Junis.Server.Sessions.Sqlite;
 using System.Data.Common;
 using Junis.Server.Data;
 using Junis.Server.Sessions;
@@ -60,11 +61,11 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
 
         var plans = new Dictionary<string, string>
         {
-            ["conversation"] = await PlanAsync(SessionLookups.ByConversationSql),
-            ["replay"] = await PlanAsync(SessionLookups.ByTurnInputSql),
-            ["transcript"] = await PlanAsync(SessionLookups.ByTranscriptSql),
-            ["user turns"] = await PlanAsync(SessionLookups.ByUserTurnsSql),
-            ["history"] = await PlanAsync(SessionLookups.HistorySql),
+            ["conversation"] = await PlanAsync(SqliteSessionLookups.ByConversationSql),
+            ["replay"] = await PlanAsync(SqliteSessionLookups.ByTurnInputSql),
+            ["transcript"] = await PlanAsync(SqliteSessionLookups.ByTranscriptSql),
+            ["user turns"] = await PlanAsync(SqliteSessionLookups.ByUserTurnsSql),
+            ["history"] = await PlanAsync(SqliteSessionLookups.HistorySql),
         };
         foreach (var (lookup, plan) in plans)
             output.WriteLine($"{lookup}: {plan}");

@@ -1,3 +1,5 @@
+using Junis.Server.Sessions.Sqlite;
+using Junis.Server.Sessions.Storage;
 using Junis.Server.Auth;
 using Junis.Server.Data;
 using Junis.Server.Sessions;

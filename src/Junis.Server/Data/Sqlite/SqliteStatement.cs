@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
-namespace Junis.Server.Data;
+namespace Junis.Server.Data.Sqlite;
 
 /// <summary>
 /// A statement prepared once on a connection and run many times through SQLite's own API, with its values bound

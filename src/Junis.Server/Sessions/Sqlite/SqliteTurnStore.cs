@@ -1,15 +1,73 @@
 using Junis.Server.Data;
+using Junis.Server.Data.Sqlite;
+using Junis.Server.Sessions.Storage;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 
-namespace Junis.Server.Sessions;
+namespace Junis.Server.Sessions.Sqlite;
 
-/// <summary>What the writer needs to know of a stored session.</summary>
-internal sealed record StoredSession(Guid Id, int MessageCount, int LastReplySequence);
+/// <summary>
+/// The turn store on SQLite: one connection kept open for the writer, its statements prepared once and bound
+/// through SQLite's own API, in EF Core's transaction (BEGIN IMMEDIATE) so its interceptors see the commit.
+/// Change tracking and command building were most of a turn's CPU (bench/ANALYSIS.md, "Turn writer").
+/// </summary>
+internal sealed class SqliteTurnStore(IDbContextFactory<JunisDb> databases) : ITurnStore
+{
+    private JunisDb? _db;
+    private TurnSql? _sql;
 
-/// <summary>Where a session stands after a turn. <c>TurnStart</c> is -1 for a replay, which keeps the last turn's start.</summary>
-internal sealed record SessionState(
-    Turn Turn, byte[] TranscriptHash, int MessageCount, int TurnStart, int ReplySequence,
-    long PromptTokens, long CompletionTokens, DateTime? EndedAt, DateTime Now);
+    public async Task<ITurnTransaction> BeginAsync()
+    {
+        if (_db is null)
+        {
+            _db = await databases.CreateDbContextAsync();
+            await _db.Database.OpenConnectionAsync();
+        }
+        _sql ??= new TurnSql((SqliteConnection)_db.Database.GetDbConnection());
+        return new Transaction(_sql, await _db.Database.BeginTransactionAsync());
+    }
+
+    public async ValueTask ResetAsync()
+    {
+        _sql?.Dispose();
+        _sql = null;
+        if (_db is not null)
+            await _db.DisposeAsync();
+        _db = null;
+    }
+
+    // The statements run synchronously, which is how SQLite runs them whatever the API says.
+    private sealed class Transaction(TurnSql sql, Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction transaction) : ITurnTransaction
+    {
+        public ValueTask<StoredSession?> FindAsync(Guid id, Guid organization) => new(sql.Find(id, organization));
+
+        public ValueTask<StoredSession?> FindAsync(Guid organization, string conversation) => new(sql.Find(organization, conversation));
+
+        public ValueTask<(long Prompt, long Completion)> DeleteFromAsync(Guid session, int sequence) => new(sql.DeleteFrom(session, sequence));
+
+        public ValueTask InsertSessionAsync(Guid id, SessionState state)
+        {
+            sql.InsertSession(id, state);
+            return default;
+        }
+
+        public ValueTask UpdateSessionAsync(Guid id, SessionState state)
+        {
+            sql.UpdateSession(id, state);
+            return default;
+        }
+
+        public ValueTask InsertMessageAsync(Guid session, int sequence, StoredMessage message, TurnOutcome? outcome, DateTime now)
+        {
+            sql.InsertMessage(session, sequence, message, outcome, now);
+            return default;
+        }
+
+        public Task CommitAsync() => transaction.CommitAsync();
+
+        public ValueTask DisposeAsync() => transaction.DisposeAsync();
+    }
+}
 
 /// <summary>
 /// The turn writer's statements, prepared once on the writer's connection: each runs with new values but is

@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using SQLitePCL;
 
-namespace Junis.Server.Data;
+namespace Junis.Server.Data.Sqlite;
 
 /// <summary>
 /// Lets SQLite itself wait for another writer, on every connection the server opens. Without a busy timeout SQLite

@@ -1,21 +1,22 @@
 using System.Collections.Concurrent;
 using Junis.Server.Data;
+using Junis.Server.Data.Sqlite;
+using Junis.Server.Sessions.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
-namespace Junis.Server.Sessions;
+namespace Junis.Server.Sessions.Sqlite;
 
 /// <summary>
-/// The reads that find a request's session, as statements prepared once on connections kept open for them.
-/// Through EF Core each lookup opened a connection (registering EF Core's SQL functions on it), translated its
-/// query's expression tree into a cache key and parameters, and had SQLite parse the SQL again: measured, 150–350 µs
-/// of CPU for every request that names its conversation or sends history, more than the rest of the request.
+/// The session lookups on SQLite, as statements prepared once on connections kept open for them: through EF Core
+/// each lookup opened a connection, translated its query and had SQLite parse the SQL again, more CPU than the rest
+/// of the request (bench/ANALYSIS.md, "Session lookups").
 /// </summary>
 /// <remarks>
-/// Each request rents a reader for its lookups and returns it; a few are kept, more are opened when more requests
-/// look up at once. SQLite in WAL mode reads beside the turn writer without waiting for it.
+/// Each lookup rents a reader and returns it; a few are kept, more are opened when more requests look up at once.
+/// SQLite in WAL mode reads beside the turn writer without waiting for it.
 /// </remarks>
-public sealed class SessionLookups(IDbContextFactory<JunisDb> databases) : IDisposable
+internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases) : ISessionLookups, IDisposable
 {
     // Every lookup is within the caller's organization and served by an index that leads with it (see JunisDb):
     // a named conversation by its name (or the session's own id), any other by its hashes; the newest match wins.
@@ -58,10 +59,35 @@ public sealed class SessionLookups(IDbContextFactory<JunisDb> databases) : IDisp
     private readonly ConcurrentBag<Reader> _idle = [];
     private volatile bool _disposed;
 
-    public Reader Rent() => _idle.TryTake(out var reader) ? reader : new Reader(databases.CreateDbContext());
+    public ValueTask<Session?> ByConversationAsync(Guid organization, string conversation) => new(Use(r => r.ByConversation(organization, conversation)));
 
-    /// <summary>Takes back a reader whose lookups all succeeded.</summary>
-    public void Return(Reader reader)
+    public ValueTask<Session?> ByTurnInputAsync(Guid organization, byte[] inputHash) => new(Use(r => r.ByTurnInput(organization, inputHash)));
+
+    public ValueTask<Guid?> ByTranscriptAsync(Guid organization, byte[] transcriptHash) => new(Use(r => r.ByTranscript(organization, transcriptHash)));
+
+    public ValueTask<Guid?> ByUserTurnsAsync(Guid organization, byte[] userTurnsHash) => new(Use(r => r.ByUserTurns(organization, userTurnsHash)));
+
+    public ValueTask<List<SessionMessage>> HistoryAsync(Guid session, int before, int limit) => new(Use(r => r.History(session, before, limit)));
+
+    private T Use<T>(Func<Reader, T> lookup)
+    {
+        var reader = _idle.TryTake(out var idle) ? idle : new Reader(databases.CreateDbContext());
+        T found;
+        try
+        {
+            found = lookup(reader);
+        }
+        catch
+        {
+            // A connection that failed a lookup is not trusted with another.
+            reader.Dispose();
+            throw;
+        }
+        Return(reader);
+        return found;
+    }
+
+    private void Return(Reader reader)
     {
         if (_disposed || _idle.Count >= KeptReaders)
         {
@@ -81,7 +107,7 @@ public sealed class SessionLookups(IDbContextFactory<JunisDb> databases) : IDisp
     }
 
     /// <summary>One connection and its prepared lookups; used by one request at a time.</summary>
-    public sealed class Reader : IDisposable
+    private sealed class Reader : IDisposable
     {
         private readonly JunisDb _db;
         private readonly SqliteStatement _byConversation, _byTurnInput, _byTranscript, _byUserTurns, _history;

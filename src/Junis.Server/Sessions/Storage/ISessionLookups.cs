@@ -1,0 +1,25 @@
+namespace Junis.Server.Sessions.Storage;
+
+/// <summary>
+/// The reads that find a request's session (see <see cref="SessionResolver"/>), each within one organization and
+/// served by an index that leads with it. Implemented by <see cref="EfCoreSessionLookups"/>, the reference for any
+/// provider, and by <see cref="Sqlite.SqliteSessionLookups"/>, SQLite's prepared statements, which tests hold to it.
+/// </summary>
+/// <remarks>What every implementation must guarantee is written in <see cref="ITurnStore"/>.</remarks>
+public interface ISessionLookups
+{
+    /// <summary>The session the organization names <paramref name="conversation"/>, or whose id that is; the oldest if both.</summary>
+    ValueTask<Session?> ByConversationAsync(Guid organization, string conversation);
+
+    /// <summary>The unnamed session, most recently updated, whose last turn's input hashes to <paramref name="inputHash"/>: a replay.</summary>
+    ValueTask<Session?> ByTurnInputAsync(Guid organization, byte[] inputHash);
+
+    /// <summary>The unnamed session, most recently updated, whose transcript hashes to <paramref name="transcriptHash"/>.</summary>
+    ValueTask<Guid?> ByTranscriptAsync(Guid organization, byte[] transcriptHash);
+
+    /// <summary>The unnamed session, most recently updated, whose user turns alone hash to <paramref name="userTurnsHash"/>.</summary>
+    ValueTask<Guid?> ByUserTurnsAsync(Guid organization, byte[] userTurnsHash);
+
+    /// <summary>The last <paramref name="limit"/> messages stored before sequence <paramref name="before"/>, newest first.</summary>
+    ValueTask<List<SessionMessage>> HistoryAsync(Guid session, int before, int limit);
+}
