@@ -12,18 +12,10 @@ namespace Junis.Server.Tests.Tools;
 /// </summary>
 internal static class NodeSdk
 {
-    public static readonly string Checks = Path.Combine(RepositoryRoot(), "tests", "sdk-node");
+    public static readonly string Checks = Path.Combine(Repository.Root, "tests", "sdk-node");
 
     private static readonly SemaphoreSlim Install = new(1, 1);
     private static bool _installed;
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Junis.Server.sln")))
-            directory = directory.Parent;
-        return directory?.FullName ?? throw new InvalidOperationException("The repository root was not found above the test binaries.");
-    }
 
     public static async Task<(int ExitCode, string Output, string Errors)> RunAsync(string command, params string[] arguments)
     {
