@@ -2,17 +2,27 @@ using Junis.Server.Auth;
 using Junis.Server.ChatCompletions;
 using Junis.Server.Data;
 using Junis.Server.Errors;
+using Junis.Server.Hosting;
 using Junis.Server.Llm;
 using Junis.Server.Logging;
 using Junis.Server.Orchestration;
 using Junis.Server.Sessions;
 
+// The same appsettings.json whatever folder the server is started in, or no start at all.
+var contentRoot = ContentRoot.Find(args);
+if (!contentRoot.HasSettings)
+    return contentRoot.RefuseToStart();
+
 if (AdminCommands.Handles(args))
-    return await AdminCommands.RunAsync(args);
+    return await AdminCommands.RunAsync(args, contentRoot.Path);
 
 // Configuration is read and validated once, at start-up; nothing here reloads it. Watching the content root for
-// changes would wake a thread for every write to the database that lives there by default.
-var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
+// changes would wake a thread for every write to a database that lives there.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = ["--hostBuilder:reloadConfigOnChange=false", .. args],
+    ContentRootPath = contentRoot.Path,
+});
 
 builder.AddJunisLogging();
 builder.Services.AddSingleton(TimeProvider.System);

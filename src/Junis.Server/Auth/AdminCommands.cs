@@ -13,9 +13,9 @@ public static class AdminCommands
 {
     public static bool Handles(string[] args) => args is ["orgs" or "keys", ..];
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(string[] args, string contentRoot)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = contentRoot });
         builder.Logging.ClearProviders();
         builder.Services.AddDbContext<JunisDb>(options => options.UseJunisDb(builder.Configuration));
         using var host = builder.Build();

@@ -1,4 +1,5 @@
 using Serilog;
+using Serilog.Events;
 using Serilog.Formatting.Compact;
 
 namespace Junis.Server.Logging;
@@ -11,6 +12,12 @@ public static class LoggingServiceCollectionExtensions
         // The server's own logger, not the process-wide static one, so hosts that share a process keep their logs apart.
         builder.Services.AddSerilog((services, log) =>
         {
+            // A request is one line, the request log's, even where the settings name no levels: the framework's and the
+            // key check's own events for every request are kept to warnings unless the settings (read after) say otherwise.
+            log.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
+                .MinimumLevel.Override("Junis.Server.Auth.ApiKeyAuthentication", LogEventLevel.Warning);
             log.ReadFrom.Configuration(builder.Configuration).ReadFrom.Services(services).Enrich.FromLogContext();
             if (builder.Environment.IsDevelopment()) log.WriteTo.Console();
             else log.WriteTo.Console(new CompactJsonFormatter());

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Junis.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -49,6 +50,50 @@ public sealed class LoggingTests
         {
             var line = await capture.WaitForAsync(e => e.Properties.TryGetValue("RequestId", out var value) && value.ToString() == $"\"{id}\"");
             Assert.Contains("responded", line.MessageTemplate.Text);
+        }
+    }
+
+    [Fact]
+    public async Task EachRequestIsOneLineAtInformationEvenWhereTheSettingsNameNoLevels()
+    {
+        var folder = Directory.CreateTempSubdirectory("junis-logging-").FullName;
+        var database = Path.Combine(folder, "junis.db");
+        try
+        {
+            var settings = ServerDeployment.ShippedSettings();
+            settings.Remove("Serilog");
+            ServerDeployment.WriteSettings(folder, settings);
+            await using var server = await RunningServer.StartAsync(["--contentRoot", folder], new Dictionary<string, string?>
+            {
+                ["ConnectionStrings__Junis"] = $"Data Source={database}",
+                ["Junis__Auth__BootstrapKey"] = JunisApp.Key,
+                ["Serilog__MinimumLevel__Default"] = null,
+            });
+            using var anonymous = new HttpClient { BaseAddress = server.Client.BaseAddress };
+            anonymous.DefaultRequestHeaders.Add("X-API-Key", "jns_live_WrongGuess000000000000000000000");
+
+            (await server.Client.GetAsync("/api/external/v1/models")).Dispose();
+            (await server.Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } })).Dispose();
+            (await anonymous.GetAsync("/api/external/sessions")).Dispose();
+            (await server.Client.GetAsync("/api/external/nowhere")).Dispose();
+            // On the same connection, so every line of the requests before it has been written by the time its own is.
+            (await server.Client.GetAsync("/health/live")).Dispose();
+            await server.WaitForLineAsync(line => line.Contains("/health/live", StringComparison.Ordinal));
+
+            foreach (var (path, status) in new[]
+            {
+                ("/api/external/v1/models", 200), (Api.Completions, 200), ("/api/external/sessions", 401), ("/api/external/nowhere", 404),
+            })
+            {
+                var line = JsonNode.Parse(Assert.Single(server.Lines, line => line.Contains(path, StringComparison.Ordinal)))!;
+                Assert.StartsWith("HTTP ", (string)line["@mt"]!);
+                Assert.Equal(status, (int)line["StatusCode"]!);
+                Assert.Null(line["@l"]); // Information: compact JSON names every other level
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
         }
     }
 }
