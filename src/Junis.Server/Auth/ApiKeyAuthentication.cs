@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text.Encodings.Web;
+using Junis.Server.Auth.Sqlite;
+using Junis.Server.Auth.Storage;
+using Junis.Server.Data;
 using Junis.Server.Errors;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
@@ -83,6 +86,9 @@ public static class ApiKeyAuthenticationExtensions
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IApiKeyStore>(sp => sp.Store() == DataStore.EfCore
+            ? ActivatorUtilities.CreateInstance<EfCoreApiKeyStore>(sp)
+            : ActivatorUtilities.CreateInstance<SqliteApiKeyStore>(sp));
         services.AddSingleton<ApiKeyDirectory>();
         services.AddSingleton<KeyRateLimiter>();
         services.AddSingleton<FailedAuthLimiter>();

@@ -26,6 +26,21 @@ public static class DataServiceCollectionExtensions
         .UseModel(CompiledModel.JunisDbModel.Instance)
         .AddInterceptors(SqliteBusyTimeout.Instance);
 
+    /// <summary>
+    /// Which implementation serves each storage seam (sessions, turns, keys): <c>Sqlite</c>, SQLite's fast paths,
+    /// the default; or <c>EfCore</c>, the reference through EF Core that any provider takes.
+    /// </summary>
+    public const string StoreSetting = "Junis:Data:Store";
+
+    public static DataStore Store(this IServiceProvider services) =>
+        services.GetRequiredService<IConfiguration>().GetValue(StoreSetting, DataStore.Sqlite);
+
     public static string ConnectionString(IConfiguration configuration) =>
         configuration.GetConnectionString(ConnectionStringName) is { Length: > 0 } configured ? configured : DefaultConnectionString;
+}
+
+public enum DataStore
+{
+    Sqlite,
+    EfCore,
 }

@@ -18,17 +18,6 @@ public sealed class SessionsOptions
     [Range(1, 36_500, ErrorMessage = "Junis:Sessions:RetentionDays must be between 1 and 36500.")]
     public int? RetentionDays { get; set; }
 
-    /// <summary>
-    /// How sessions are read and written: <c>Sqlite</c>, SQLite's prepared statements (the default, on SQLite), or
-    /// <c>EfCore</c>, the reference through EF Core that any provider takes.
-    /// </summary>
-    public SessionStore Store { get; set; } = SessionStore.Sqlite;
-
     public TimeSpan Idle => TimeSpan.FromMinutes(IdleMinutes);
 }
 
-public enum SessionStore
-{
-    Sqlite,
-    EfCore,
-}

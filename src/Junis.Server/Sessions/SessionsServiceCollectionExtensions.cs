@@ -1,6 +1,6 @@
 using Junis.Server.Sessions.Sqlite;
 using Junis.Server.Sessions.Storage;
-using Microsoft.Extensions.Options;
+using Junis.Server.Data;
 
 namespace Junis.Server.Sessions;
 
@@ -10,10 +10,10 @@ public static class SessionsServiceCollectionExtensions
     {
         services.AddOptions<SessionsOptions>().BindConfiguration(SessionsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<SqliteSessionLookups>();
-        services.AddSingleton<ISessionLookups>(sp => sp.GetRequiredService<IOptions<SessionsOptions>>().Value.Store == SessionStore.EfCore
+        services.AddSingleton<ISessionLookups>(sp => sp.Store() == DataStore.EfCore
             ? ActivatorUtilities.CreateInstance<EfCoreSessionLookups>(sp)
             : sp.GetRequiredService<SqliteSessionLookups>());
-        services.AddSingleton<ITurnStore>(sp => sp.GetRequiredService<IOptions<SessionsOptions>>().Value.Store == SessionStore.EfCore
+        services.AddSingleton<ITurnStore>(sp => sp.Store() == DataStore.EfCore
             ? ActivatorUtilities.CreateInstance<EfCoreTurnStore>(sp)
             : ActivatorUtilities.CreateInstance<SqliteTurnStore>(sp));
         services.AddSingleton<SessionResolver>();

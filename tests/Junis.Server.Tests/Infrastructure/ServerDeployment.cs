@@ -27,23 +27,12 @@ public sealed class ServerDeployment : IDisposable
 
     public string Folder { get; }
 
-    /// <summary>The repository's own checkout, whose root holds the appsettings.json the build copies.</summary>
-    public static string RepositoryRoot { get; } = FindRepositoryRoot();
-
     /// <summary>The appsettings.json the server ships with, to change for a test.</summary>
     public static JsonObject ShippedSettings() =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, SettingsFile)))!.AsObject();
 
     public static void WriteSettings(string folder, JsonObject settings) =>
         File.WriteAllText(Path.Combine(folder, SettingsFile), settings.ToJsonString());
-
-    private static string FindRepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Junis.Server.sln")))
-            directory = directory.Parent;
-        return directory?.FullName ?? throw new InvalidOperationException("The repository root was not found above the test binaries.");
-    }
 
     public void Dispose() => Directory.Delete(Folder, recursive: true);
 }

@@ -45,7 +45,7 @@ public sealed class ContentRootTests(ContentRootTests.Deployments deployments) :
     {
         ServerDeployment.WriteSettings(_elsewhere, WithModelName("given-orchestrator"));
         await using var server = await RunningServer.StartAsync(["--contentRoot", _elsewhere], Settings(),
-            deployments.Configured.Folder, ServerDeployment.RepositoryRoot);
+            deployments.Configured.Folder, Repository.Root);
 
         Assert.Equal("given-orchestrator", await ModelNameAsync(server));
     }
@@ -85,9 +85,9 @@ public sealed class ContentRootTests(ContentRootTests.Deployments deployments) :
         Outcome[] outcomes =
         [
             await ServerProcess.RunAsync(["--urls", "http://127.0.0.1:0", "--contentRoot", _elsewhere], Settings(), Timeout,
-                deployments.Configured.Folder, ServerDeployment.RepositoryRoot),
+                deployments.Configured.Folder, Repository.Root),
             await ServerProcess.RunAsync(["--urls", "http://127.0.0.1:0"], byVariable, Timeout,
-                deployments.Configured.Folder, ServerDeployment.RepositoryRoot),
+                deployments.Configured.Folder, Repository.Root),
         ];
 
         Assert.All(outcomes, outcome =>
@@ -100,7 +100,7 @@ public sealed class ContentRootTests(ContentRootTests.Deployments deployments) :
     private string Folder(string startedIn) => startedIn switch
     {
         "its own folder" => deployments.Configured.Folder,
-        "the repository root" => ServerDeployment.RepositoryRoot,
+        "the repository root" => Repository.Root,
         "an unrelated folder" => _elsewhere,
         _ => throw new ArgumentOutOfRangeException(nameof(startedIn)),
     };
