@@ -3,7 +3,7 @@ namespace Junis.Server.Auth;
 /// <summary>An API key. The secret itself is never stored: only its SHA-256 and a short prefix to recognise it by.</summary>
 public sealed class ApiKey
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.TimeOrdered();
     public Guid OrganizationId { get; set; }
     public Organization? Organization { get; set; }
 

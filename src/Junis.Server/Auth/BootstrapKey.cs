@@ -22,7 +22,7 @@ public sealed class BootstrapKey(IServiceScopeFactory scopes, IOptions<AuthOptio
 
         await using (var command = (await db.CommandAsync(
             """INSERT INTO "Organizations" ("Id", "Name", "CreatedAt") VALUES (@id, @name, @now) ON CONFLICT ("Name") DO NOTHING""", cancellationToken))
-            .Bind(db, "@id", Guid.CreateVersion7()).Bind(db, "@name", OrganizationName).Bind(db, "@now", now))
+            .Bind(db, "@id", Ids.TimeOrdered()).Bind(db, "@name", OrganizationName).Bind(db, "@now", now))
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
         }

@@ -12,7 +12,7 @@ namespace Junis.Server.ChatCompletions;
 /// Two instances: <see cref="ForResults"/> writes non-ASCII text (Korean replies, say) as UTF-8 rather than
 /// <c>\uXXXX</c> escapes, safe because responses are JSON, never HTML; <c>Default</c>, whose options are the
 /// generated ones, is for a <see cref="Utf8JsonWriter"/> that brings that encoder itself, so the generated code
-/// writes each chunk directly (bench/ANALYSIS.md, "Streaming writer").
+/// writes each chunk directly (bench/ANALYSIS.md, "Figures behind the code").
 /// </remarks>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

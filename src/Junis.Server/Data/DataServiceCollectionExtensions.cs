@@ -21,8 +21,8 @@ public static class DataServiceCollectionExtensions
     /// <summary>The server's database, for the server and its admin commands alike.</summary>
     public static DbContextOptionsBuilder UseJunisDb(this DbContextOptionsBuilder options, IConfiguration configuration) => options
         .UseSqlite(ConnectionString(configuration))
-        // The model compiled ahead (dotnet ef dbcontext optimize) instead of built from OnModelCreating at start-up,
-        // which cost ~0.2 s; MigrationTests checks that the two agree.
+        // The model compiled ahead (dotnet ef dbcontext optimize) instead of built from OnModelCreating at every start
+        // (bench/ANALYSIS.md, "Figures behind the code"); MigrationTests checks that the two agree.
         .UseModel(CompiledModel.JunisDbModel.Instance)
         .AddInterceptors(SqliteBusyTimeout.Instance);
 

@@ -7,8 +7,8 @@ namespace Junis.Server.Data;
 /// Brings the schema up to date by running the SQL that EF Core generated for each migration the database has not
 /// had yet: <c>Data/Migrations/&lt;migration&gt;.sql</c>, embedded in the assembly, the text
 /// <c>dotnet ef migrations script</c> prints (its own transaction and its history row included). It is what
-/// <c>Database.Migrate()</c> would run, without building EF Core's model at every start: about 0.3 s and 7 MiB of
-/// the server's start-up. The tests check that each script is exactly what EF Core generates for its migration.
+/// <c>Database.Migrate()</c> would run, without building EF Core's model at every start (bench/ANALYSIS.md, "Figures
+/// behind the code"). The tests check that each script is exactly what EF Core generates for its migration.
 /// </summary>
 public static class MigrationScripts
 {

@@ -7,8 +7,8 @@ namespace Junis.Server.Data;
 
 /// <summary>
 /// Plain SQL on a context's connection, for the statements that run at start-up and in the background: EF Core's
-/// query and update pipelines would cost more there than the statements themselves (at start-up, a third of a second
-/// and several MiB the first time they run). The turn writer's statements, which run for every turn, go further
+/// query and update pipelines would cost more there than the statements themselves, most of all the first time
+/// they run (bench/ANALYSIS.md, "Figures behind the code"). The turn writer's statements, which run for every turn, go further
 /// (see <see cref="Sqlite.SqliteStatement"/>). Values are bound through EF Core's own type mappings, so they are stored
 /// exactly as EF Core stores them (a Guid as upper-case text, a time as ISO text).
 /// </summary>

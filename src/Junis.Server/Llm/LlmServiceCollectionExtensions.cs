@@ -16,7 +16,7 @@ public static class LlmServiceCollectionExtensions
             var options = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
             return options.Provider switch
             {
-                LlmProvider.OpenAI => new OpenAIChatClient(
+                LlmProvider.OpenAI => new OpenAICompatibleChatClient(
                     CreateHttpClient(options), options, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm")),
                 _ => new EchoChatClient(sp.GetRequiredService<TokenCounter>(), TimeSpan.FromMilliseconds(options.TokenDelayMs)),
             };
@@ -34,7 +34,7 @@ public static class LlmServiceCollectionExtensions
             AutomaticDecompression = System.Net.DecompressionMethods.None,
             // A model endpoint answers where it is asked; a redirect is reported as the provider's answer, not followed.
             AllowAutoRedirect = false,
-            // No trace context for the provider, and no child activity per call: measured at ~3 % of what a turn allocates.
+            // No trace context for the provider, and no child activity per call (bench/ANALYSIS.md, "Figures behind the code").
             ActivityHeadersPropagator = null,
         };
         // The client enforces its own timeouts: to the answer's start, and between two reads of a stream.

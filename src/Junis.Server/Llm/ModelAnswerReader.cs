@@ -4,9 +4,8 @@ namespace Junis.Server.Llm;
 
 /// <summary>
 /// Reads what a model server answers (a whole answer, one streamed chunk, or an error body) straight off its bytes
-/// into <see cref="ModelAnswer"/>. The serializer would build the same objects through its general machinery:
-/// measured at ~1.2 µs and ~720 bytes for a typical chunk, against ~0.3 µs and ~250 bytes here, twenty times per
-/// streamed reply. Unknown fields are skipped; a field of the wrong type is a <see cref="JsonException"/>, as it would be
+/// into <see cref="ModelAnswer"/>: the serializer would build the same objects through its general machinery, at several
+/// times the cost per chunk (bench/ANALYSIS.md, "Figures behind the code"). Unknown fields are skipped; a field of the wrong type is a <see cref="JsonException"/>, as it would be
 /// from the serializer; a <c>null</c> answer reads as null.
 /// </summary>
 internal static class ModelAnswerReader

@@ -274,7 +274,7 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
     public async Task ACallerTakingLongerThanTheTimeoutOverChunksAlreadyArrivedIsNotAModelTimeout()
     {
         // The whole answer arrives at once; the caller then dwells on every update for longer than the timeout.
-        var client = new OpenAIChatClient(new HttpClient(), new LlmOptions
+        var client = new OpenAICompatibleChatClient(new HttpClient(), new LlmOptions
         {
             Provider = LlmProvider.OpenAI, BaseUrl = _model.BaseUrl, Model = "fake-model", TimeoutSeconds = 1,
         }, NullLogger.Instance);

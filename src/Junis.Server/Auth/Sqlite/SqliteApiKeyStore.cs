@@ -5,7 +5,7 @@ namespace Junis.Server.Auth.Sqlite;
 
 /// <summary>
 /// The key store on SQLite, in plain SQL (see <see cref="PlainSql"/>): it runs at start-up, where EF Core's query
-/// pipeline would cost more than the queries (bench/ANALYSIS.md, "Start-up"), and every two seconds after.
+/// pipeline would cost more than the queries (bench/ANALYSIS.md, "Figures behind the code"), and every two seconds after.
 /// </summary>
 internal sealed class SqliteApiKeyStore(IServiceScopeFactory scopes) : IApiKeyStore
 {

@@ -6,10 +6,9 @@ using SQLitePCL;
 namespace Junis.Server.Data.Sqlite;
 
 /// <summary>
-/// Lets SQLite itself wait for another writer, on every connection the server opens. Without a busy timeout SQLite
-/// answers "busy" at once and Microsoft.Data.Sqlite sleeps 150 ms before trying again: the turn writer meeting the
-/// minutely write of the keys' last use, or a session being deleted, held every pending turn for 150 ms. SQLite's
-/// own wait tries again after 1, 2, 5, 10… ms.
+/// Lets SQLite itself wait for another writer, on every connection the server opens. Without one SQLite answers "busy" at
+/// once and Microsoft.Data.Sqlite sleeps a fixed while before trying again, holding every pending turn behind any
+/// other write; SQLite's own wait tries again within a few milliseconds.
 /// </summary>
 internal sealed class SqliteBusyTimeout : DbConnectionInterceptor
 {

@@ -8,8 +8,7 @@ namespace Junis.Server.Data.Sqlite;
 /// <summary>
 /// A statement prepared once on a connection and run many times through SQLite's own API, with its values bound
 /// straight from the caller's memory. Microsoft.Data.Sqlite allocates a binder and a converted copy of every
-/// parameter on every execution; on the turn writer's path, which runs a dozen parameters per message, that was
-/// ~8 µs and ~6 KB per turn. Values are stored as EF Core stores them, so EF Core reads them back unchanged.
+/// parameter on every execution, on a path that binds a dozen per message (bench/ANALYSIS.md, "Figures behind the code"). Values are stored as EF Core stores them, so EF Core reads them back unchanged.
 /// </summary>
 internal sealed class SqliteStatement : IDisposable
 {

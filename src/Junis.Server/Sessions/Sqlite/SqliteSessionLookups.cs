@@ -10,7 +10,7 @@ namespace Junis.Server.Sessions.Sqlite;
 /// <summary>
 /// The session lookups on SQLite, as statements prepared once on connections kept open for them: through EF Core
 /// each lookup opened a connection, translated its query and had SQLite parse the SQL again, more CPU than the rest
-/// of the request (bench/ANALYSIS.md, "Session lookups").
+/// of the request (bench/ANALYSIS.md, "Figures behind the code").
 /// </summary>
 /// <remarks>
 /// Each lookup rents a reader and returns it; a few are kept, more are opened when more requests look up at once.

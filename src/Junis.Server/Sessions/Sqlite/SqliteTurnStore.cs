@@ -9,7 +9,7 @@ namespace Junis.Server.Sessions.Sqlite;
 /// <summary>
 /// The turn store on SQLite: one connection kept open for the writer, its statements prepared once and bound
 /// through SQLite's own API, in EF Core's transaction (BEGIN IMMEDIATE) so its interceptors see the commit.
-/// Change tracking and command building were most of a turn's CPU (bench/ANALYSIS.md, "Turn writer").
+/// Change tracking and command building were most of a turn's CPU (bench/ANALYSIS.md, "Figures behind the code").
 /// </summary>
 internal sealed class SqliteTurnStore(IDbContextFactory<JunisDb> databases) : ITurnStore
 {

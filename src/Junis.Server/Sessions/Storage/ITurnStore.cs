@@ -27,7 +27,7 @@ namespace Junis.Server.Sessions.Storage;
 /// <item><b>Totals add up.</b> A session's token totals are the sums of its messages' tokens.</item>
 /// </list>
 /// <para>Kept in memory today, and so per instance: which sessions have a turn in progress (<see cref="SessionActivity"/>),
-/// and the limit counters (see <c>Auth/ILimitCounters</c>).</para>
+/// and the request and failed-authentication limits (<c>KeyRateLimiter</c>, <c>FailedAuthLimiter</c>): with several instances each counts alone, so a limit is multiplied by their number until the counters move to the database.</para>
 /// </remarks>
 public interface ITurnStore
 {

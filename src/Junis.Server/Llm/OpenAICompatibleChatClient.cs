@@ -14,11 +14,11 @@ namespace Junis.Server.Llm;
 /// a call the caller cancels stays cancelled.
 /// </summary>
 /// <remarks>
-/// The OpenAI SDK behind <c>Microsoft.Extensions.AI.OpenAI</c> speaks the same protocol, but parses every answer
-/// and chunk into its own models and then into the adapter's, which was measured as the largest part of this
-/// server's own time per request (see bench/RESULTS.md). The protocol used here is small and stable.
+/// Kept over <c>Microsoft.Extensions.AI.OpenAI</c>'s <c>AsIChatClient()</c> by measurement and by what the library
+/// cannot pass on as written (bench/ANALYSIS.md, "Model client"). What any other <see cref="IChatClient"/> behind
+/// the orchestrator must honour is said on <see cref="ToolCallFragment"/>.
 /// </remarks>
-public sealed class OpenAIChatClient(HttpClient http, LlmOptions options, ILogger logger) : IChatClient
+public sealed class OpenAICompatibleChatClient(HttpClient http, LlmOptions options, ILogger logger) : IChatClient
 {
     private readonly Uri _endpoint = new(options.BaseUrl!.TrimEnd('/') + "/chat/completions");
     private readonly AuthenticationHeaderValue? _authorization =
