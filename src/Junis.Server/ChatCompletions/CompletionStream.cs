@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -72,9 +73,8 @@ public sealed class CompletionStream(
             {
                 Write(pipe, json, events.Current);
                 var next = events.MoveNextAsync();
-                if (!next.IsCompleted)
-                    await FlushWhileAsync(pipe, next, cancellationToken); // the model is still thinking: send what there is
-                more = await next;
+                // The model is still thinking: send what there is.
+                more = next.IsCompleted ? await next : await FlushThenAwaitAsync(pipe, next, cancellationToken);
             }
 
             var usage = await turn.CommitAsync(); // durable before [DONE]: an acknowledged turn is never lost
@@ -227,10 +227,11 @@ public sealed class CompletionStream(
     }
 
     /// <summary>
-    /// Flushes while the next event is on its way. A client gone during the flush ends the stream, but only once
-    /// that event has settled: the events cannot be disposed of while a read of them is pending.
+    /// Flushes while the next event is on its way, then waits for it. A client gone during the flush ends the stream,
+    /// but only once that event has settled: the events cannot be disposed of while a read of them is pending.
     /// </summary>
-    private static async Task FlushWhileAsync(PipeWriter pipe, ValueTask<bool> next, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per wait for the model
+    private static async ValueTask<bool> FlushThenAwaitAsync(PipeWriter pipe, ValueTask<bool> next, CancellationToken cancellationToken)
     {
         try
         {
@@ -248,6 +249,7 @@ public sealed class CompletionStream(
             }
             throw;
         }
+        return await next;
     }
 
     private static void WriteData(PipeWriter pipe, ReadOnlySpan<byte> data)
