@@ -1,7 +1,7 @@
 namespace Junis.Server.Auth;
 
 /// <summary>Loads the keys before the server takes requests, then keeps the directory current.</summary>
-public sealed class ApiKeyRefresher(ApiKeyDirectory directory, BootstrapKey bootstrap, ILogger<ApiKeyRefresher> logger) : BackgroundService
+public sealed partial class ApiKeyRefresher(ApiKeyDirectory directory, BootstrapKey bootstrap, ILogger<ApiKeyRefresher> logger) : BackgroundService
 {
     private static readonly TimeSpan RefreshEvery = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan FlushEvery = TimeSpan.FromMinutes(1);
@@ -33,7 +33,7 @@ public sealed class ApiKeyRefresher(ApiKeyDirectory directory, BootstrapKey boot
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     // A busy or briefly unavailable database must not stop key refreshes for good.
-                    logger.LogWarning(e, "Refreshing API keys failed; keeping the keys loaded before");
+                    RefreshFailed(logger, e);
                 }
             }
         }
@@ -48,7 +48,13 @@ public sealed class ApiKeyRefresher(ApiKeyDirectory directory, BootstrapKey boot
         }
         catch (Exception e)
         {
-            logger.LogWarning(e, "Recording the last use of API keys failed at shutdown");
+            LastUseNotRecorded(logger, e);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refreshing API keys failed; keeping the keys loaded before")]
+    private static partial void RefreshFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the last use of API keys failed at shutdown")]
+    private static partial void LastUseNotRecorded(ILogger logger, Exception e);
 }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace Junis.Server.Auth;
 
 /// <summary>Creates the configured bootstrap key, once, so a fresh deployment has a way in.</summary>
-public sealed class BootstrapKey(IServiceScopeFactory scopes, IOptions<AuthOptions> options, TimeProvider clock, ILogger<BootstrapKey> logger)
+public sealed partial class BootstrapKey(IServiceScopeFactory scopes, IOptions<AuthOptions> options, TimeProvider clock, ILogger<BootstrapKey> logger)
 {
     public const string OrganizationName = "default";
 
@@ -49,6 +49,12 @@ public sealed class BootstrapKey(IServiceScopeFactory scopes, IOptions<AuthOptio
         }
         await transaction.CommitAsync(cancellationToken);
         if (created > 0)
-            logger.LogInformation("Created the bootstrap key {Prefix}… in organization {Organization}", ApiKeySecret.DisplayPrefix(secret), OrganizationName);
+        {
+            var prefix = ApiKeySecret.DisplayPrefix(secret);
+            Created(logger, prefix, OrganizationName);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created the bootstrap key {Prefix}… in organization {Organization}")]
+    private static partial void Created(ILogger logger, string prefix, string organization);
 }

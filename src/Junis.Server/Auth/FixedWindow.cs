@@ -2,7 +2,7 @@ namespace Junis.Server.Auth;
 
 /// <summary>
 /// A request counter over one clock-aligned window (a minute, an hour). Exact under concurrency: callers
-/// lock the owning object around <see cref="TryTake"/>, so a limit of 100 admits exactly 100.
+/// lock the owning object around <see cref="HasRoom"/> and <see cref="Take"/>, so a limit of 100 admits exactly 100.
 /// </summary>
 public struct FixedWindow(TimeSpan length)
 {

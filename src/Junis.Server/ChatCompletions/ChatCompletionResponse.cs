@@ -14,7 +14,8 @@ public sealed record ChatCompletion(
     Usage Usage)
 {
     [JsonPropertyOrder(-1)]
-    public string Object => "chat.completion";
+    [JsonPropertyName("object")]
+    public string ObjectType => "chat.completion";
 
     /// <summary>The model's, when it named one (OpenAI's <c>service_tier</c> and <c>system_fingerprint</c>).</summary>
     public string? ServiceTier { get; init; }
@@ -100,7 +101,8 @@ public sealed record ChatCompletionChunk(
     Usage? Usage = null)
 {
     [JsonPropertyOrder(-1)]
-    public string Object => "chat.completion.chunk";
+    [JsonPropertyName("object")]
+    public string ObjectType => "chat.completion.chunk";
 
     public string? ServiceTier { get; init; }
 
@@ -137,11 +139,13 @@ public sealed record FunctionCallDelta(string? Name, string? Arguments);
 public sealed record ModelList(IReadOnlyList<ModelCard> Data)
 {
     [JsonPropertyOrder(-1)]
-    public string Object => "list";
+    [JsonPropertyName("object")]
+    public string ObjectType => "list";
 }
 
 public sealed record ModelCard([property: JsonPropertyOrder(-2)] string Id, long Created, string OwnedBy)
 {
     [JsonPropertyOrder(-1)]
-    public string Object => "model";
+    [JsonPropertyName("object")]
+    public string ObjectType => "model";
 }

@@ -30,7 +30,8 @@ public sealed record CompletionIdentity(string Id, long Created, string Model)
 /// more ready, so no chunk waits, but a burst of twenty deltas costs one send instead of twenty
 /// (bench/ANALYSIS.md, "Figures behind the code").
 /// </remarks>
-public sealed class CompletionStream(
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "A stream of server-sent events, named as the protocol names it.")]
+public sealed partial class CompletionStream(
     TurnScope turn, IAsyncEnumerator<TurnEvent> events, bool started, CompletionIdentity identity, int choices, bool includeUsage,
     AnswerInfo? answer, ILogger logger) : IResult
 {
@@ -43,9 +44,10 @@ public sealed class CompletionStream(
     /// <summary>Tool calls made in the legacy form, by choice and index: their pieces are written as <c>function_call</c>.</summary>
     private HashSet<(int Choice, int Index)>? _legacyCalls;
 
-    /// <param name="http">The response, not yet started; <c>events</c> is already at the model's first words (or call, or refusal) when <c>started</c>.</param>
-    public async Task ExecuteAsync(HttpContext http)
+    /// <param name="httpContext">The response, not yet started; <c>events</c> is already at the model's first words (or call, or refusal) when <c>started</c>.</param>
+    public async Task ExecuteAsync(HttpContext httpContext)
     {
+        var http = httpContext;
         var response = http.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache,no-store";
@@ -74,7 +76,9 @@ public sealed class CompletionStream(
                 Write(pipe, json, events.Current);
                 var next = events.MoveNextAsync();
                 // The model is still thinking: send what there is.
+#pragma warning disable CA2012 // awaited once on either path
                 more = next.IsCompleted ? await next : await FlushThenAwaitAsync(pipe, next, cancellationToken);
+#pragma warning restore CA2012
             }
 
             var usage = await turn.CommitAsync(); // durable before [DONE]: an acknowledged turn is never lost
@@ -91,7 +95,7 @@ public sealed class CompletionStream(
         {
             await turn.AbandonAsync(e);
             if (e is not ModelCallException)
-                logger.LogError(e, "A stream failed after it had started");
+                StreamFailed(logger, e);
             WriteEvent(pipe, json, ModelErrors.StreamEvent(e), ErrorsJson.Default.ErrorEnvelope);
             await pipe.FlushAsync(CancellationToken.None);
             // Then the connection is broken off, without the chunked encoding's last chunk, so every HTTP client
@@ -258,4 +262,7 @@ public sealed class CompletionStream(
         pipe.Write(data);
         pipe.Write("\n\n"u8);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A stream failed after it had started")]
+    private static partial void StreamFailed(ILogger logger, Exception e);
 }

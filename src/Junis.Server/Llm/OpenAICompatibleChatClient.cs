@@ -18,24 +18,24 @@ namespace Junis.Server.Llm;
 /// cannot pass on as written (bench/ANALYSIS.md, "Model client"). What any other <see cref="IChatClient"/> behind
 /// the orchestrator must honour is said on <see cref="ToolCallFragment"/>.
 /// </remarks>
-public sealed class OpenAICompatibleChatClient(HttpClient http, LlmOptions options, ILogger logger) : IChatClient
+public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptions llm, ILogger logger) : IChatClient
 {
-    private readonly Uri _endpoint = new(options.BaseUrl!.TrimEnd('/') + "/chat/completions");
+    private readonly Uri _endpoint = new(llm.BaseUrl!.TrimEnd('/') + "/chat/completions");
     private readonly AuthenticationHeaderValue? _authorization =
-        string.IsNullOrEmpty(options.ApiKey) ? null : new AuthenticationHeaderValue("Bearer", options.ApiKey);
-    private readonly TimeSpan _timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
+        string.IsNullOrEmpty(llm.ApiKey) ? null : new AuthenticationHeaderValue("Bearer", llm.ApiKey);
+    private readonly TimeSpan _timeout = TimeSpan.FromSeconds(llm.TimeoutSeconds);
 
     private static readonly MediaTypeHeaderValue JsonType = new("application/json");
     private static readonly MediaTypeWithQualityHeaderValue AcceptJson = new("application/json");
     private static readonly MediaTypeWithQualityHeaderValue AcceptEvents = new("text/event-stream");
 
     public async Task<ChatResponse> GetResponseAsync(
-        IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, CancellationToken cancellationToken = default)
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
-            using var response = await SendAsync(Request(messages, chatOptions, stream: false), stream: false, silence, cancellationToken);
+            using var response = await SendAsync(Request(messages, options, stream: false), stream: false, silence, cancellationToken);
             silence.CancelAfter(_timeout);
             var answer = ModelAnswerReader.Read(await response.Content.ReadAsByteArrayAsync(silence.Token));
             return ModelAnswerContents.ToResponse(answer ?? throw new JsonException("The answer was JSON null."), RequestIdOf(response));
@@ -47,13 +47,13 @@ public sealed class OpenAICompatibleChatClient(HttpClient http, LlmOptions optio
     }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
-        IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         HttpResponseMessage response;
         try
         {
-            response = await SendAsync(Request(messages, chatOptions, stream: true), stream: true, silence, cancellationToken);
+            response = await SendAsync(Request(messages, options, stream: true), stream: true, silence, cancellationToken);
         }
         catch (Exception e) when (Failure(e, cancellationToken) is { } failure)
         {
@@ -119,7 +119,7 @@ public sealed class OpenAICompatibleChatClient(HttpClient http, LlmOptions optio
             {
                 response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, silence.Token);
             }
-            catch (HttpRequestException) when (attempt < options.MaxRetries)
+            catch (HttpRequestException) when (attempt < llm.MaxRetries)
             {
                 silence.CancelAfter(Timeout.InfiniteTimeSpan);
                 await Task.Delay(Backoff(attempt, null), cancellationToken);
@@ -130,7 +130,7 @@ public sealed class OpenAICompatibleChatClient(HttpClient http, LlmOptions optio
 
             using (response)
             {
-                if (attempt < options.MaxRetries && IsWorthRetrying(response.StatusCode))
+                if (attempt < llm.MaxRetries && IsWorthRetrying(response.StatusCode))
                 {
                     silence.CancelAfter(Timeout.InfiniteTimeSpan);
                     await Task.Delay(Backoff(attempt, response.Headers.RetryAfter), cancellationToken);
@@ -157,7 +157,7 @@ public sealed class OpenAICompatibleChatClient(HttpClient http, LlmOptions optio
         // The model's own refusal (context too long, bad parameter) is the caller's to fix: pass its words on.
         400 or 413 or 422 => new ModelCallException(400, providerMessage ?? $"The model rejected the request (HTTP {(int)response.StatusCode})."),
         401 or 403 => new ModelCallException(502, $"The model provider refused this server's credentials (HTTP {(int)response.StatusCode}); check Junis:Llm:ApiKey."),
-        404 => new ModelCallException(502, $"The model provider does not know model '{options.Model}' (HTTP 404): {providerMessage ?? "not found"}."),
+        404 => new ModelCallException(502, $"The model provider does not know model '{llm.Model}' (HTTP 404): {providerMessage ?? "not found"}."),
         429 => new ModelCallException(429, "The model provider is rate limiting this server; retry shortly.") { RetryAfter = RetryAfterOf(response) },
         408 or 504 => new ModelCallException(504, "The model provider timed out."),
         var status => new ModelCallException(502, $"The model provider failed (HTTP {status}): {providerMessage ?? "no details"}."),
@@ -194,14 +194,14 @@ public sealed class OpenAICompatibleChatClient(HttpClient http, LlmOptions optio
         {
             ModelCallException already => already,
             OperationCanceledException or TimeoutException =>
-                new ModelCallException(504, $"The model did not answer within {options.TimeoutSeconds} s.", e),
+                new ModelCallException(504, $"The model did not answer within {llm.TimeoutSeconds} s.", e),
             HttpRequestException or IOException =>
                 new ModelCallException(502, $"The model provider could not be reached or broke off the connection: {e.Message}", e),
             JsonException or FormatException or InvalidOperationException =>
                 new ModelCallException(502, "The model provider sent a response that could not be read.", e),
             _ => new ModelCallException(502, "The model call failed.", e),
         };
-        logger.LogWarning(e, "Model call failed: {Status} {Reason}", failure.Status, failure.Message);
+        CallFailed(logger, e, failure.Status, failure.Message);
         return failure;
     }
 
@@ -229,10 +229,13 @@ public sealed class OpenAICompatibleChatClient(HttpClient http, LlmOptions optio
         data.SequenceEqual("[DONE]"u8) ? null : ModelAnswerReader.Read(data);
 
     private ReadOnlyMemory<byte> Request(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, bool stream) =>
-        ModelRequestWriter.Write(options.Model!, messages, chatOptions, stream, options.MaxTokensField);
+        ModelRequestWriter.Write(llm.Model!, messages, chatOptions, stream, llm.MaxTokensField);
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
 
     public void Dispose() { }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model call failed: {Status} {Reason}")]
+    private static partial void CallFailed(ILogger logger, Exception e, int status, string reason);
 }

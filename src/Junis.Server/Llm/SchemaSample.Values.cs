@@ -135,7 +135,7 @@ public sealed partial class SchemaSample
     /// The least number the bounds allow (a multiple of <c>multipleOf</c>, whole for integers); 0 without a lower
     /// bound, or the greatest allowed below 0 when only an upper bound below 0 is given.
     /// </summary>
-    private static JsonNode Number(JsonElement schema, bool integer)
+    private static JsonValue Number(JsonElement schema, bool integer)
     {
         var step = Decimal(schema, "multipleOf") is > 0 and var multiple ? multiple : (decimal?)null;
         if (integer && (step is null || step % 1 != 0))

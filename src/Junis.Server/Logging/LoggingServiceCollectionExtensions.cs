@@ -19,7 +19,7 @@ public static class LoggingServiceCollectionExtensions
                 .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
                 .MinimumLevel.Override("Junis.Server.Auth.ApiKeyAuthentication", LogEventLevel.Warning);
             log.ReadFrom.Configuration(builder.Configuration).ReadFrom.Services(services).Enrich.FromLogContext();
-            if (builder.Environment.IsDevelopment()) log.WriteTo.Console();
+            if (builder.Environment.IsDevelopment()) log.WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture);
             else log.WriteTo.Console(new CompactJsonFormatter());
         }, preserveStaticLogger: true);
 

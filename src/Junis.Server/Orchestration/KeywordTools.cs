@@ -13,7 +13,7 @@ namespace Junis.Server.Orchestration;
 /// <c>transfer_call</c> (or the name the request gives it). Only the assistant's reply is read, never the
 /// caller's words, and only tools the request offers are called.
 /// </summary>
-public sealed class KeywordTools(IOptions<KeywordToolOptions> options, ILogger<KeywordTools> logger)
+public sealed partial class KeywordTools(IOptions<KeywordToolOptions> options, ILogger<KeywordTools> logger)
 {
     /// <summary>The one call the reply asks for, if any. Tools the model already called are not called again.</summary>
     public StoredToolCall? Detect(string reply, IList<AITool>? offered, IEnumerable<string> alreadyCalled)
@@ -103,9 +103,7 @@ public sealed class KeywordTools(IOptions<KeywordToolOptions> options, ILogger<K
             {
                 if (!arguments.ContainsKey(name))
                 {
-                    logger.LogInformation(
-                        "Heard \"{Phrase}\" for {Detector}, but {Tool} requires '{Property}', which cannot be derived from the reply; no call made",
-                        phrase, detector, function.Name, name);
+                    Unfillable(logger, phrase, detector, function.Name, name);
                     return null;
                 }
             }
@@ -133,4 +131,8 @@ public sealed class KeywordTools(IOptions<KeywordToolOptions> options, ILogger<K
         }
         return false;
     }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Heard \"{Phrase}\" for {Detector}, but {Tool} requires '{Property}', which cannot be derived from the reply; no call made")]
+    private static partial void Unfillable(ILogger logger, string phrase, string detector, string tool, string property);
 }

@@ -18,6 +18,11 @@ public sealed record TextDelta(int Choice, string Text, JsonElement? Logprobs = 
 public sealed record RefusalDelta(int Choice, string Text, JsonElement? Logprobs = null) : TurnEvent;
 
 /// <summary>The first delta of a tool call: its id, name, and the arguments known so far (possibly all of them).</summary>
+/// <param name="Choice">The generation it belongs to.</param>
+/// <param name="Index">The call's place among the generation's calls.</param>
+/// <param name="Id">The call's id, the model's or one made for it.</param>
+/// <param name="Name">The function called.</param>
+/// <param name="Arguments">The arguments' text so far, as the model wrote it.</param>
 /// <param name="Legacy">Made as a legacy <c>function_call</c>, and so to be passed on.</param>
 public sealed record ToolCallStarted(int Choice, int Index, string Id, string Name, string Arguments, bool Legacy = false) : TurnEvent;
 

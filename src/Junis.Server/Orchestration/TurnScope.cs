@@ -11,7 +11,7 @@ namespace Junis.Server.Orchestration;
 /// what was generated for a caller who went away is kept too, marked interrupted). Disposing a turn that was not
 /// ended abandons it as a caller's leaving.
 /// </summary>
-public sealed class TurnScope : IAsyncDisposable
+public sealed partial class TurnScope : IAsyncDisposable
 {
     private readonly Turn _turn;
     private readonly List<ChatMessage> _input;
@@ -69,7 +69,7 @@ public sealed class TurnScope : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _services.Logger.LogError(e, "Storing the unfinished turn of session {SessionId} failed", _turn.SessionId);
+            NotStored(_services.Logger, e, _turn.SessionId);
         }
         finally
         {
@@ -78,6 +78,9 @@ public sealed class TurnScope : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await AbandonAsync();
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Storing the unfinished turn of session {SessionId} failed")]
+    private static partial void NotStored(ILogger logger, Exception e, Guid sessionId);
 
     private void End()
     {

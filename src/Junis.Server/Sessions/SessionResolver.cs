@@ -12,6 +12,7 @@ namespace Junis.Server.Sessions;
 /// </summary>
 public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOptions> options)
 {
+    /// <param name="owner">Who asks, and the conversation's name if the caller gave one.</param>
     /// <param name="messages">The conversation as the caller sent it, instructions (system, developer) included.</param>
     public async ValueTask<Turn> ResolveAsync(TurnOwner owner, IReadOnlyList<ChatMessage> messages)
     {
@@ -25,7 +26,7 @@ public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOp
             if (named is null)
                 return view.NewSession(owner, conversation, userId);
             if (view.AllHash.AsSpan().SequenceEqual(named.TurnInputHash) || view.IsRetryOfFailedTurn(named))
-                return view.Replay(owner, named, userId, view.HasHistory ? [] : await HistoryAsync(named.Id, before: named.LastTurnStart));
+                return RequestView.Replay(owner, named, userId, view.HasHistory ? [] : await HistoryAsync(named.Id, before: named.LastTurnStart));
             if (view.HasHistory)
                 return view.Continue(owner, named.Id, userId);
             return view.ContinueWithHistory(owner, named, userId, await HistoryAsync(named.Id, before: int.MaxValue));
@@ -37,7 +38,7 @@ public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOp
         // The same request again is a replay; otherwise the request continues the session whose transcript it extends.
         var replayed = await lookups.ByTurnInputAsync(owner.OrganizationId, view.AllHash);
         if (replayed is not null)
-            return view.Replay(owner, replayed, userId, history: []);
+            return RequestView.Replay(owner, replayed, userId, history: []);
         var continued = await lookups.ByTranscriptAsync(owner.OrganizationId, view.PrefixHash);
         if (continued is { } id)
             return view.Continue(owner, id, userId);
@@ -180,7 +181,7 @@ public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOp
             };
         }
 
-        public Turn Replay(TurnOwner owner, Session session, string? userId, List<ChatMessage> history) => new()
+        public static Turn Replay(TurnOwner owner, Session session, string? userId, List<ChatMessage> history) => new()
         {
             History = history,
             UserId = userId,

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Junis.Server.Sessions;
 
 /// <summary>When <see cref="SessionsOptions.RetentionDays"/> is set, deletes sessions idle for longer, hourly.</summary>
-public sealed class SessionRetention(
+public sealed partial class SessionRetention(
     IDbContextFactory<JunisDb> databases, IOptions<SessionsOptions> options, TimeProvider clock, ILogger<SessionRetention> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -19,11 +19,11 @@ public sealed class SessionRetention(
             {
                 var deleted = await DeleteExpiredAsync(days, stoppingToken);
                 if (deleted > 0)
-                    logger.LogInformation("Deleted {Count} sessions idle for more than {Days} days", deleted, days);
+                    Deleted(logger, deleted, days);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogWarning(e, "Deleting expired sessions failed; trying again in an hour");
+                DeleteFailed(logger, e);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
@@ -35,4 +35,10 @@ public sealed class SessionRetention(
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         return await db.Sessions.Where(s => s.LastUpdateAt < cutoff).ExecuteDeleteAsync(cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} sessions idle for more than {Days} days")]
+    private static partial void Deleted(ILogger logger, int count, int days);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting expired sessions failed; trying again in an hour")]
+    private static partial void DeleteFailed(ILogger logger, Exception e);
 }

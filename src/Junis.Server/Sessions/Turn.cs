@@ -19,6 +19,8 @@ public enum TurnKind
 }
 
 /// <summary>Who asks for a turn and which conversation it belongs to, as far as the caller says.</summary>
+/// <param name="OrganizationId">The caller's organization: every lookup and write is within it.</param>
+/// <param name="ApiKeyId">The key the caller used.</param>
 /// <param name="ConversationId">The caller's name for the conversation (ElevenLabs' <c>conversation_id</c>, a <c>session_id</c>), if it gave one.</param>
 /// <param name="UserId">The end user, if the caller named one.</param>
 public sealed record TurnOwner(Guid OrganizationId, Guid ApiKeyId, string? ConversationId = null, string? UserId = null);

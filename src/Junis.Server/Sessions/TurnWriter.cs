@@ -9,7 +9,7 @@ namespace Junis.Server.Sessions;
 /// waits for it before answering never acknowledges a turn that could be lost. One writer also means turns of
 /// one session never race for sequence numbers (the guarantees, and what several instances need: <see cref="ITurnStore"/>).
 /// </summary>
-public sealed class TurnWriter(ITurnStore store, TimeProvider clock, ILogger<TurnWriter> logger) : BackgroundService
+public sealed partial class TurnWriter(ITurnStore store, TimeProvider clock, ILogger<TurnWriter> logger) : BackgroundService
 {
     private const int MaxBatch = 256;
     private readonly Channel<PendingTurn> _queue = Channel.CreateUnbounded<PendingTurn>(new UnboundedChannelOptions { SingleReader = true });
@@ -60,14 +60,14 @@ public sealed class TurnWriter(ITurnStore store, TimeProvider clock, ILogger<Tur
         {
             // One bad turn must not sink the others: write them one by one, on a fresh connection.
             await store.ResetAsync();
-            logger.LogWarning(e, "A batch of {Count} turns failed; writing them one at a time", batch.Count);
+            BatchFailed(logger, e, batch.Count);
             foreach (var pending in batch)
                 await CommitAsync([pending]);
         }
         catch (Exception e)
         {
             await store.ResetAsync();
-            logger.LogError(e, "Storing a turn of session {SessionId} failed", batch[0].Turn.SessionId);
+            TurnFailed(logger, e, batch[0].Turn.SessionId);
             batch[0].Stored.TrySetException(e);
         }
     }
@@ -90,7 +90,7 @@ public sealed class TurnWriter(ITurnStore store, TimeProvider clock, ILogger<Tur
         if (stored is null && turn.Kind != TurnKind.NewSession)
         {
             // Deleted while the turn ran: the caller asked for it to be gone, so nothing of it comes back.
-            logger.LogInformation("Session {SessionId} was deleted during a turn; the turn is not stored", turn.SessionId);
+            DeletedDuringTurn(logger, turn.SessionId);
             return;
         }
 
@@ -134,6 +134,15 @@ public sealed class TurnWriter(ITurnStore store, TimeProvider clock, ILogger<Tur
         foreach (var (sequence, message, messageOutcome) in messages)
             await sql.InsertMessageAsync(session.Id, sequence, message, messageOutcome, now);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} turns failed; writing them one at a time")]
+    private static partial void BatchFailed(ILogger logger, Exception e, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Storing a turn of session {SessionId} failed")]
+    private static partial void TurnFailed(ILogger logger, Exception e, Guid sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} was deleted during a turn; the turn is not stored")]
+    private static partial void DeletedDuringTurn(ILogger logger, Guid sessionId);
 
     private sealed record PendingTurn(Turn Turn, TurnOutcome Outcome, TaskCompletionSource Stored);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.ClientModel;
 using System.Net;
 using Junis.Server.Auth;
@@ -21,9 +22,9 @@ public sealed class RateLimitTests : IDisposable
     {
         _app = new JunisApp(new()
         {
-            ["Junis:RateLimits:DefaultPerMinute"] = perMinute.ToString(),
-            ["Junis:RateLimits:DefaultPerHour"] = perHour.ToString(),
-            ["Junis:RateLimits:FailedAuthPerMinute"] = failedAuth.ToString(),
+            ["Junis:RateLimits:DefaultPerMinute"] = perMinute.ToString(CultureInfo.InvariantCulture),
+            ["Junis:RateLimits:DefaultPerHour"] = perHour.ToString(CultureInfo.InvariantCulture),
+            ["Junis:RateLimits:FailedAuthPerMinute"] = failedAuth.ToString(CultureInfo.InvariantCulture),
             ["Junis:RateLimits:Enabled"] = enabled.ToString(),
         }, services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_clock)));
         return _app;
@@ -40,10 +41,10 @@ public sealed class RateLimitTests : IDisposable
 
         Assert.Equal("100", first.Headers.GetValues("X-RateLimit-Limit-Minute").Single());
         Assert.Equal("99", first.Headers.GetValues("X-RateLimit-Remaining-Minute").Single());
-        Assert.Equal(_clock.GetUtcNow().AddSeconds(30).ToUnixTimeSeconds().ToString(), first.Headers.GetValues("X-RateLimit-Reset-Minute").Single());
+        Assert.Equal(_clock.GetUtcNow().AddSeconds(30).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), first.Headers.GetValues("X-RateLimit-Reset-Minute").Single());
         Assert.Equal("1000", first.Headers.GetValues("X-RateLimit-Limit-Hour").Single());
         Assert.Equal("999", first.Headers.GetValues("X-RateLimit-Remaining-Hour").Single());
-        Assert.Equal(new DateTimeOffset(2026, 11, 25, 11, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds().ToString(), first.Headers.GetValues("X-RateLimit-Reset-Hour").Single());
+        Assert.Equal(new DateTimeOffset(2026, 11, 25, 11, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), first.Headers.GetValues("X-RateLimit-Reset-Hour").Single());
         Assert.Equal("98", second.Headers.GetValues("X-RateLimit-Remaining-Minute").Single());
     }
 

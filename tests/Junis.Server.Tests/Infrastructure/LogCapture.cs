@@ -1,3 +1,4 @@
+using System.Globalization;
 using Serilog.Core;
 using Serilog.Events;
 
@@ -42,7 +43,7 @@ public sealed class LogCapture : ILogEventSink
     {
         using var text = new StringWriter();
         text.WriteLine(e.MessageTemplate.Text);
-        text.WriteLine(e.RenderMessage());
+        text.WriteLine(e.RenderMessage(CultureInfo.InvariantCulture));
         foreach (var (name, value) in e.Properties)
             text.WriteLine($"{name}={value}");
         text.WriteLine(e.Exception?.ToString());

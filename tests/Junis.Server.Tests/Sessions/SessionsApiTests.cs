@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
@@ -315,7 +316,7 @@ public sealed class SessionsApiTests : IDisposable
             .Select(t => (string)t!).ToList();
 
         Assert.All(times, t => Assert.Matches(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$", t));
-        Assert.All(times, t => Assert.InRange(DateTimeOffset.Parse(t), DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow));
+        Assert.All(times, t => Assert.InRange(DateTimeOffset.Parse(t, CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow));
     }
 
     [Fact]

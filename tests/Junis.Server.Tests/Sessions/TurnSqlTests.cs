@@ -1,3 +1,4 @@
+using System.Globalization;
 using Junis.Server.Sessions.Sqlite;
 using Junis.Server.Sessions.Storage;
 using Junis.Server.Auth;
@@ -26,7 +27,7 @@ public sealed class TurnSqlTests : IDisposable
     public async Task ASessionRowIsStoredAsEfCoreStoresIt(string time, bool ended, string? conversation, string? user)
     {
         var organization = await OrganizationAsync();
-        var now = DateTime.Parse(time).ToUniversalTime();
+        var now = DateTime.Parse(time, CultureInfo.InvariantCulture).ToUniversalTime();
         var turn = new Turn
         {
             SessionId = Guid.CreateVersion7(), OrganizationId = organization, ApiKeyId = Guid.NewGuid(), Kind = TurnKind.NewSession,
