@@ -27,11 +27,86 @@ public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDel
     public async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
+        // Word by word only when each word has a pause of its own: otherwise a long answer costs a copy, not an update per word.
+        if (wordDelay > TimeSpan.Zero)
+            return await CollectAsync(GetStreamingResponseAsync(messages, options, cancellationToken));
+        cancellationToken.ThrowIfCancellationRequested();
+        var (call, reply, finish) = Answer(messages as IReadOnlyList<ChatMessage> ?? [.. messages], options);
+        // The words streamed carry no whitespace after the last one.
+        List<AIContent> contents = [call ?? (AIContent)new TextContent(reply.TrimEnd())];
+        using var logprobs = call is null ? LogprobsAskedFor(options) : null;
+        if (logprobs is not null && Words().Matches(reply) is { Count: > 0 } words)
+            contents.Add(logprobs.For(words.Select(word => word.Value)));
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents)) { FinishReason = finish };
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var (call, reply, finish) = Answer(messages as IReadOnlyList<ChatMessage> ?? [.. messages], options);
+        if (call is not null)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return new ChatResponseUpdate(ChatRole.Assistant, [call]);
+            yield return new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = finish };
+            yield break;
+        }
+
+        using var logprobs = LogprobsAskedFor(options);
+        var first = true;
+        foreach (Match word in Words().Matches(reply))
+        {
+            if (!first && wordDelay > TimeSpan.Zero)
+                await Task.Delay(wordDelay, cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            first = false;
+            yield return logprobs is null
+                ? new ChatResponseUpdate(ChatRole.Assistant, word.Value)
+                : new ChatResponseUpdate(ChatRole.Assistant, [new TextContent(word.Value), logprobs.For(word.Value)]);
+        }
+        yield return new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = finish };
+    }
+
+    /// <summary>What Echo answers: a required tool call, or the reply in the response format, cut by stop sequences and the token limit.</summary>
+    private (ToolCallFragment? Call, string Reply, ChatFinishReason Finish) Answer(IReadOnlyList<ChatMessage> conversation, ChatOptions? options)
+    {
+        var toolRequired = options?.ToolMode is RequiredChatToolMode;
+        var toolResult = EchoPrompt.FinalToolResult(conversation);
+        // After a tool's result, a required call would call again and again: answering the result lets a tool loop end.
+        var echo = toolRequired && toolResult is not null
+            ? ReplyToToolResult(EchoPrompt.ResultText(toolResult.Result))
+            : ReplyTo(conversation.LastOrDefault(m => m.Role == ChatRole.User) is { } user ? EchoPrompt.Describe(user) : null);
+
+        if (toolRequired && toolResult is null && RequiredTool(options!) is { } tool)
+        {
+            // Whole arguments in one piece; a tool call is not cut by max_tokens or stop sequences.
+            var arguments = tool.JsonSchema.ValueKind == JsonValueKind.Object ? SchemaSample.Json(tool.JsonSchema, echo) : "{}";
+            return (new ToolCallFragment(0, Ids.Random("call_"), tool.Name, arguments), "", ChatFinishReason.ToolCalls);
+        }
+
+        var reply = InResponseFormat(echo, options);
+        var finish = ChatFinishReason.Stop;
+        foreach (var stop in options?.StopSequences ?? [])
+        {
+            var at = reply.IndexOf(stop, StringComparison.Ordinal);
+            if (at >= 0) reply = reply[..at];
+        }
+        if (options?.MaxOutputTokens is int limit && tokens.Count(reply) > limit)
+        {
+            reply = tokens.Truncate(reply, limit);
+            finish = ChatFinishReason.Length;
+        }
+        return (null, reply, finish);
+    }
+
+    /// <summary>A streamed answer as one message: its text or tool call, and one logprobs object for all its tokens.</summary>
+    private static async Task<ChatResponse> CollectAsync(IAsyncEnumerable<ChatResponseUpdate> updates)
+    {
         var text = new StringBuilder();
         ToolCallFragment? call = null;
         var logprobs = new List<LogprobsContent>();
         ChatFinishReason? finish = null;
-        await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken))
+        await foreach (var update in updates)
         {
             foreach (var content in update.Contents)
             {
@@ -54,55 +129,6 @@ public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDel
         if (logprobs.Count > 0)
             contents.Add(EchoLogprobs.Merge(logprobs));
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents)) { FinishReason = finish };
-    }
-
-    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
-        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var conversation = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
-        var toolRequired = options?.ToolMode is RequiredChatToolMode;
-        var toolResult = EchoPrompt.FinalToolResult(conversation);
-        // After a tool's result, a required call would call again and again: answering the result lets a tool loop end.
-        var echo = toolRequired && toolResult is not null
-            ? ReplyToToolResult(EchoPrompt.ResultText(toolResult.Result))
-            : ReplyTo(conversation.LastOrDefault(m => m.Role == ChatRole.User) is { } user ? EchoPrompt.Describe(user) : null);
-
-        if (toolRequired && toolResult is null && RequiredTool(options!) is { } tool)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            // Whole arguments in one piece; a tool call is not cut by max_tokens or stop sequences.
-            var arguments = tool.JsonSchema.ValueKind == JsonValueKind.Object ? SchemaSample.Json(tool.JsonSchema, echo) : "{}";
-            yield return new ChatResponseUpdate(ChatRole.Assistant, [new ToolCallFragment(0, Ids.Random("call_"), tool.Name, arguments)]);
-            yield return new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = ChatFinishReason.ToolCalls };
-            yield break;
-        }
-
-        var reply = InResponseFormat(echo, options);
-        var finish = ChatFinishReason.Stop;
-        foreach (var stop in options?.StopSequences ?? [])
-        {
-            var at = reply.IndexOf(stop, StringComparison.Ordinal);
-            if (at >= 0) reply = reply[..at];
-        }
-        if (options?.MaxOutputTokens is int limit && tokens.Count(reply) > limit)
-        {
-            reply = tokens.Truncate(reply, limit);
-            finish = ChatFinishReason.Length;
-        }
-
-        using var logprobs = LogprobsAskedFor(options);
-        var first = true;
-        foreach (Match word in Words().Matches(reply))
-        {
-            if (!first && wordDelay > TimeSpan.Zero)
-                await Task.Delay(wordDelay, cancellationToken);
-            cancellationToken.ThrowIfCancellationRequested();
-            first = false;
-            yield return logprobs is null
-                ? new ChatResponseUpdate(ChatRole.Assistant, word.Value)
-                : new ChatResponseUpdate(ChatRole.Assistant, [new TextContent(word.Value), logprobs.For(word.Value)]);
-        }
-        yield return new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = finish };
     }
 
     private static string ReplyToToolResult(string result) =>

@@ -22,25 +22,31 @@ internal sealed class EchoLogprobs : IDisposable
     }
 
     /// <summary>The log probabilities of one streamed piece, whitespace before it included.</summary>
-    public LogprobsContent For(string piece)
+    public LogprobsContent For(string piece) => For([piece]);
+
+    /// <summary>The log probabilities of several pieces as one object, their tokens in order: a whole answer's, written in one pass.</summary>
+    public LogprobsContent For(IEnumerable<string> pieces)
     {
         _buffer.ResetWrittenCount();
         _writer.Reset();
         _writer.WriteStartObject();
         _writer.WriteStartArray("content");
-        // The token is written from its bytes, so the two agree even for text that is not valid UTF-16.
-        var bytes = Encoding.UTF8.GetBytes(piece);
-        _writer.WriteStartObject();
-        WriteToken(_writer, bytes);
-        _writer.WriteStartArray("top_logprobs");
-        if (_withTopLogprobs)
+        foreach (var piece in pieces)
         {
+            // The token is written from its bytes, so the two agree even for text that is not valid UTF-16.
+            var bytes = Encoding.UTF8.GetBytes(piece);
             _writer.WriteStartObject();
             WriteToken(_writer, bytes);
+            _writer.WriteStartArray("top_logprobs");
+            if (_withTopLogprobs)
+            {
+                _writer.WriteStartObject();
+                WriteToken(_writer, bytes);
+                _writer.WriteEndObject();
+            }
+            _writer.WriteEndArray();
             _writer.WriteEndObject();
         }
-        _writer.WriteEndArray();
-        _writer.WriteEndObject();
         _writer.WriteEndArray();
         _writer.WriteNull("refusal");
         _writer.WriteEndObject();

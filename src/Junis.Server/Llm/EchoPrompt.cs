@@ -13,6 +13,9 @@ internal static class EchoPrompt
     /// </summary>
     public static string Describe(ChatMessage message)
     {
+        // Most messages are one text: that text, not a copy of it.
+        if (message.Contents is [TextContent { Text: var only }])
+            return only;
         var text = new StringBuilder();
         var afterMarker = false;
         foreach (var content in message.Contents)
