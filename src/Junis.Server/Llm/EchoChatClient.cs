@@ -16,6 +16,9 @@ public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDel
 {
     public const string Prefix = "Echo: ";
 
+    /// <summary>The longest answer, as every model has an output limit: what an answer costs the server grows with it.</summary>
+    public const int MaxOutputTokens = 4096;
+
     // The answer to response_format json_object: the echo in an object.
     private static readonly JsonElement EchoObject =
         JsonElement.Parse("""{"type":"object","properties":{"echo":{"type":"string"}},"required":["echo"]}""");
@@ -91,7 +94,8 @@ public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDel
             var at = reply.IndexOf(stop, StringComparison.Ordinal);
             if (at >= 0) reply = reply[..at];
         }
-        if (options?.MaxOutputTokens is int limit && tokens.Count(reply) > limit)
+        var limit = Math.Min(options?.MaxOutputTokens ?? MaxOutputTokens, MaxOutputTokens);
+        if (tokens.Count(reply) > limit)
         {
             reply = tokens.Truncate(reply, limit);
             finish = ChatFinishReason.Length;

@@ -24,6 +24,20 @@ public sealed class FinishReasonTests : IDisposable
         Assert.Equal(3, tokens);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(100_000)]
+    public async Task EchoStopsAtItsOwnOutputLimitAsAModelDoes(int? maxTokens)
+    {
+        var words = string.Join(' ', Enumerable.Repeat("word", 6000));
+        var (content, finish, tokens) = await AskAsync(new { messages = new[] { Api.UserMessage(words) }, max_tokens = maxTokens });
+
+        Assert.Equal("length", finish);
+        Assert.Equal(4096, tokens);
+        Assert.StartsWith("Echo: word word", content);
+        Assert.True(content.Length < words.Length);
+    }
+
     [Fact]
     public async Task MaxCompletionTokensWinsOverMaxTokens()
     {

@@ -36,6 +36,14 @@ public sealed class RequestCostTests(ITestOutputHelper output) : IDisposable
         AssertCheapAsync(new { messages = new[] { Api.UserMessage(new string('a', MiB)) }, stream = true });
 
     [Fact]
+    public Task AStreamedMegabyteOfWordsCostsMillisecondsOfCpu() =>
+        AssertCheapAsync(new { messages = new[] { Api.UserMessage(Words(MiB)) }, stream = true });
+
+    [Fact]
+    public Task AMegabyteOfWordsWithLogprobsCostsMillisecondsOfCpu() =>
+        AssertCheapAsync(new { messages = new[] { Api.UserMessage(Words(MiB)) }, logprobs = true, top_logprobs = 2 });
+
+    [Fact]
     public Task AMegabyteCutToATokenLimitCostsMillisecondsOfCpu() =>
         AssertCheapAsync(new { messages = new[] { Api.UserMessage(new string('a', MiB)) }, max_tokens = 100_000 });
 
