@@ -64,9 +64,9 @@ public sealed record ToolCall([property: JsonPropertyOrder(-2)] string Id, Funct
 
 public sealed record FunctionCall(string Name, string Arguments);
 
-public sealed record Usage(int PromptTokens, int CompletionTokens)
+public sealed record Usage(long PromptTokens, long CompletionTokens)
 {
-    public int TotalTokens => PromptTokens + CompletionTokens;
+    public long TotalTokens => PromptTokens + CompletionTokens;
 
     /// <summary>A turn's usage as OpenAI writes it: the details only where the model reported some.</summary>
     public static Usage Of(UsageDetails usage)
@@ -74,7 +74,7 @@ public sealed record Usage(int PromptTokens, int CompletionTokens)
         var promptAudio = TurnUsage.Count(usage, TurnUsage.PromptAudio);
         var (reasoning, audio, accepted, rejected) = (usage.ReasoningTokenCount, TurnUsage.Count(usage, TurnUsage.CompletionAudio),
             TurnUsage.Count(usage, TurnUsage.AcceptedPrediction), TurnUsage.Count(usage, TurnUsage.RejectedPrediction));
-        return new Usage((int)(usage.InputTokenCount ?? 0), (int)(usage.OutputTokenCount ?? 0))
+        return new Usage(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0)
         {
             PromptTokensDetails = (usage.CachedInputTokenCount ?? promptAudio) is null ? null : new PromptTokensDetails(usage.CachedInputTokenCount, promptAudio),
             CompletionTokensDetails = (reasoning ?? audio ?? accepted ?? rejected) is null ? null : new CompletionTokensDetails(reasoning, audio, accepted, rejected),

@@ -41,7 +41,7 @@ public sealed partial class TurnScope : IAsyncDisposable
         {
             var usage = TurnUsage.Of(_services.Tokens, _input, _choices);
             await _services.Writer.WriteAsync(_turn, _choices[0].Outcome(
-                new TokenUsage((int)usage.InputTokenCount!.Value, (int)usage.OutputTokenCount!.Value), _services.KeywordTools));
+                new TokenUsage(Clamp(usage.InputTokenCount), Clamp(usage.OutputTokenCount)), _services.KeywordTools));
             return usage;
         }
         finally
@@ -76,6 +76,9 @@ public sealed partial class TurnScope : IAsyncDisposable
             _services.Activity.End(_turn.SessionId);
         }
     }
+
+    /// <summary>A message's count, as its column holds it.</summary>
+    private static int Clamp(long? tokens) => (int)Math.Min(tokens ?? 0, int.MaxValue);
 
     public async ValueTask DisposeAsync() => await AbandonAsync();
 

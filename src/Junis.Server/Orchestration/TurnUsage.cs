@@ -17,13 +17,13 @@ public static class TurnUsage
     {
         var reported = choices[0].ModelUsage;
         var prompt = reported?.InputTokenCount is long promptTokens
-            ? (int)promptTokens
+            ? promptTokens
             : tokens.CountPrompt(input.Select(m => (m.Role.Value, (string?)m.Text)));
-        var completion = 0;
+        var completion = 0L;
         foreach (var choice in choices)
         {
             completion += choice.ModelUsage?.OutputTokenCount is long output
-                ? (int)output
+                ? output
                 : tokens.Count(choice.Reply) + tokens.Count(choice.Refusal.ToString())
                   + choice.ToolCalls.Sum(c => tokens.Count(c.Name) + tokens.Count(c.Arguments));
         }

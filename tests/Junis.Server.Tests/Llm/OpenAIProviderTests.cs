@@ -40,6 +40,18 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UsageBeyondThirtyTwoBitsIsAddedUpWithoutOverflowing()
+    {
+        _model.Handler = (context, body) => FakeOpenAIServer.StreamAsync(context, body, ["Costly"], usage: (2_000_000_000, 2_000_000_000));
+
+        using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") }, stream = true, stream_options = new { include_usage = true } });
+        var usage = (await response.ReadEventsAsync()).Chunks()[^1]["usage"]!;
+
+        Assert.Equal(2_000_000_000L, (long)usage["prompt_tokens"]!);
+        Assert.Equal(4_000_000_000L, (long)usage["total_tokens"]!);
+    }
+
+    [Fact]
     public async Task TheModelsDeltasStreamThrough()
     {
         using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") }, stream = true, stream_options = new { include_usage = true } });

@@ -1,0 +1,163 @@
+using Junis.Server.Data;
+using Junis.Server.Sessions;
+using Junis.Server.Sessions.Sqlite;
+using Junis.Server.Sessions.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using static Junis.Server.Tests.Sessions.SessionTestHelpers;
+
+namespace Junis.Server.Tests.Sessions;
+
+/// <summary>
+/// SQLite's prepared lookups find what EF Core's find, over one database: every lookup, with every id, name and hash
+/// it holds and some it doesn't, in every organization. The fast path reads only what the resolver needs of a session
+/// (its id, hashes and counts) and of a message (what the model is sent), so those are what is compared.
+/// </summary>
+public sealed class SessionLookupsEquivalenceTests
+{
+    [Theory]
+    [InlineData("Sqlite")]
+    [InlineData("EfCore")]
+    public async Task EveryLookupFindsTheSameOnBothImplementations(string seededBy)
+    {
+        using var run = new StoreRun(seededBy, new());
+        var seeded = await SeedAsync(run);
+        var factory = run.App.Services.GetRequiredService<IDbContextFactory<JunisDb>>();
+        var sessions = await run.App.QueryAsync(db => db.Sessions.AsNoTracking().ToListAsync());
+        Assert.Equal(10, sessions.Count);
+
+        using var fastPath = new SqliteSessionLookups(factory);
+        var questions = Questions.About(sessions);
+        var reference = await questions.AskAsync(new EfCoreSessionLookups(factory));
+        var answers = await questions.AskAsync(fastPath);
+        StoreComparison.AssertSameLines(reference, answers);
+
+        // And the reference answers as the resolver expects, so the comparison is over hits as well as misses.
+        var efCore = new EfCoreSessionLookups(factory);
+        Assert.Equal(seeded.Older, (await efCore.ByConversationAsync(seeded.OrganizationA, seeded.Older.ToString()))!.Id);
+        Assert.Equal(seeded.NamedAfterAnId, (await efCore.ByConversationAsync(seeded.OrganizationA, seeded.Newest.ToString()))!.Id);
+        Assert.Equal(seeded.Newest, (await efCore.ByTurnInputAsync(seeded.OrganizationA, sessions.Single(s => s.Id == seeded.Newest).TurnInputHash))!.Id);
+        Assert.Equal(seeded.Other, await efCore.ByUserTurnsAsync(seeded.OrganizationB, sessions.Single(s => s.Id == seeded.Newest).UserTurnsHash));
+        Assert.True(answers.Count(a => a.Contains("=> none", StringComparison.Ordinal)) is var misses && misses > 100 && misses < answers.Count - 100,
+            "both hits and misses");
+    }
+
+    private sealed record Seeded(Guid OrganizationA, Guid OrganizationB, Guid Older, Guid Newest, Guid NamedAfterAnId, Guid Other);
+
+    /// <summary>
+    /// Two organizations; unnamed conversations sharing hashes (the newest must win); named ones, one holding tool calls,
+    /// parts and a name, one ended; and two sessions named with another session's id, one older than it, one newer.
+    /// </summary>
+    private static async Task<Seeded> SeedAsync(StoreRun run)
+    {
+        var older = await run.SendAsync(new { messages = Conversation(("user", "hi")) });
+        await run.SendAsync(new { messages = Conversation(("user", "hi"), ("assistant", older.Text), ("user", "more")) });
+        var middle = await run.SendAsync(new { messages = Conversation(("user", "hi")) });
+        var newest = await run.SendAsync(new { messages = Conversation(("user", "hi")) });
+        await run.SendAsync(new { messages = Conversation(("user", "cut"), ("assistant", "Ec"), ("user", "short")) });
+        foreach (var text in new[] { "하나", "둘", "셋" })
+            await run.SendAsync(new { messages = Conversation(("user", text)), session_id = "대화" });
+        await run.SendAsync(new
+        {
+            session_id = "tools",
+            tools = new[] { new { type = "function", function = new { name = "end_call", parameters = new { type = "object", properties = new { } } } } },
+            messages = new object[]
+            {
+                new { role = "user", name = "alice", content = new object[] { new { type = "image_url", image_url = new { url = "https://example.com/a.png" } }, new { type = "text", text = "Look" } } },
+                new { role = "assistant", content = (string?)null, tool_calls = new[] { new { id = "call_1", type = "function", function = new { name = "look", arguments = "{}" } } } },
+                new { role = "tool", tool_call_id = "call_1", content = "A cat." },
+                new { role = "user", content = "Thanks, goodbye" },
+            },
+        });
+
+        var organizationA = await run.App.QueryAsync(db => db.Sessions.Select(s => s.OrganizationId).FirstAsync());
+        var other = run.App.CreateAuthorizedClient(await run.App.CreateKeyAsync("other"));
+        var (otherSession, _) = await other.TurnAsync(new { messages = Conversation(("user", "hi")) });
+        await other.TurnAsync(new { messages = Conversation(("user", "하나")), session_id = "대화" });
+        var organizationB = await run.App.QueryAsync(db => db.Sessions.Where(s => s.Id == otherSession).Select(s => s.OrganizationId).SingleAsync());
+
+        // Names that are other sessions' ids: the older of the two wins.
+        var namedAfterAnId = Guid.CreateVersion7();
+        await run.App.QueryAsync(async db =>
+        {
+            var times = await db.Sessions.Where(s => s.Id == older.Session || s.Id == newest.Session).ToDictionaryAsync(s => s.Id, s => s.CreatedAt);
+            db.Sessions.Add(new Session
+            {
+                Id = namedAfterAnId, OrganizationId = organizationA, ConversationId = newest.Session.ToString(),
+                CreatedAt = times[newest.Session].AddTicks(-1), LastUpdateAt = times[newest.Session], MessageCount = 2, LastTurnStart = 1, LastReplySequence = 2,
+            });
+            db.SessionMessages.Add(new SessionMessage { SessionId = namedAfterAnId, Sequence = 1, Role = "user", Content = "", Name = "bob", CreatedAt = times[newest.Session] });
+            db.SessionMessages.Add(new SessionMessage { SessionId = namedAfterAnId, Sequence = 2, Role = "assistant", Refusal = "No.", CreatedAt = times[newest.Session] });
+            db.Sessions.Add(new Session
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = organizationA, ConversationId = older.Session.ToString().ToUpperInvariant(),
+                CreatedAt = times[older.Session].AddSeconds(1), LastUpdateAt = times[older.Session].AddSeconds(1),
+            });
+            return await db.SaveChangesAsync();
+        });
+        Assert.NotEqual(middle.Session, newest.Session);
+        return new Seeded(organizationA, organizationB, older.Session, newest.Session, namedAfterAnId, otherSession);
+    }
+
+    /// <summary>Every organization, id, name and hash the database holds, and some it doesn't.</summary>
+    private sealed record Questions(List<Guid> Organizations, List<Guid> Ids, string[] Names, byte[][] Hashes)
+    {
+        public static Questions About(List<Session> sessions)
+        {
+            var ids = sessions.Select(s => s.Id).Append(Guid.NewGuid()).Order().ToList();
+            return new Questions(
+                sessions.Select(s => s.OrganizationId).Distinct().Append(Guid.NewGuid()).Order().ToList(),
+                ids,
+                [
+                    .. sessions.Select(s => s.ConversationId).OfType<string>().Order(StringComparer.Ordinal),
+                    .. ids.SelectMany(id => new[] { id.ToString(), id.ToString().ToUpperInvariant(), id.ToString("N"), $"{{{id}}}" }),
+                    "missing", "", " 대화", "대화 ",
+                ],
+                [
+                    .. sessions.SelectMany(s => new[] { s.TranscriptHash, s.TurnStartHash, s.TurnInputHash, s.UserTurnsHash })
+                        .DistinctBy(Convert.ToHexString).OrderBy(Convert.ToHexString, StringComparer.Ordinal),
+                    TranscriptHash.Empty, new byte[32], [],
+                ]);
+        }
+
+        /// <summary>Every lookup with every value, as lines "question => answer".</summary>
+        public async Task<List<string>> AskAsync(ISessionLookups lookups)
+        {
+            var answers = new List<string>();
+            foreach (var organization in Organizations)
+            {
+                foreach (var name in Names)
+                    answers.Add($"ByConversation({organization}, '{name}') => {Show(await lookups.ByConversationAsync(organization, name))}");
+                foreach (var hash in Hashes)
+                {
+                    var hex = Convert.ToHexString(hash);
+                    answers.Add($"ByTurnInput({organization}, {hex}) => {Show(await lookups.ByTurnInputAsync(organization, hash))}");
+                    answers.Add($"ByTranscript({organization}, {hex}) => {(await lookups.ByTranscriptAsync(organization, hash))?.ToString() ?? "none"}");
+                    answers.Add($"ByUserTurns({organization}, {hex}) => {(await lookups.ByUserTurnsAsync(organization, hash))?.ToString() ?? "none"}");
+                }
+            }
+            foreach (var id in Ids)
+            {
+                foreach (var before in new[] { 0, 1, 2, 3, 5, 100, int.MaxValue })
+                {
+                    foreach (var limit in new[] { 0, 1, 2, 20 })
+                    {
+                        var history = await lookups.HistoryAsync(id, before, limit);
+                        answers.Add($"History({id}, {before}, {limit}) => {(history.Count == 0 ? "none" : string.Join(" | ", history.Select(Show)))}");
+                    }
+                }
+            }
+            return answers;
+        }
+    }
+
+    private static string Show(Session? session) => session is null ? "none"
+        : $"{session.Id} transcript={Convert.ToHexString(session.TranscriptHash)} start={Convert.ToHexString(session.TurnStartHash)} " +
+          $"input={Convert.ToHexString(session.TurnInputHash)} users={Convert.ToHexString(session.UserTurnsHash)} count={session.MessageCount} " +
+          $"turnStart={session.LastTurnStart} reply={session.LastReplySequence}";
+
+    private static string Show(SessionMessage m) =>
+        $"{m.SessionId} {m.Role} content={Quote(m.Content)} calls={Quote(m.ToolCalls)} callId={Quote(m.ToolCallId)} refusal={Quote(m.Refusal)} name={Quote(m.Name)} parts={Quote(m.Parts)}";
+
+    private static string Quote(string? text) => text is null ? "NULL" : $"'{text}'";
+}

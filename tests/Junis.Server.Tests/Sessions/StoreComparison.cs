@@ -1,0 +1,251 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Junis.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Junis.Server.Tests.Sessions;
+
+/// <summary>How a server of a comparison is set up: its settings, its model (a fresh one for each store), whether it listens on a socket.</summary>
+public sealed record StoreSetup(Dictionary<string, string?>? Settings = null, Func<ScriptedModel>? Model = null, bool OverSockets = false);
+
+/// <summary>
+/// One server storing sessions through one store, driven step by step. Every step sets the clock to the step's own
+/// time (whole seconds, halves, seven digits of fraction…), so what two stores write for the same steps can be
+/// compared to the tick and in EF Core's exact text. What the caller saw and what the database holds are read back
+/// with every random id (sessions, organizations, keys, tool calls) replaced by a label given in order of first
+/// appearance, the id's case kept in the label.
+/// </summary>
+public sealed partial class StoreRun : IDisposable
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 30, 14, 5, 9, TimeSpan.Zero);
+    private static readonly long[] Fractions = [0, 5_000_000, 1_234_567, 1_200_000, 1];
+    private int _step;
+
+    public StoreRun(string store, StoreSetup setup)
+    {
+        Model = setup.Model?.Invoke();
+        App = new JunisApp(new(setup.Settings ?? []) { ["Junis:Data:Store"] = store }, services =>
+        {
+            services.Replace(ServiceDescriptor.Singleton<TimeProvider>(Clock));
+            Model?.Install()(services);
+        });
+        if (setup.OverSockets)
+        {
+            App.UseKestrel(0);
+            App.StartServer();
+        }
+        Client = App.CreateAuthorizedClient();
+    }
+
+    public JunisApp App { get; }
+    public HttpClient Client { get; }
+    public ScriptedModel? Model { get; }
+    public FakeTimeProvider Clock { get; } = new(Start);
+
+    /// <summary>What the caller saw, step by step, ids as sent.</summary>
+    public List<string> Seen { get; } = [];
+
+    public void Tick() => Clock.SetUtcNow(Start + TimeSpan.FromSeconds(++_step) + TimeSpan.FromTicks(Fractions[_step % Fractions.Length]));
+
+    public sealed record Reply(Guid Session, string Text);
+
+    /// <summary>Sends a turn, expecting <paramref name="expected"/>.</summary>
+    public async Task<Reply> SendAsync(object body, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        Tick();
+        using var response = await Client.PostCompletionAsync(body);
+        var json = await response.ReadJsonAsync();
+        var session = Guid.Parse(response.Headers.GetValues("X-Session-Id").Single());
+        var message = json["choices"]?[0]?["message"];
+        var text = (string?)message?["content"] ?? "";
+        var tools = message?["tool_calls"]?.AsArray().Select(c => $"{c!["id"]}:{c["function"]!["name"]}({c["function"]!["arguments"]})");
+        Seen.Add($"POST {(int)response.StatusCode} session={session} finish={json["choices"]?[0]?["finish_reason"]} content={text} " +
+            $"refusal={message?["refusal"]} tools=[{string.Join(", ", tools ?? [])}] error={json["error"]?["type"]} usage={json["usage"]?.ToJsonString()}");
+        Assert.Equal(expected, response.StatusCode);
+        return new Reply(session, text);
+    }
+
+    /// <summary>Sends a streamed turn, expecting it to end with [DONE], or to break off when <paramref name="broken"/>.</summary>
+    public async Task<Reply> StreamAsync(object body, bool broken = false)
+    {
+        Tick();
+        using var response = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, Api.Completions) { Content = Api.Json(body) },
+            HttpCompletionOption.ResponseHeadersRead);
+        var session = Guid.Parse(response.Headers.GetValues("X-Session-Id").Single());
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = new List<string>();
+        var brokeOff = false;
+        try
+        {
+            await response.ReadEventsAsync(events.Add);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            brokeOff = true;
+        }
+        var chunks = events.Chunks();
+        var choices = chunks.Where(c => c["choices"]?.AsArray().Count > 0).Select(c => c["choices"]![0]!).ToList();
+        var text = string.Concat(choices.Select(c => (string?)c["delta"]?["content"]));
+        var refusal = string.Concat(choices.Select(c => (string?)c["delta"]?["refusal"]));
+        var tools = choices.SelectMany(c => c["delta"]?["tool_calls"]?.AsArray() ?? []).Select(c => $"{c!["id"]}:{c["function"]?["name"]}");
+        Seen.Add($"STREAM {(int)response.StatusCode} session={session} finish={choices.LastOrDefault(c => c["finish_reason"] is not null)?["finish_reason"]} " +
+            $"content={text} refusal={refusal} tools=[{string.Join(", ", tools)}] errors=[{string.Join(", ", chunks.Where(c => c["error"] is not null).Select(c => c["error"]!["type"]))}] " +
+            $"done={events.LastOrDefault() == "[DONE]"} broken={brokeOff}");
+        Assert.Equal(broken, brokeOff);
+        Assert.Equal(!broken, events.LastOrDefault() == "[DONE]");
+        return new Reply(session, text);
+    }
+
+    /// <summary>Reads a stream until <paramref name="until"/> has arrived, then goes away; returns once the turn is stored.</summary>
+    public async Task<Guid> AbandonStreamAsync(object body, string until)
+    {
+        Tick();
+        var response = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, Api.Completions) { Content = Api.Json(body) },
+            HttpCompletionOption.ResponseHeadersRead);
+        var session = Guid.Parse(response.Headers.GetValues("X-Session-Id").Single());
+        var seen = "";
+        using (var reader = new StreamReader(await response.Content.ReadAsStreamAsync()))
+        {
+            while (!seen.Contains(until, StringComparison.Ordinal))
+                seen += await reader.ReadLineAsync() ?? throw new InvalidOperationException($"The stream ended before '{until}'.");
+        }
+        response.Dispose();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await App.QueryAsync(db => db.Sessions.AnyAsync(s => s.Id == session && s.LastUpdateAt >= Clock.GetUtcNow().UtcDateTime)) is false)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The abandoned turn was not stored.");
+            await Task.Delay(20);
+        }
+        Seen.Add($"ABANDONED session={session}");
+        return session;
+    }
+
+    public async Task<HttpStatusCode> DeleteAsync(string idOrName)
+    {
+        Tick();
+        using var response = await Client.DeleteAsync($"/api/external/sessions/{idOrName}");
+        Seen.Add($"DELETE {idOrName} {(int)response.StatusCode}");
+        return response.StatusCode;
+    }
+
+    /// <summary>
+    /// Everything the run left, as lines: what the caller saw; every row of Sessions and SessionMessages, every column as
+    /// SQLite's own literal (so text, integers and blobs can't pass for one another; a message's generated id left out);
+    /// and the Sessions API's view of the list and of each session (its messages' generated ids left out).
+    /// </summary>
+    public async Task<List<string>> SnapshotAsync()
+    {
+        var labels = new Labels();
+        List<string> lines = [.. Seen.Select(labels.Of)];
+        var sessions = await RowsAsync("Sessions", """FROM "Sessions" t ORDER BY t."CreatedAt", t."ConversationId", t."Id" """);
+        lines.AddRange(sessions.Select(row => "Sessions: " + labels.Of(row.Line)));
+        var messages = await RowsAsync("SessionMessages", """
+            FROM "SessionMessages" t LEFT JOIN "Sessions" s ON s."Id" = t."SessionId"
+            ORDER BY s."CreatedAt", s."ConversationId", t."SessionId", t."Sequence"
+            """, ignored: "Id");
+        lines.AddRange(messages.Select(row => "SessionMessages: " + labels.Of(row.Line)));
+        lines.Add("GET /sessions: " + labels.Of(await GetAsync("/api/external/sessions?page_size=100")));
+        foreach (var (id, _) in sessions)
+        {
+            foreach (var path in new[] { "", "/messages?page_size=100", "/status" })
+                lines.Add($"GET /sessions/{labels.Of(id)}{path}: " + labels.Of(await GetAsync($"/api/external/sessions/{id}{path}")));
+        }
+        return lines;
+    }
+
+    private async Task<string> GetAsync(string path)
+    {
+        using var response = await Client.GetAsync(path);
+        var json = await response.ReadJsonAsync();
+        foreach (var message in json["messages"]?.AsArray() ?? [])
+            message!.AsObject().Remove("id");
+        return $"{(int)response.StatusCode} {json.ToJsonString()}";
+    }
+
+    /// <summary>Every row of <paramref name="table"/> (aliased t) as "Column=literal …", with its Id.</summary>
+    public Task<List<(string Id, string Line)>> RowsAsync(string table, string fromAndOrder, string ignored = "") => App.QueryAsync(async db =>
+    {
+        await db.Database.OpenConnectionAsync();
+        var connection = db.Database.GetDbConnection();
+        var columns = new List<string>();
+        await using (var info = connection.CreateCommand())
+        {
+            info.CommandText = $"SELECT name FROM pragma_table_info('{table}') WHERE name <> '{ignored}' ORDER BY cid";
+            await using var reader = await info.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                columns.Add(reader.GetString(0));
+        }
+        await using var select = connection.CreateCommand();
+        select.CommandText = $"""SELECT t."Id", {string.Join(", ", columns.Select(c => $"quote(t.\"{c}\")"))} {fromAndOrder}""";
+        await using var rows = await select.ExecuteReaderAsync();
+        var found = new List<(string, string)>();
+        while (await rows.ReadAsync())
+            found.Add((rows.GetValue(0).ToString()!, string.Join(" ", columns.Select((c, i) => $"{c}={rows.GetString(i + 1)}"))));
+        return found;
+    });
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        App.Dispose();
+    }
+
+    /// <summary>Random ids replaced by labels in order of first appearance: G1 for an id in upper case, g1 in lower case.</summary>
+    public sealed partial class Labels
+    {
+        private readonly Dictionary<Guid, int> _ids = [];
+        private readonly Dictionary<string, int> _calls = [];
+
+        public string Of(string text)
+        {
+            text = AnId().Replace(text, m =>
+            {
+                var label = Label(_ids, Guid.Parse(m.Value));
+                return !m.Value.Any(char.IsAsciiLetterLower) ? $"G{label}" : !m.Value.Any(char.IsAsciiLetterUpper) ? $"g{label}" : $"Gg{label}";
+            });
+            return ACallId().Replace(text, m => $"call_#{Label(_calls, m.Value)}");
+        }
+
+        private static int Label<T>(Dictionary<T, int> labels, T value) where T : notnull =>
+            labels.TryGetValue(value, out var label) ? label : labels[value] = labels.Count + 1;
+
+        [GeneratedRegex("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")]
+        private static partial Regex AnId();
+
+        [GeneratedRegex("call_[0-9a-f]{32}")]
+        private static partial Regex ACallId();
+    }
+}
+
+/// <summary>Runs the same steps on a server storing sessions through EF Core, the reference, and one storing them through SQLite's fast path.</summary>
+public static class StoreComparison
+{
+    /// <summary>Runs <paramref name="steps"/> on both stores, asserts that they left the same, and returns what the reference left.</summary>
+    public static async Task<List<string>> AssertBothStoresKeepAlikeAsync(Func<StoreRun, Task> steps, StoreSetup? setup = null)
+    {
+        var reference = await RunAsync("EfCore", steps, setup);
+        var fastPath = await RunAsync("Sqlite", steps, setup);
+        AssertSameLines(reference, fastPath);
+        return reference;
+    }
+
+    public static async Task<List<string>> RunAsync(string store, Func<StoreRun, Task> steps, StoreSetup? setup = null)
+    {
+        using var run = new StoreRun(store, setup ?? new());
+        await steps(run);
+        return await run.SnapshotAsync();
+    }
+
+    public static void AssertSameLines(List<string> reference, List<string> fastPath)
+    {
+        for (var i = 0; i < Math.Max(reference.Count, fastPath.Count); i++)
+        {
+            var expected = i < reference.Count ? reference[i] : "(no such line)";
+            var actual = i < fastPath.Count ? fastPath[i] : "(no such line)";
+            Assert.True(expected == actual, $"Line {i + 1} differs.\nEF Core: {expected}\nSQLite:  {actual}");
+        }
+    }
+}
