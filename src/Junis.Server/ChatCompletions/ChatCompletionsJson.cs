@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -9,9 +8,8 @@ namespace Junis.Server.ChatCompletions;
 /// wants an explicit <c>null</c> (marked on the property).
 /// </summary>
 /// <remarks>
-/// Two instances: <see cref="ForResults"/> writes non-ASCII text (Korean replies, say) as UTF-8 rather than
-/// <c>\uXXXX</c> escapes, safe because responses are JSON, never HTML; <c>Default</c>, whose options are the
-/// generated ones, is for a <see cref="Utf8JsonWriter"/> that brings that encoder itself, so the generated code
+/// Two instances: <see cref="ForResults"/> for results (see <see cref="WireOptions"/>); <c>Default</c>, whose options
+/// are the generated ones, for a <see cref="Utf8JsonWriter"/> that brings the encoder itself, so the generated code
 /// writes each chunk directly (bench/ANALYSIS.md, "Figures behind the code").
 /// </remarks>
 [JsonSourceGenerationOptions(
@@ -24,10 +22,5 @@ namespace Junis.Server.ChatCompletions;
 [JsonSerializable(typeof(ModelCard))]
 internal sealed partial class ChatCompletionsJson : JsonSerializerContext
 {
-    public static ChatCompletionsJson ForResults { get; } = new(new JsonSerializerOptions
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    });
+    public static ChatCompletionsJson ForResults { get; } = new(WireOptions.ForResults());
 }

@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -11,10 +10,5 @@ namespace Junis.Server.Errors;
 [JsonSerializable(typeof(ErrorEnvelope))]
 internal sealed partial class ErrorsJson : JsonSerializerContext
 {
-    public static ErrorsJson ForResults { get; } = new(new JsonSerializerOptions
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    });
+    public static ErrorsJson ForResults { get; } = new(WireOptions.ForResults());
 }

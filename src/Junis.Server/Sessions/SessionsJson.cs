@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -15,11 +14,6 @@ namespace Junis.Server.Sessions;
 [JsonSerializable(typeof(List<ToolCallView>))]
 internal sealed partial class SessionsJson : JsonSerializerContext
 {
-    /// <summary>Writes non-ASCII text as UTF-8 rather than <c>\uXXXX</c> escapes: the output is JSON, never HTML.</summary>
-    public static SessionsJson ForResults { get; } = new(new JsonSerializerOptions
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    });
+    /// <summary>With <see cref="WireOptions"/>.</summary>
+    public static SessionsJson ForResults { get; } = new(WireOptions.ForResults());
 }
