@@ -61,25 +61,6 @@ public static class ChatCompletionsApi
             }
         }
 
-        // Wait for the model's first word before committing to 200, so a model that fails at once gets a real HTTP error.
-        // What the model says about its answer before then (its request id, its fingerprint) is noted for the stream.
-        var events = turn.Events.GetAsyncEnumerator(cancellationToken);
-        AnswerInfo? answer = null;
-        bool started;
-        try
-        {
-            while ((started = await events.MoveNextAsync()) && events.Current is AnswerInfo info)
-                answer ??= info;
-        }
-        catch (Exception e)
-        {
-            await events.DisposeAsync();
-            await turn.AbandonAsync(e);
-            await turn.DisposeAsync();
-            if (e is ModelCallException model)
-                return ModelErrors.Result(http, model);
-            throw;
-        }
-        return new CompletionStream(turn, events, started, identity, choices, request.StreamOptions?.IncludeUsage == true, answer, logger);
+        return await CompletionStream.StartAsync(http, turn, identity, choices, request.StreamOptions?.IncludeUsage == true, logger);
     }
 }

@@ -44,6 +44,32 @@ public sealed partial class CompletionStream(
     /// <summary>Tool calls made in the legacy form, by choice and index: their pieces are written as <c>function_call</c>.</summary>
     private HashSet<(int Choice, int Index)>? _legacyCalls;
 
+    /// <summary>
+    /// Waits for the model's first word before committing to 200, so a model that fails at once gets a real HTTP error;
+    /// what the model says about its answer before then (its request id, its fingerprint) is noted for the stream.
+    /// </summary>
+    public static async Task<IResult> StartAsync(
+        HttpContext http, TurnScope turn, CompletionIdentity identity, int choices, bool includeUsage, ILogger logger)
+    {
+        var events = turn.Events.GetAsyncEnumerator(http.RequestAborted);
+        AnswerInfo? answer = null;
+        bool started;
+        try
+        {
+            while ((started = await events.MoveNextAsync()) && events.Current is AnswerInfo info)
+                answer ??= info;
+        }
+        catch (Exception e)
+        {
+            await events.DisposeAsync();
+            await turn.AbandonAsync(e);
+            if (e is ModelCallException model)
+                return ModelErrors.Result(http, model);
+            throw;
+        }
+        return new CompletionStream(turn, events, started, identity, choices, includeUsage, answer, logger);
+    }
+
     /// <param name="httpContext">The response, not yet started; <c>events</c> is already at the model's first words (or call, or refusal) when <c>started</c>.</param>
     public async Task ExecuteAsync(HttpContext httpContext)
     {
