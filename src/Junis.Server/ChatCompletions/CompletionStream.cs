@@ -103,7 +103,7 @@ public sealed partial class CompletionStream(
                 var next = events.MoveNextAsync();
                 // The model is still thinking: send what there is.
 #pragma warning disable CA2012 // awaited once on either path
-                more = next.IsCompleted ? await next : await FlushThenAwaitAsync(pipe, next, cancellationToken);
+                more = next.IsCompleted ? await ReadAsync(next) : await FlushThenReadAsync(pipe, next, cancellationToken);
 #pragma warning restore CA2012
             }
 
@@ -119,7 +119,8 @@ public sealed partial class CompletionStream(
         }
         catch (Exception e)
         {
-            await turn.AbandonAsync(e);
+            // Failed as the model's events were read, the turn keeps no reply; failed writing, it keeps what was sent.
+            await turn.AbandonAsync(_readingEvents ? e : null);
             if (e is not ModelCallException)
                 StreamFailed(logger, e);
             WriteEvent(pipe, json, ModelErrors.StreamEvent(e), ErrorsJson.Default.ErrorEnvelope);
@@ -198,18 +199,30 @@ public sealed partial class CompletionStream(
     private ChatCompletionChunk Chunk(IReadOnlyList<ChunkChoice> choice, Usage? usage = null) =>
         new(identity.Id, identity.Created, identity.Model, choice, usage) { SystemFingerprint = _systemFingerprint, ServiceTier = _serviceTier };
 
+    /// <summary>Whether the exception in hand came from the model's events rather than from writing the response.</summary>
+    private bool _readingEvents;
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per wait for the model
+    private async ValueTask<bool> ReadAsync(ValueTask<bool> next)
+    {
+        _readingEvents = true;
+        var more = await next;
+        _readingEvents = false;
+        return more;
+    }
+
     /// <summary>
-    /// Flushes while the next event is on its way, then waits for it. A client gone during the flush ends the stream,
+    /// Flushes while the next event is on its way, then reads it. A flush that fails (the client gone) ends the stream,
     /// but only once that event has settled: the events cannot be disposed of while a read of them is pending.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per wait for the model
-    private static async ValueTask<bool> FlushThenAwaitAsync(PipeWriter pipe, ValueTask<bool> next, CancellationToken cancellationToken)
+    private async ValueTask<bool> FlushThenReadAsync(PipeWriter pipe, ValueTask<bool> next, CancellationToken cancellationToken)
     {
         try
         {
             await pipe.FlushAsync(cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch (Exception)
         {
             try
             {
@@ -221,9 +234,8 @@ public sealed partial class CompletionStream(
             }
             throw;
         }
-        return await next;
+        return await ReadAsync(next);
     }
-
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A stream failed after it had started")]
     private static partial void StreamFailed(ILogger logger, Exception e);

@@ -51,12 +51,12 @@ public static class TurnRequests
     }
 
     private static IList<AIContent> Contents(RequestMessage message) =>
-        message.Content?.Parts is { } parts ? [.. parts] : [new TextContent(message.Text)];
+        message.Content?.Parts is { Count: > 0 } parts ? [.. parts] : [new TextContent(message.Text)];
 
     private static List<AIContent> AssistantContents(RequestMessage message)
     {
         var contents = new List<AIContent>();
-        if (message.Content?.Parts is { } parts)
+        if (message.Content?.Parts is { Count: > 0 } parts)
             contents.AddRange(parts);
         else if (message.Text is not null)
             contents.Add(new TextContent(message.Text)); // even empty: the session keeps "" apart from no content

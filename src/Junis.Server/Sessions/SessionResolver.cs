@@ -8,7 +8,7 @@ namespace Junis.Server.Sessions;
 /// <summary>
 /// Finds the session a turn belongs to, in this order: the conversation id its caller names, a lone message starts
 /// a new one, otherwise the hash of the transcript before its new messages; a miss there tries the user turns alone,
-/// then starts a new session. At most one or two indexed reads, always within the caller's organization.
+/// then starts a new session. At most three indexed reads, always within the caller's organization.
 /// </summary>
 public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOptions> options)
 {

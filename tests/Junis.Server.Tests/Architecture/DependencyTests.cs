@@ -19,6 +19,7 @@ public sealed partial class DependencyTests
         { "Orchestration", ["ChatCompletions", "Auth", "Data", "Errors"] },
         { "Auth", ["ChatCompletions", "Orchestration", "Sessions", "Llm"] },
         { "ChatCompletions", ["Sessions", "Data"] },
+        { "Errors", ["ChatCompletions", "Orchestration", "Sessions", "Llm", "Auth", "Data"] },
     };
 
     [Theory]

@@ -178,7 +178,7 @@ public sealed class FrameworkErrorTests : IDisposable
     private static JunisApp OnARealSocket(int? limit)
     {
         var app = limit is null ? new JunisApp() : WithLimit(limit.Value);
-        app.UseKestrel(0);
+        app.UseKestrel();
         app.StartServer();
         return app;
     }

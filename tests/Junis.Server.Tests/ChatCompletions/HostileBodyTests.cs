@@ -26,7 +26,7 @@ public sealed class HostileBodyTests(HostileBodyTests.SharedApp shared) : IClass
         public SharedApp()
         {
             OnSocket = new JunisApp(LogCapture.VerboseSettings(), services => services.AddSingleton<ILogEventSink>(Log));
-            OnSocket.UseKestrel(0);
+            OnSocket.UseKestrel();
             OnSocket.StartServer();
         }
 

@@ -23,7 +23,7 @@ public sealed class StreamFailureTests
         var model = new ScriptedModel((_, _, ct) => TwoWordsThenFailure(ct));
         using var app = new JunisApp(services: model.Install());
         // A real socket: the server breaks the connection off after the error event, which arrives first.
-        app.UseKestrel(0);
+        app.UseKestrel();
         app.StartServer();
 
         var (response, events, broken) = await app.CreateAuthorizedClient().StreamAsync(new { messages = new[] { Api.UserMessage("story") }, stream = true });
@@ -65,7 +65,7 @@ public sealed class StreamFailureTests
         var model = new ScriptedModel((_, _, ct) => ScriptedModel.Words(Enumerable.Repeat(" word", 1000), TimeSpan.FromMilliseconds(20), ct));
         using var app = new JunisApp(services: model.Install());
         // A real socket, so that hanging up is what it is in production: the connection closes.
-        app.UseKestrel(0);
+        app.UseKestrel();
         app.StartServer();
 
         var response = await app.CreateAuthorizedClient().SendAsync(

@@ -33,6 +33,9 @@ public sealed class JunisApp : WebApplicationFactory<Program>
             ["ConnectionStrings:Junis"] = ConnectionString,
             ["Junis:Auth:BootstrapKey"] = Key,
             ["Serilog:MinimumLevel:Default"] = "Warning",
+            // A test that runs the real server (UseKestrel) gets a free port of its own. Set here rather than with
+            // UseKestrel(port), whose address change races the server's own start (dotnet/aspnetcore#67714).
+            ["urls"] = "http://127.0.0.1:0",
             // Tests that are not about rate limits must never meet one; those that are set their own.
             ["Junis:RateLimits:DefaultPerMinute"] = "1000000",
             ["Junis:RateLimits:DefaultPerHour"] = "1000000",

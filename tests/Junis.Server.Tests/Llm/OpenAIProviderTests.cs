@@ -19,7 +19,7 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
     {
         _app = new JunisApp(_model.Settings(timeoutSeconds: 2));
         // A real socket: a stream the server breaks off reaches the client as it would in production, its last events included.
-        _app.UseKestrel(0);
+        _app.UseKestrel();
         _app.StartServer();
         return Task.CompletedTask;
     }

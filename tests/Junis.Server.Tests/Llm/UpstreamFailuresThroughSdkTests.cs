@@ -19,7 +19,7 @@ public sealed class UpstreamFailuresThroughSdkTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         _app = new JunisApp(_model.Settings(timeoutSeconds: 5));
-        _app.UseKestrel(0);
+        _app.UseKestrel();
         _app.StartServer();
         return Task.CompletedTask;
     }

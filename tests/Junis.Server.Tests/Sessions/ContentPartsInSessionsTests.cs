@@ -41,6 +41,28 @@ public sealed class ContentPartsInSessionsTests
     }
 
     [Fact]
+    public async Task AnEmptyPartsArrayIsKeptAsEmptyContentAsBefore()
+    {
+        using var app = new JunisApp();
+        var client = app.CreateAuthorizedClient();
+        var first = new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Hello" }) };
+        var (session, reply) = await TurnAsync(client, first);
+
+        var (continued, _) = await TurnAsync(client, new JsonObject
+        {
+            ["messages"] = new JsonArray(
+                new JsonObject { ["role"] = "user", ["content"] = "Hello" },
+                new JsonObject { ["role"] = "assistant", ["content"] = reply },
+                new JsonObject { ["role"] = "user", ["content"] = new JsonArray() }),
+        });
+        var messages = (await (await client.GetAsync($"/api/external/sessions/{session}/messages")).ReadJsonAsync())["messages"]!.AsArray();
+
+        Assert.Equal(session, continued);
+        Assert.Equal("", (string?)messages[2]!["content"]);
+        Assert.Null(messages[2]!["content_parts"]);
+    }
+
+    [Fact]
     public async Task ConversationsDifferingOnlyInAnImageStayApart()
     {
         using var app = new JunisApp();

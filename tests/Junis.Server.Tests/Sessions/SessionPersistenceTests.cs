@@ -106,7 +106,7 @@ public sealed class SessionPersistenceTests : IDisposable
     {
         var model = new ScriptedModel((_, _, ct) => ScriptedModel.Words(["Once", " upon", " a", " time", .. Enumerable.Repeat(" and", 500)], TimeSpan.FromMilliseconds(30), ct));
         using var app = new JunisApp(services: model.Install());
-        app.UseKestrel(0);
+        app.UseKestrel();
         app.StartServer();
 
         var response = await app.CreateAuthorizedClient().SendAsync(

@@ -34,7 +34,7 @@ public sealed partial class StoreRun : IDisposable
         });
         if (setup.OverSockets)
         {
-            App.UseKestrel(0);
+            App.UseKestrel();
             App.StartServer();
         }
         Client = App.CreateAuthorizedClient();

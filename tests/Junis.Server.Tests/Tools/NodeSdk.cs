@@ -83,7 +83,7 @@ internal static class NodeSdk
     public static JunisApp OnARealSocket(Dictionary<string, string?>? settings = null)
     {
         var app = new JunisApp(settings);
-        app.UseKestrel(0);
+        app.UseKestrel();
         app.StartServer();
         return app;
     }

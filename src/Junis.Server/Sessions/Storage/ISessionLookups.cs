@@ -1,8 +1,8 @@
 namespace Junis.Server.Sessions.Storage;
 
 /// <summary>
-/// The reads that find a request's session (see <see cref="SessionResolver"/>), each within one organization and
-/// served by an index that leads with it. Implemented by <see cref="EfCoreSessionLookups"/>, the reference for any
+/// The reads that find a request's session (see <see cref="SessionResolver"/>): each search within one organization,
+/// served by an index that leads with it, and the history of the session such a search found. Implemented by <see cref="EfCoreSessionLookups"/>, the reference for any
 /// provider, and by <see cref="Sqlite.SqliteSessionLookups"/>, SQLite's prepared statements, which tests hold to it.
 /// </summary>
 /// <remarks>What every implementation must guarantee is written in <see cref="ITurnStore"/>.</remarks>

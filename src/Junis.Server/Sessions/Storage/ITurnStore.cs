@@ -22,8 +22,10 @@ namespace Junis.Server.Sessions.Storage;
 /// index decides who inserts; the other must read again and append.)</item>
 /// <item><b>Replays are idempotent.</b> A replay replaces the last turn's reply and takes its tokens off the session's
 /// totals; replaying twice leaves one reply. (Several instances: the same lock as 2.)</item>
-/// <item><b>A deleted session stays deleted.</b> A turn whose session was deleted while it ran is not stored.</item>
-/// <item><b>Everything is within the caller's organization.</b> Every read and every update names it.</item>
+/// <item><b>A deleted session stays deleted.</b> A turn continuing a session deleted while it ran is not stored; a
+/// conversation that starts again under the same name is a new session.</item>
+/// <item><b>Everything is within the caller's organization.</b> Every find names it; writes by a session's id come
+/// after a find that named it, in the same transaction.</item>
 /// <item><b>Totals add up.</b> A session's token totals are the sums of its messages' tokens.</item>
 /// </list>
 /// <para>Kept in memory today, and so per instance: which sessions have a turn in progress (<see cref="SessionActivity"/>),

@@ -1,7 +1,8 @@
 using System.Globalization;
+using Junis.Server.Errors;
 using Junis.Server.Llm;
 
-namespace Junis.Server.Errors;
+namespace Junis.Server.ChatCompletions;
 
 /// <summary>
 /// A failed model call as the caller hears it, before or after the first byte: the model's status kept (a 504 for
