@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Encodings.Web;
+using Junis.Server.Auth.Memory;
 using Junis.Server.Auth.Sqlite;
 using Junis.Server.Auth.Storage;
 using Junis.Server.Data;
@@ -15,7 +16,7 @@ namespace Junis.Server.Auth;
 /// </summary>
 public sealed class ApiKeyAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    ApiKeyDirectory keys, FailedAuthLimiter failures, TimeProvider clock)
+    ApiKeyDirectory keys, ILimitCounters failures, IOptions<RateLimitOptions> limits, TimeProvider clock)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -25,30 +26,41 @@ public sealed class ApiKeyAuthentication(
     private const string InvalidKeyMessage = "Invalid API key. Check the key and that it has not been revoked or expired.";
     private const string MissingKeyMessage = "API key required. Send it in the X-API-Key header or as 'Authorization: Bearer <key>'.";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    /// <summary>Until when the request's address is refused, as authenticating it found (a handler serves one request).</summary>
+    private DateTimeOffset? _blockedUntil;
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var presented = PresentedKey(Request);
-        if (presented.IsEmpty)
-            return Task.FromResult(AuthenticateResult.NoResult());
+        if (PresentedKey(Request).IsEmpty)
+            return AuthenticateResult.NoResult();
 
-        var address = ClientAddress;
-        if (failures.BlockedUntil(address) is not null)
-            return Task.FromResult(AuthenticateResult.Fail(TooManyFailures));
+        var address = Context.Connection.RemoteIpAddress ?? IPAddress.None;
+        _blockedUntil = await failures.BlockedUntilAsync(address, FailedAuthPerMinute, Context.RequestAborted);
+        if (_blockedUntil is not null)
+            return AuthenticateResult.Fail(TooManyFailures);
 
-        if (!ApiKeySecret.IsWellFormed(presented) || !keys.TryFind(ApiKeySecret.Hash(presented), out var caller))
+        if (FindCaller() is not { } caller)
         {
-            failures.RecordFailure(address);
-            return Task.FromResult(AuthenticateResult.Fail(InvalidKey));
+            // Of guesses that raced past the check above, only as many as the minute has room for get an answer.
+            _blockedUntil = await failures.RecordFailureAsync(address, FailedAuthPerMinute, Context.RequestAborted);
+            return AuthenticateResult.Fail(_blockedUntil is null ? InvalidKey : TooManyFailures);
         }
 
         keys.MarkUsed(caller);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(caller.Principal, SchemeName)));
+        return AuthenticateResult.Success(new AuthenticationTicket(caller.Principal, SchemeName));
+    }
+
+    // Apart from the async method: a span cannot live across its awaits.
+    private Caller? FindCaller()
+    {
+        var presented = PresentedKey(Request);
+        return ApiKeySecret.IsWellFormed(presented) && keys.TryFind(ApiKeySecret.Hash(presented), out var caller) ? caller : null;
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        var result = await HandleAuthenticateOnceSafeAsync();
-        if (result.Failure?.Message == TooManyFailures && failures.BlockedUntil(ClientAddress) is { } until)
+        await HandleAuthenticateOnceSafeAsync();
+        if (_blockedUntil is { } until)
         {
             var wait = until - clock.GetUtcNow();
             RateLimitMiddleware.Refuse(Context, wait);
@@ -65,7 +77,7 @@ public sealed class ApiKeyAuthentication(
 
     private const string InvalidKey = "invalid_api_key", TooManyFailures = "too_many_failed_authentications";
 
-    private IPAddress ClientAddress => Context.Connection.RemoteIpAddress ?? IPAddress.None;
+    private int FailedAuthPerMinute => limits.Value.FailedAuthPerMinute;
 
     /// <summary>The key as sent, or empty; never logged.</summary>
     private static ReadOnlySpan<char> PresentedKey(HttpRequest request)
@@ -90,8 +102,9 @@ public static class ApiKeyAuthenticationExtensions
             ? ActivatorUtilities.CreateInstance<EfCoreApiKeyStore>(sp)
             : ActivatorUtilities.CreateInstance<SqliteApiKeyStore>(sp));
         services.AddSingleton<ApiKeyDirectory>();
-        services.AddSingleton<KeyRateLimiter>();
-        services.AddSingleton<FailedAuthLimiter>();
+        services.AddSingleton<ILimitCounters>(sp => sp.Store() == DataStore.EfCore
+            ? ActivatorUtilities.CreateInstance<EfCoreLimitCounters>(sp)
+            : ActivatorUtilities.CreateInstance<MemoryLimitCounters>(sp));
         services.AddSingleton<BootstrapKey>();
         services.AddHostedService<ApiKeyRefresher>();
         // The core services only: the full AddAuthentication also starts Data Protection, which API keys never use.

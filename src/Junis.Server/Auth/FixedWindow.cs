@@ -25,7 +25,16 @@ public struct FixedWindow(TimeSpan length)
 
     public readonly bool HasRoom(int limit) => limit == RateLimit.Unlimited || _count < limit;
 
-    public void Take() => _count++;
+    /// <summary>Counts one request; an unlimited window has nothing to count against.</summary>
+    public void Take(int limit)
+    {
+        if (limit != RateLimit.Unlimited)
+            _count++;
+    }
 
     public readonly DateTimeOffset ResetsAt => new((_window + 1) * _lengthTicks, TimeSpan.Zero);
+
+    /// <summary>The start of the window of <paramref name="length"/> that holds <paramref name="now"/>.</summary>
+    public static DateTimeOffset StartOf(DateTimeOffset now, TimeSpan length) =>
+        new(now.UtcTicks / length.Ticks * length.Ticks, TimeSpan.Zero);
 }

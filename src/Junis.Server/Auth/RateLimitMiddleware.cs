@@ -1,4 +1,5 @@
 using System.Globalization;
+using Junis.Server.Auth.Storage;
 using Junis.Server.Errors;
 using Microsoft.Extensions.Options;
 
@@ -12,30 +13,42 @@ public static class RateLimitMiddleware
     /// </summary>
     public static IApplicationBuilder UseKeyRateLimits(this IApplicationBuilder app)
     {
-        var enabled = app.ApplicationServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.Enabled;
-        if (!enabled)
+        var limits = app.ApplicationServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+        if (!limits.Enabled)
             return app;
 
-        var limiter = app.ApplicationServices.GetRequiredService<KeyRateLimiter>();
+        var counters = app.ApplicationServices.GetRequiredService<ILimitCounters>();
         var clock = app.ApplicationServices.GetRequiredService<TimeProvider>();
         return app.Use((context, next) =>
         {
-            if (context.User.Identity is not CallerIdentity identity)
+            if (context.User.Identity is not CallerIdentity { Caller: var caller })
                 return next(context);
 
-            var decision = limiter.Acquire(identity.Caller);
-            var headers = context.Response.Headers;
-            AddHeaders(headers, decision.Minute, "X-RateLimit-Limit-Minute", "X-RateLimit-Remaining-Minute", "X-RateLimit-Reset-Minute");
-            AddHeaders(headers, decision.Hour, "X-RateLimit-Limit-Hour", "X-RateLimit-Remaining-Hour", "X-RateLimit-Reset-Hour");
-            if (decision.Allowed)
-                return next(context);
-
-            var wait = decision.RetryAt - clock.GetUtcNow();
-            Refuse(context, wait);
-            var window = decision.Minute.Full ? $"{decision.Minute.Limit} requests per minute" : $"{decision.Hour.Limit} requests per hour";
-            return ApiErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests,
-                $"Rate limit of {window} reached for this API key; retry after {Seconds(wait)} s.", code: "rate_limit_exceeded");
+            var acquiring = counters.AcquireAsync(
+                caller.KeyId, caller.PerMinute ?? limits.DefaultPerMinute, caller.PerHour ?? limits.DefaultPerHour, context.RequestAborted);
+            // The in-memory counters answer at once: no state machine for them.
+            return acquiring.IsCompletedSuccessfully
+                ? Apply(acquiring.Result, context, next, clock)
+                : ApplyAsync(acquiring, context, next, clock);
         });
+    }
+
+    private static async Task ApplyAsync(ValueTask<RateLimitDecision> acquiring, HttpContext context, RequestDelegate next, TimeProvider clock) =>
+        await Apply(await acquiring, context, next, clock);
+
+    private static Task Apply(RateLimitDecision decision, HttpContext context, RequestDelegate next, TimeProvider clock)
+    {
+        var headers = context.Response.Headers;
+        AddHeaders(headers, decision.Minute, "X-RateLimit-Limit-Minute", "X-RateLimit-Remaining-Minute", "X-RateLimit-Reset-Minute");
+        AddHeaders(headers, decision.Hour, "X-RateLimit-Limit-Hour", "X-RateLimit-Remaining-Hour", "X-RateLimit-Reset-Hour");
+        if (decision.Allowed)
+            return next(context);
+
+        var wait = decision.RetryAt - clock.GetUtcNow();
+        Refuse(context, wait);
+        var window = decision.Minute.Full ? $"{decision.Minute.Limit} requests per minute" : $"{decision.Hour.Limit} requests per hour";
+        return ApiErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests,
+            $"Rate limit of {window} reached for this API key; retry after {Seconds(wait)} s.", code: "rate_limit_exceeded");
     }
 
     /// <summary>Sets the headers both OpenAI SDKs read to wait before retrying: retry-after-ms first, then Retry-After.</summary>

@@ -11,6 +11,7 @@ public sealed class JunisDb(DbContextOptions<JunisDb> options) : DbContext(optio
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<Session> Sessions => Set<Session>();
     public DbSet<SessionMessage> SessionMessages => Set<SessionMessage>();
+    public DbSet<LimitWindow> LimitWindows => Set<LimitWindow>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -69,6 +70,13 @@ public sealed class JunisDb(DbContextOptions<JunisDb> options) : DbContext(optio
             message.Property(m => m.ToolCallId).HasMaxLength(256);
             message.Property(m => m.FinishReason).HasMaxLength(32);
             message.HasIndex(m => new { m.SessionId, m.Sequence }).IsUnique();
+        });
+
+        modelBuilder.Entity<LimitWindow>(window =>
+        {
+            // The key decides which of two instances inserting the same new window goes first (EfCoreLimitCounters).
+            window.HasKey(w => new { w.Counter, w.Start });
+            window.Property(w => w.Counter).HasMaxLength(100);
         });
     }
 }

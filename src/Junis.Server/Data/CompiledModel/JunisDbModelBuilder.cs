@@ -11,13 +11,14 @@ namespace Junis.Server.Data.CompiledModel
     public partial class JunisDbModel
     {
         private JunisDbModel()
-            : base(skipDetectChanges: false, modelId: new Guid("92180158-7ad6-4ce1-bd87-c5faff08c17b"), entityTypeCount: 4)
+            : base(skipDetectChanges: false, modelId: new Guid("3efd1af7-90b7-4ff3-a51a-d597b21c37c6"), entityTypeCount: 5)
         {
         }
 
         partial void Initialize()
         {
             var apiKey = ApiKeyEntityType.Create(this);
+            var limitWindow = LimitWindowEntityType.Create(this);
             var organization = OrganizationEntityType.Create(this);
             var session = SessionEntityType.Create(this);
             var sessionMessage = SessionMessageEntityType.Create(this);
@@ -27,6 +28,7 @@ namespace Junis.Server.Data.CompiledModel
             SessionMessageEntityType.CreateForeignKey1(sessionMessage, session);
 
             ApiKeyEntityType.CreateAnnotations(apiKey);
+            LimitWindowEntityType.CreateAnnotations(limitWindow);
             OrganizationEntityType.CreateAnnotations(organization);
             SessionEntityType.CreateAnnotations(session);
             SessionMessageEntityType.CreateAnnotations(sessionMessage);

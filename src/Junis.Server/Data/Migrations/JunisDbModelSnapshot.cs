@@ -80,6 +80,23 @@ namespace Junis.Server.Data.Migrations
                     b.ToTable("ApiKeys");
                 });
 
+            modelBuilder.Entity("Junis.Server.Auth.LimitWindow", b =>
+                {
+                    b.Property<string>("Counter")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("Start")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Counter", "Start");
+
+                    b.ToTable("LimitWindows");
+                });
+
             modelBuilder.Entity("Junis.Server.Auth.Organization", b =>
                 {
                     b.Property<Guid>("Id")

@@ -28,8 +28,10 @@ namespace Junis.Server.Sessions.Storage;
 /// after a find that named it, in the same transaction.</item>
 /// <item><b>Totals add up.</b> A session's token totals are the sums of its messages' tokens.</item>
 /// </list>
-/// <para>Kept in memory today, and so per instance: which sessions have a turn in progress (<see cref="SessionActivity"/>),
-/// and the request and failed-authentication limits (<c>KeyRateLimiter</c>, <c>FailedAuthLimiter</c>): with several instances each counts alone, so a limit is multiplied by their number until the counters move to the database.</para>
+/// <para>Kept in memory, and so per instance: which sessions have a turn in progress (<see cref="SessionActivity"/>).
+/// The request and failed-authentication limits have their own seam, with its own guarantees
+/// (<see cref="Auth.Storage.ILimitCounters"/>): counted in each instance's memory by default, where several instances
+/// each count alone and so multiply every limit; in the database, shared by every instance, with the EF Core store.</para>
 /// </remarks>
 public interface ITurnStore
 {

@@ -1,0 +1,131 @@
+using System.Net;
+using Junis.Server.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Junis.Server.Auth.Storage;
+
+/// <summary>
+/// The limits counted in the database through EF Core: the reference, on any provider, and what several instances on
+/// one database share. A window is a row (<see cref="LimitWindow"/>); a slot in it is taken by one conditional update,
+/// <c>Count = Count + 1 WHERE Count &lt; limit</c>, whose rows affected say whether it was taken. The database runs
+/// each update whole against the row as the last committer left it, so no two requests can take the last slot.
+/// </summary>
+internal sealed class EfCoreLimitCounters(IDbContextFactory<JunisDb> databases, TimeProvider clock) : ILimitCounters
+{
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1), Hour = TimeSpan.FromHours(1);
+    private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
+    private long _nextPruneTicks;
+
+    public async ValueTask<RateLimitDecision> AcquireAsync(Guid key, int perMinute, int perHour, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var minute = Window.Of($"key:{key}:minute", now, Minute, perMinute);
+        var hour = Window.Of($"key:{key}:hour", now, Hour, perHour);
+        if (minute.Unlimited && hour.Unlimited)
+            return new RateLimitDecision(true, minute.State(0), hour.State(0));
+
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        await PruneNowAndThenAsync(db, now, cancellationToken);
+        // One transaction for both windows: when the hour refuses, the minute's slot is given back by the rollback.
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var allowed = await TryTakeAsync(db, minute, cancellationToken) && await TryTakeAsync(db, hour, cancellationToken);
+        if (!allowed)
+            await transaction.RollbackAsync(cancellationToken);
+        var (minuteCount, hourCount) = await CountsAsync(db, minute, hour, cancellationToken);
+        if (allowed)
+            await transaction.CommitAsync(cancellationToken);
+        return new RateLimitDecision(allowed, minute.State(minuteCount), hour.State(hourCount));
+    }
+
+    public async ValueTask<DateTimeOffset?> BlockedUntilAsync(IPAddress address, int perMinute, CancellationToken cancellationToken)
+    {
+        var window = Failures(address, clock.GetUtcNow(), perMinute);
+        if (window.Unlimited)
+            return null;
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var count = await Row(db, window).Select(w => w.Count).FirstOrDefaultAsync(cancellationToken);
+        return count < perMinute ? null : window.End;
+    }
+
+    public async ValueTask<DateTimeOffset?> RecordFailureAsync(IPAddress address, int perMinute, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var window = Failures(address, now, perMinute);
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        await PruneNowAndThenAsync(db, now, cancellationToken);
+        return await TryTakeAsync(db, window, cancellationToken) ? null : window.End;
+    }
+
+    private static Window Failures(IPAddress address, DateTimeOffset now, int perMinute) => Window.Of($"ip:{address}:minute", now, Minute, perMinute);
+
+    private static async Task<bool> TryTakeAsync(JunisDb db, Window window, CancellationToken cancellationToken)
+    {
+        if (window.Unlimited || await TakeAsync(db, window, cancellationToken))
+            return true;
+        if (await Row(db, window).AnyAsync(cancellationToken))
+            return false; // full
+        // The window's first request: insert its row, unless another request inserted it since the update (the key
+        // refuses the second insert), in which case the update decides.
+        return await TryInsertAsync(db, window, cancellationToken) || await TakeAsync(db, window, cancellationToken);
+    }
+
+    private static async Task<bool> TakeAsync(JunisDb db, Window window, CancellationToken cancellationToken) =>
+        await Row(db, window).Where(w => w.Count < window.Limit)
+            .ExecuteUpdateAsync(set => set.SetProperty(w => w.Count, w => w.Count + 1), cancellationToken) == 1;
+
+    private static async Task<bool> TryInsertAsync(JunisDb db, Window window, CancellationToken cancellationToken)
+    {
+        db.LimitWindows.Add(new LimitWindow { Counter = window.Counter, Start = window.Start, Count = 1 });
+        try
+        {
+            // Inside a transaction EF Core saves behind a savepoint, so a refused insert leaves the transaction usable.
+            await db.SaveChangesAsync(cancellationToken);
+            return true;
+        }
+        catch (DbUpdateException)
+        {
+            if (!await Row(db, window).AnyAsync(cancellationToken))
+                throw; // not the race: something else went wrong
+            return false;
+        }
+        finally
+        {
+            db.ChangeTracker.Clear();
+        }
+    }
+
+    private static IQueryable<LimitWindow> Row(JunisDb db, Window window) =>
+        db.LimitWindows.Where(w => w.Counter == window.Counter && w.Start == window.Start);
+
+    private static async Task<(int Minute, int Hour)> CountsAsync(JunisDb db, Window minute, Window hour, CancellationToken cancellationToken)
+    {
+        var counts = await db.LimitWindows
+            .Where(w => (w.Counter == minute.Counter && w.Start == minute.Start) || (w.Counter == hour.Counter && w.Start == hour.Start))
+            .Select(w => new { w.Counter, w.Count })
+            .ToListAsync(cancellationToken);
+        return (counts.Find(c => c.Counter == minute.Counter)?.Count ?? 0, counts.Find(c => c.Counter == hour.Counter)?.Count ?? 0);
+    }
+
+    // Windows that ended over an hour ago are never read again. One request in ten minutes, per instance, deletes them.
+    private async Task PruneNowAndThenAsync(JunisDb db, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var due = Interlocked.Read(ref _nextPruneTicks);
+        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextPruneTicks, (now + PruneEvery).UtcTicks, due) != due)
+            return;
+        var before = (FixedWindow.StartOf(now, Hour) - Hour).UtcDateTime;
+        await db.LimitWindows.Where(w => w.Start < before).ExecuteDeleteAsync(cancellationToken);
+    }
+
+    /// <summary>The window of a counter that holds <c>now</c>: its row's key, its end, and its limit.</summary>
+    private readonly record struct Window(string Counter, DateTime Start, DateTimeOffset End, int Limit)
+    {
+        public static Window Of(string counter, DateTimeOffset now, TimeSpan length, int limit)
+        {
+            var start = FixedWindow.StartOf(now, length);
+            return new(counter, start.UtcDateTime, start + length, limit);
+        }
+
+        public bool Unlimited => Limit == RateLimit.Unlimited;
+        public WindowState State(int count) => WindowState.Of(Limit, count, End);
+    }
+}

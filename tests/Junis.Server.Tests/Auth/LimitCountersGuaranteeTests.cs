@@ -1,0 +1,160 @@
+using System.Data.Common;
+using System.Net;
+using Junis.Server.Auth;
+using Junis.Server.Auth.Memory;
+using Junis.Server.Auth.Storage;
+using Junis.Server.Data;
+using Junis.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Junis.Server.Tests.Auth;
+
+/// <summary>
+/// What every limit counter guarantees (ILimitCounters' remarks) under concurrency: on the in-memory counters, and on
+/// two EF Core counters sharing one database as two servers would.
+/// </summary>
+public sealed class LimitCountersGuaranteeTests : IDisposable
+{
+    private const int Racers = 40;
+    private static readonly IPAddress Guesser = IPAddress.Parse("198.51.100.23");
+
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 25, 10, 0, 30, TimeSpan.Zero));
+    private readonly JunisApp _app = new();
+
+    public void Dispose() => _app.Dispose();
+
+    /// <summary>The counters as each server would have them: one in memory, or two over the database.</summary>
+    private ILimitCounters[] Servers(string store) => store == "EfCore"
+        ? [.. Enumerable.Range(0, 2).Select(_ => new EfCoreLimitCounters(_app.Services.GetRequiredService<IDbContextFactory<JunisDb>>(), _clock))]
+        : [new MemoryLimitCounters(_clock)];
+
+    /// <summary>Runs <paramref name="attempt"/> <see cref="Racers"/> times at once, spread over the servers.</summary>
+    private static Task<T[]> RaceAsync<T>(ILimitCounters[] servers, Func<ILimitCounters, ValueTask<T>> attempt) =>
+        Task.WhenAll(Enumerable.Range(0, Racers).Select(i => Task.Run(async () => await attempt(servers[i % servers.Length]))));
+
+    [Theory]
+    [InlineData("Memory")]
+    [InlineData("EfCore")]
+    public async Task FortyAtOnceAgainstAMinuteOfTenAdmitTenAndTheRefusedLeaveTheHourUntouched(string store)
+    {
+        var servers = Servers(store);
+        var key = Guid.NewGuid();
+
+        var decisions = await RaceAsync(servers, counters => counters.AcquireAsync(key, 10, 1000, default));
+        var after = await servers[0].AcquireAsync(key, 10, 1000, default);
+
+        Assert.Equal(10, decisions.Count(d => d.Allowed));
+        Assert.Equal(Enumerable.Range(0, 10), decisions.Where(d => d.Allowed).Select(d => d.Minute.Remaining).Order());
+        Assert.False(after.Allowed);
+        Assert.Equal(990, after.Hour.Remaining);
+    }
+
+    [Theory]
+    [InlineData("Memory")]
+    [InlineData("EfCore")]
+    public async Task FortyAtOnceAgainstAnHourOfTenAdmitTenAndTheRefusedLeaveTheMinuteUntouched(string store)
+    {
+        var servers = Servers(store);
+        var key = Guid.NewGuid();
+
+        var decisions = await RaceAsync(servers, counters => counters.AcquireAsync(key, 1000, 10, default));
+        var after = await servers[^1].AcquireAsync(key, 1000, 10, default);
+
+        Assert.Equal(10, decisions.Count(d => d.Allowed));
+        Assert.False(after.Allowed);
+        Assert.Equal(990, after.Minute.Remaining);
+    }
+
+    [Theory]
+    [InlineData("Memory")]
+    [InlineData("EfCore")]
+    public async Task FortyFailuresAtOnceAgainstALimitOfTenCountTenAndBlockTheAddressUntilTheMinuteEnds(string store)
+    {
+        var servers = Servers(store);
+
+        var refusals = await RaceAsync(servers, counters => counters.RecordFailureAsync(Guesser, 10, default));
+
+        Assert.Equal(10, refusals.Count(until => until is null));
+        Assert.Equal(new DateTimeOffset(2026, 11, 25, 10, 1, 0, TimeSpan.Zero), await servers[^1].BlockedUntilAsync(Guesser, 10, default));
+        Assert.Null(await servers[0].BlockedUntilAsync(Guesser, 11, default));
+    }
+
+    [Fact]
+    public async Task WindowsThatEndedOverAnHourAgoAreDeletedFromTheDatabase()
+    {
+        var counters = Servers("EfCore")[0];
+        await counters.AcquireAsync(Guid.NewGuid(), 10, 100, default);
+        await counters.RecordFailureAsync(Guesser, 10, default);
+        _clock.Advance(TimeSpan.FromMinutes(70)); // 11:10:30: the 10 o'clock windows ended, but not an hour ago
+        await counters.AcquireAsync(Guid.NewGuid(), 10, 100, default);
+        var starts = () => _app.QueryAsync(db => db.LimitWindows.Select(w => w.Start.Hour * 100 + w.Start.Minute).ToListAsync());
+        var afterSeventyMinutes = await starts();
+        _clock.Advance(TimeSpan.FromHours(1)); // 12:10:30
+        await counters.AcquireAsync(Guid.NewGuid(), 10, 100, default);
+
+        Assert.Equal([1000, 1000, 1000, 1100, 1110], afterSeventyMinutes.Order());
+        Assert.Equal([1100, 1110, 1200, 1210], (await starts()).Order());
+    }
+
+    [Fact]
+    public async Task AWindowAnotherServerInsertedFirstIsCountedInNotLost()
+    {
+        // The other server's insert lands between this one's finding no row and inserting it: the key refuses the
+        // second insert, and this server's request must then be counted on the row the other one made.
+        _ = _app.Services; // the server started, so the schema is there
+        var minute = new DateTime(2026, 11, 25, 10, 0, 0, DateTimeKind.Utc);
+        var failures = new EfCoreLimitCounters(new ForestalledFactory(_app.ConnectionString, $"ip:{Guesser}:minute", minute), _clock);
+        var key = Guid.NewGuid();
+        var requests = new EfCoreLimitCounters(new ForestalledFactory(_app.ConnectionString, $"key:{key}:minute", minute), _clock);
+
+        Assert.Null(await failures.RecordFailureAsync(Guesser, 2, default));
+        Assert.NotNull(await failures.BlockedUntilAsync(Guesser, 2, default));
+        Assert.NotNull(await failures.RecordFailureAsync(Guesser, 2, default));
+
+        // Inside the transaction taking both windows, which must go on after the refused insert.
+        var decision = await requests.AcquireAsync(key, 2, 10, default);
+        Assert.True(decision.Allowed);
+        Assert.Equal((0, 9), (decision.Minute.Remaining, decision.Hour.Remaining));
+    }
+
+    /// <summary>Contexts that have another server's row for the window inserted just before they insert their own.</summary>
+    private sealed class ForestalledFactory(string connectionString, string counter, DateTime start)
+        : DbCommandInterceptor, IDbContextFactory<JunisDb>, IDbTransactionInterceptor
+    {
+        private bool _forestalled;
+
+        public JunisDb CreateDbContext() => new(new DbContextOptionsBuilder<JunisDb>().UseSqlite(connectionString).AddInterceptors(this).Options);
+
+        public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
+            DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            if (command.CommandText.Contains("INSERT INTO \"LimitWindows\"", StringComparison.Ordinal))
+                await ForestallAsync(command.Connection!, command.Transaction, cancellationToken);
+            return result;
+        }
+
+        // In a transaction the insert is made behind a savepoint, whose rollback would take the other row back with it.
+        public async ValueTask<InterceptionResult> CreatingSavepointAsync(
+            DbTransaction transaction, TransactionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
+        {
+            await ForestallAsync(transaction.Connection!, transaction, cancellationToken);
+            return result;
+        }
+
+        // On the same connection and in its transaction: SQLite lets one writer in at a time.
+        private async Task ForestallAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
+        {
+            if (_forestalled)
+                return;
+            _forestalled = true;
+            await using var other = new JunisDb(new DbContextOptionsBuilder<JunisDb>().UseSqlite(connection).Options);
+            if (transaction is not null)
+                await other.Database.UseTransactionAsync(transaction, cancellationToken);
+            other.LimitWindows.Add(new LimitWindow { Counter = counter, Start = start, Count = 1 });
+            await other.SaveChangesAsync(cancellationToken);
+        }
+    }
+}
