@@ -26,6 +26,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 
 builder.AddJunisLogging();
 builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddGracefulShutdown();
 
 builder.Services.AddJunisData();
 builder.Services.AddApiKeyAuthentication();

@@ -1,5 +1,6 @@
 using Junis.Server.Auth;
 using Junis.Server.Errors;
+using Junis.Server.Hosting;
 using Junis.Server.Llm;
 using Junis.Server.Logging;
 using Junis.Server.Orchestration;
@@ -24,6 +25,7 @@ public static class ChatCompletionsApi
         IOptions<OrchestratorOptions> orchestratorOptions,
         IOptions<RequestLimitsOptions> limits,
         TimeProvider clock,
+        Draining draining,
         ILogger<CompletionStream> logger)
     {
         var (request, error) = await ChatRequestReader.ReadAsync(http.Request, limits.Value);
@@ -61,6 +63,6 @@ public static class ChatCompletionsApi
             }
         }
 
-        return await CompletionStream.StartAsync(http, turn, identity, choices, request.StreamOptions?.IncludeUsage == true, logger);
+        return await CompletionStream.StartAsync(http, turn, identity, choices, request.StreamOptions?.IncludeUsage == true, draining, logger);
     }
 }

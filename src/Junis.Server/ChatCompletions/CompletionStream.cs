@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Junis.Server.Errors;
+using Junis.Server.Hosting;
 using Junis.Server.Llm;
 using Junis.Server.Logging;
 using Junis.Server.Orchestration;
@@ -33,7 +34,7 @@ public sealed record CompletionIdentity(string Id, long Created, string Model)
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "A stream of server-sent events, named as the protocol names it.")]
 public sealed partial class CompletionStream(
     TurnScope turn, IAsyncEnumerator<TurnEvent> events, bool started, CompletionIdentity identity, int choices, bool includeUsage,
-    AnswerInfo? answer, ILogger logger) : IResult
+    AnswerInfo? answer, Draining draining, ILogger logger) : IResult
 {
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
@@ -49,9 +50,11 @@ public sealed partial class CompletionStream(
     /// what the model says about its answer before then (its request id, its fingerprint) is noted for the stream.
     /// </summary>
     public static async Task<IResult> StartAsync(
-        HttpContext http, TurnScope turn, CompletionIdentity identity, int choices, bool includeUsage, ILogger logger)
+        HttpContext http, TurnScope turn, CompletionIdentity identity, int choices, bool includeUsage, Draining draining, ILogger logger)
     {
-        var events = turn.Events.GetAsyncEnumerator(http.RequestAborted);
+        // The model's call already ends with the request; read this way, it also ends when the drain window has
+        // passed (the iterator links the two, once per stream), so the stream can say why before it is closed.
+        var events = turn.Events.GetAsyncEnumerator(draining.Cut);
         AnswerInfo? answer = null;
         bool started;
         try
@@ -65,9 +68,11 @@ public sealed partial class CompletionStream(
             await turn.AbandonAsync(e);
             if (e is ModelCallException model)
                 return ModelErrors.Result(http, model);
+            if (draining.WasCut(e))
+                return ApiErrors.Create(StatusCodes.Status503ServiceUnavailable, Draining.Error.Message, code: Draining.Error.Code);
             throw;
         }
-        return new CompletionStream(turn, events, started, identity, choices, includeUsage, answer, logger);
+        return new CompletionStream(turn, events, started, identity, choices, includeUsage, answer, draining, logger);
     }
 
     /// <param name="httpContext">The response, not yet started; <c>events</c> is already at the model's first words (or call, or refusal) when <c>started</c>.</param>
@@ -119,11 +124,13 @@ public sealed partial class CompletionStream(
         }
         catch (Exception e)
         {
-            // Failed as the model's events were read, the turn keeps no reply; failed writing, it keeps what was sent.
-            await turn.AbandonAsync(_readingEvents ? e : null);
-            if (e is not ModelCallException)
+            // Failed as the model's events were read, the turn keeps no reply; failed writing, or cut short by the
+            // server's shutdown, it keeps what was sent.
+            var cut = draining.WasCut(e);
+            await turn.AbandonAsync(_readingEvents && !cut ? e : null);
+            if (e is not ModelCallException && !cut)
                 StreamFailed(logger, e);
-            WriteEvent(pipe, json, ModelErrors.StreamEvent(e), ErrorsJson.Default.ErrorEnvelope);
+            WriteEvent(pipe, json, cut ? new ErrorEnvelope(Draining.Error) : ModelErrors.StreamEvent(e), ErrorsJson.Default.ErrorEnvelope);
             await pipe.FlushAsync(CancellationToken.None);
             // Then the connection is broken off, without the chunked encoding's last chunk, so every HTTP client
             // sees a failed response, not only those that read the error event (the .NET SDK would take the

@@ -69,6 +69,21 @@ public sealed class RunningServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Asks the server to stop as an orchestrator does, with SIGTERM.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>The server's exit code, once it has exited of itself.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(deadline.Token);
+        return _process.ExitCode;
+    }
+
     private async Task WaitUntilReadyAsync()
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
