@@ -17,7 +17,7 @@ public static class AdminCommands
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = contentRoot });
         builder.Logging.ClearProviders();
-        builder.Services.AddDbContext<JunisDb>(options => options.UseJunisDb(builder.Configuration));
+        builder.Services.AddJunisData();
         using var host = builder.Build();
 
         var root = new RootCommand("Junis.Server administration. Without a command, the server starts.")
@@ -157,7 +157,7 @@ public static class AdminCommands
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<JunisDb>();
-        await MigrationScripts.ApplyAsync(db, CancellationToken.None);
+        await DatabaseStartup.MigrateAsync(db, CancellationToken.None);
         return await action(db);
     }
 

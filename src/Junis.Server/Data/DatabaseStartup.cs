@@ -1,3 +1,6 @@
+using Junis.Server.Data.PostgreSql;
+using Microsoft.EntityFrameworkCore;
+
 namespace Junis.Server.Data;
 
 /// <summary>Brings the schema up to date before the server takes requests.</summary>
@@ -6,7 +9,18 @@ public sealed class DatabaseStartup(IServiceScopeFactory scopes) : IHostedServic
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<JunisDb>();
+        await MigrateAsync(scope.ServiceProvider.GetRequiredService<JunisDb>(), cancellationToken);
+    }
+
+    /// <summary>The schema brought up to date, on either engine: for the server and its admin commands alike.</summary>
+    public static async Task MigrateAsync(JunisDb db, CancellationToken cancellationToken)
+    {
+        if (db is PostgresJunisDb)
+        {
+            // EF Core holds a database lock while it migrates: instances starting together migrate once.
+            await db.Database.MigrateAsync(cancellationToken);
+            return;
+        }
         // WAL lets readers run beside the one writer; the setting lives in the file, so once is enough.
         // Set before migrating, a new database is created with a handful of WAL appends instead of journal round trips.
         await using (var wal = await db.CommandAsync("PRAGMA journal_mode=WAL", cancellationToken))

@@ -5,8 +5,17 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace Junis.Server.Data;
 
-public sealed class JunisDb(DbContextOptions<JunisDb> options) : DbContext(options)
+public class JunisDb : DbContext
 {
+    public JunisDb(DbContextOptions<JunisDb> options) : base(options)
+    {
+    }
+
+    /// <summary>For an engine's own context (<see cref="PostgreSql.PostgresJunisDb"/>), which carries its own migrations.</summary>
+    protected JunisDb(DbContextOptions options) : base(options)
+    {
+    }
+
     public DbSet<Organization> Organizations => Set<Organization>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<Session> Sessions => Set<Session>();
