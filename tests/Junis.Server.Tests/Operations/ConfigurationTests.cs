@@ -27,6 +27,8 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("Junis__Tools__Keywords__end_call__ToolNames__0", "", "Junis:Tools:Keywords:end_call")]
     [InlineData("Junis__Sessions__IdleMinutes", "0", "Junis:Sessions:IdleMinutes")]
     [InlineData("Junis__RateLimits__DefaultPerMinute", "0", "Junis:RateLimits:DefaultPerMinute")]
+    [InlineData("Junis__ForwardedHeaders__KnownProxies__0", "proxy.internal", "Junis:ForwardedHeaders:KnownProxies")]
+    [InlineData("Junis__ForwardedHeaders__KnownNetworks__0", "10.0.0.0/33", "Junis:ForwardedHeaders:KnownNetworks")]
     public async Task InvalidSettingFailsAtStartNamingTheKey(string variable, string value, string named)
     {
         var outcome = await StartAsync(new() { [variable] = value });
