@@ -29,6 +29,7 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddGracefulShutdown();
 
 builder.Services.AddJunisData();
+builder.Services.AddJunisForwardedHeaders();
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddLlm();
 builder.Services.AddSessions();
@@ -37,7 +38,9 @@ builder.Services.AddChatCompletions();
 
 var app = builder.Build();
 
-// Outermost, so each request is logged once with the status it finally got, errors included.
+// Before anything that reads the client's address: behind a proxy it is the proxy's until this runs.
+app.UseJunisForwardedHeaders();
+// Outermost of the rest, so each request is logged once with the status it finally got, errors included.
 app.UseJunisRequestLogging();
 app.UseRequestIds();
 app.UseOpenAIErrors();

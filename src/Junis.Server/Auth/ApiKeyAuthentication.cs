@@ -26,7 +26,7 @@ public sealed class ApiKeyAuthentication(
     private const string InvalidKeyMessage = "Invalid API key. Check the key and that it has not been revoked or expired.";
     private const string MissingKeyMessage = "API key required. Send it in the X-API-Key header or as 'Authorization: Bearer <key>'.";
 
-    /// <summary>Until when the request's address is refused, as authenticating it found (a handler serves one request).</summary>
+    /// <summary>Until when the request's address is refused its failed attempts, as authenticating it found (a handler serves one request).</summary>
     private DateTimeOffset? _blockedUntil;
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -34,20 +34,16 @@ public sealed class ApiKeyAuthentication(
         if (PresentedKey(Request).IsEmpty)
             return AuthenticateResult.NoResult();
 
-        var address = Context.Connection.RemoteIpAddress ?? IPAddress.None;
-        _blockedUntil = await failures.BlockedUntilAsync(address, FailedAuthPerMinute, Context.RequestAborted);
-        if (_blockedUntil is not null)
-            return AuthenticateResult.Fail(TooManyFailures);
-
-        if (FindCaller() is not { } caller)
+        // The key before the address: a valid key is never refused for what others behind the same address got wrong.
+        if (FindCaller() is { } caller)
         {
-            // Of guesses that raced past the check above, only as many as the minute has room for get an answer.
-            _blockedUntil = await failures.RecordFailureAsync(address, FailedAuthPerMinute, Context.RequestAborted);
-            return AuthenticateResult.Fail(_blockedUntil is null ? InvalidKey : TooManyFailures);
+            keys.MarkUsed(caller);
+            return AuthenticateResult.Success(new AuthenticationTicket(caller.Principal, SchemeName));
         }
 
-        keys.MarkUsed(caller);
-        return AuthenticateResult.Success(new AuthenticationTicket(caller.Principal, SchemeName));
+        var address = Context.Connection.RemoteIpAddress ?? IPAddress.None;
+        _blockedUntil = await failures.RecordFailureAsync(address, FailedAuthPerMinute, Context.RequestAborted);
+        return AuthenticateResult.Fail(_blockedUntil is null ? InvalidKey : TooManyFailures);
     }
 
     // Apart from the async method: a span cannot live across its awaits.

@@ -29,6 +29,8 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("Junis__RateLimits__DefaultPerMinute", "0", "Junis:RateLimits:DefaultPerMinute")]
     [InlineData("Junis__ShutdownSeconds", "-1", "Junis:ShutdownSeconds")]
     [InlineData("Junis__ShutdownSeconds", "601", "Junis:ShutdownSeconds")]
+    [InlineData("Junis__ForwardedHeaders__KnownProxies__0", "proxy.internal", "Junis:ForwardedHeaders:KnownProxies")]
+    [InlineData("Junis__ForwardedHeaders__KnownNetworks__0", "10.0.0.0/33", "Junis:ForwardedHeaders:KnownNetworks")]
     public async Task InvalidSettingFailsAtStartNamingTheKey(string variable, string value, string named)
     {
         var outcome = await StartAsync(new() { [variable] = value });
