@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Junis.Server.Hosting;
 using Junis.Server.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Junis.Server.Tests.Operations;
 
@@ -109,15 +111,34 @@ public sealed class GracefulShutdownTests : IDisposable
         using var app = new JunisApp();
         using (var before = await app.CreateClient().GetAsync("/health/ready"))
             Assert.Equal(200, (int)before.StatusCode);
-        var health = app.Services.GetRequiredService<HealthCheckService>();
+        // /health/ready runs every registered check, the draining one among them.
+        var checks = app.Services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations;
+        var registration = Assert.Single(checks, c => c.Name == "draining");
+        var lifetime = new StoppingLifetime();
+        using var draining = ActivatorUtilities.CreateInstance<Draining>(app.Services, lifetime);
+        await draining.StartAsync(default);
+        var check = (IHealthCheck)draining;
+        var healthy = await check.CheckHealthAsync(new HealthCheckContext { Registration = registration });
 
-        // The host then stops under the test; what /health/ready reports is read from the checks it runs.
-        app.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
-        var report = await health.CheckHealthAsync();
+        await lifetime.StopAsync();
+        var stopping = await check.CheckHealthAsync(new HealthCheckContext { Registration = registration });
 
-        Assert.Equal(HealthStatus.Unhealthy, report.Status);
-        Assert.Equal(HealthStatus.Unhealthy, report.Entries["draining"].Status);
-        Assert.Equal(HealthStatus.Healthy, report.Entries["database"].Status);
+        Assert.Equal(HealthStatus.Healthy, healthy.Status);
+        Assert.Equal(HealthStatus.Unhealthy, stopping.Status);
+    }
+
+    /// <summary>A host told to stop, as far as <see cref="Draining"/> can tell.</summary>
+    private sealed class StoppingLifetime : IHostApplicationLifetime
+    {
+        private readonly CancellationTokenSource _stopping = new();
+
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+        public CancellationToken ApplicationStopping => _stopping.Token;
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication() => _stopping.Cancel();
+
+        public Task StopAsync() => _stopping.CancelAsync();
     }
 
     public void Dispose()
