@@ -36,8 +36,19 @@ public static class ChatCompletionsApi
         if (!caller.Has(scope))
             return ScopeChecks.Missing(scope);
 
-        var cancellationToken = http.RequestAborted;
-        var turn = await orchestrator.BeginAsync(request.ToTurnRequest(caller), cancellationToken);
+        // A stream also ends when the server's drain window has passed, so it can say why before it is closed.
+        var open = request.IsStreaming ? draining.Track(http.RequestAborted) : null;
+        var cancellationToken = open?.Token ?? http.RequestAborted;
+        TurnScope turn;
+        try
+        {
+            turn = await orchestrator.BeginAsync(request.ToTurnRequest(caller), cancellationToken);
+        }
+        catch
+        {
+            open?.Dispose();
+            throw;
+        }
         http.Response.Headers[SessionHeader] = turn.SessionId.ToString();
         var identity = CompletionIdentity.New(orchestratorOptions.Value.ModelName, clock);
         var choices = request.N ?? 1;
@@ -63,6 +74,6 @@ public static class ChatCompletionsApi
             }
         }
 
-        return await CompletionStream.StartAsync(http, turn, identity, choices, request.StreamOptions?.IncludeUsage == true, draining, logger);
+        return await CompletionStream.StartAsync(http, turn, open!, identity, choices, request.StreamOptions?.IncludeUsage == true, draining, logger);
     }
 }

@@ -33,7 +33,7 @@ public sealed record CompletionIdentity(string Id, long Created, string Model)
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "A stream of server-sent events, named as the protocol names it.")]
 public sealed partial class CompletionStream(
-    TurnScope turn, IAsyncEnumerator<TurnEvent> events, bool started, CompletionIdentity identity, int choices, bool includeUsage,
+    TurnScope turn, IAsyncEnumerator<TurnEvent> events, Draining.TrackedResponse open, bool started, CompletionIdentity identity, int choices, bool includeUsage,
     AnswerInfo? answer, Draining draining, ILogger logger) : IResult
 {
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
@@ -50,11 +50,11 @@ public sealed partial class CompletionStream(
     /// what the model says about its answer before then (its request id, its fingerprint) is noted for the stream.
     /// </summary>
     public static async Task<IResult> StartAsync(
-        HttpContext http, TurnScope turn, CompletionIdentity identity, int choices, bool includeUsage, Draining draining, ILogger logger)
+        HttpContext http, TurnScope turn, Draining.TrackedResponse open, CompletionIdentity identity, int choices, bool includeUsage,
+        Draining draining, ILogger logger)
     {
-        // The model's call already ends with the request; read this way, it also ends when the drain window has
-        // passed (the iterator links the two, once per stream), so the stream can say why before it is closed.
-        var events = turn.Events.GetAsyncEnumerator(draining.Cut);
+        // The turn began with the stream's own token: read with the same one, nothing more is linked.
+        var events = turn.Events.GetAsyncEnumerator(open.Token);
         AnswerInfo? answer = null;
         bool started;
         try
@@ -66,13 +66,14 @@ public sealed partial class CompletionStream(
         {
             await events.DisposeAsync();
             await turn.AbandonAsync(e);
+            open.Dispose();
             if (e is ModelCallException model)
                 return ModelErrors.Result(http, model);
             if (draining.WasCut(e))
                 return ApiErrors.Create(StatusCodes.Status503ServiceUnavailable, Draining.Error.Message, code: Draining.Error.Code);
             throw;
         }
-        return new CompletionStream(turn, events, started, identity, choices, includeUsage, answer, draining, logger);
+        return new CompletionStream(turn, events, open, started, identity, choices, includeUsage, answer, draining, logger);
     }
 
     /// <param name="httpContext">The response, not yet started; <c>events</c> is already at the model's first words (or call, or refusal) when <c>started</c>.</param>
@@ -92,6 +93,7 @@ public sealed partial class CompletionStream(
         var cancellationToken = http.RequestAborted;
         await using var json = new Utf8JsonWriter(pipe, JsonOptions);
         // Disposed in reverse: the model's events stop first, then a turn that was not ended keeps what its caller was sent.
+        using var ___ = open;
         await using var _ = turn;
         await using var __ = events;
         try

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Junis.Server.Errors;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,8 @@ public sealed partial class Draining(IHostApplicationLifetime lifetime, IOptions
     : IHostedService, IHealthCheck, IDisposable
 {
     private readonly CancellationTokenSource _cut = new(Timeout.InfiniteTimeSpan, clock);
-    private CancellationTokenRegistration _stopping;
+    private readonly ConcurrentDictionary<TrackedResponse, byte> _open = new();
+    private CancellationTokenRegistration _stopping, _cutting;
 
     public bool IsDraining { get; private set; }
 
@@ -30,6 +32,11 @@ public sealed partial class Draining(IHostApplicationLifetime lifetime, IOptions
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _stopping = lifetime.ApplicationStopping.Register(Begin);
+        _cutting = _cut.Token.Register(() =>
+        {
+            foreach (var stream in _open.Keys)
+                stream.Cut();
+        });
         return Task.CompletedTask;
     }
 
@@ -46,8 +53,49 @@ public sealed partial class Draining(IHostApplicationLifetime lifetime, IOptions
         _cut.CancelAfter(window);
     }
 
+    /// <summary>
+    /// A stream's own token, ending with its request or when the drain window has passed. Each stream has its own
+    /// rather than all sharing <see cref="Cut"/>: registering every stream on one source cost the streams ~5 % of their
+    /// CPU (bench/ANALYSIS.md, "Several instances, first steps").
+    /// </summary>
+    public TrackedResponse Track(CancellationToken requestAborted)
+    {
+        var stream = new TrackedResponse(this, requestAborted);
+        _open.TryAdd(stream, 0);
+        if (_cut.IsCancellationRequested)
+            stream.Cut(); // tracked just as the window ended
+        return stream;
+    }
+
+    /// <summary>One open stream's token, tracked until it is disposed.</summary>
+    public sealed class TrackedResponse(Draining draining, CancellationToken requestAborted) : IDisposable
+    {
+        private readonly CancellationTokenSource _source = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+
+        public CancellationToken Token => _source.Token;
+
+        internal void Cut()
+        {
+            try
+            {
+                _source.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // ended meanwhile
+            }
+        }
+
+        public void Dispose()
+        {
+            draining._open.TryRemove(this, out _);
+            _source.Dispose();
+        }
+    }
+
     public void Dispose()
     {
+        _cutting.Dispose();
         _stopping.Dispose();
         _cut.Dispose();
     }
