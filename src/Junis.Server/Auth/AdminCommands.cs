@@ -127,7 +127,7 @@ public static class AdminCommands
         }));
 
         var which = new Argument<string>("id-or-prefix") { Description = "The key's id, or its prefix as 'keys list' shows it" };
-        var revoke = new Command("revoke", "Revoke a key; a running server refuses it within seconds") { which };
+        var revoke = new Command("revoke", "Revoke a key; a running server refuses it within a second") { which };
         revoke.SetAction((parse, cancellationToken) => WithDatabaseAsync(services, async db =>
         {
             var wanted = parse.GetValue(which)!.TrimEnd('…');

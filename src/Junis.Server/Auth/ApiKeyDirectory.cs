@@ -7,7 +7,7 @@ namespace Junis.Server.Auth;
 /// <summary>
 /// Every usable key, in memory, by the hash of its secret: a request is authenticated without touching the
 /// database. Reloaded when the keys change (see <see cref="ApiKeyRefresher"/>), so a key created or revoked by
-/// another process takes effect within seconds.
+/// another process takes effect within a second.
 /// </summary>
 public sealed class ApiKeyDirectory(IApiKeyStore store, TimeProvider clock)
 {

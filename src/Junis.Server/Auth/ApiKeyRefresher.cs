@@ -3,7 +3,8 @@ namespace Junis.Server.Auth;
 /// <summary>Loads the keys before the server takes requests, then keeps the directory current.</summary>
 public sealed partial class ApiKeyRefresher(ApiKeyDirectory directory, BootstrapKey bootstrap, ILogger<ApiKeyRefresher> logger) : BackgroundService
 {
-    private static readonly TimeSpan RefreshEvery = TimeSpan.FromSeconds(2);
+    // A key created or revoked anywhere takes effect here within a second; the look costs one small query.
+    private static readonly TimeSpan RefreshEvery = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan FlushEvery = TimeSpan.FromMinutes(1);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
