@@ -1,11 +1,13 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
 namespace Junis.Server.ChatCompletions;
 
-// How a stream's events are written into the response pipe: data lines, serialized in place.
+// How a stream's events are written into the response pipe (data lines, serialized in place), and flushed while the
+// model thinks.
 public sealed partial class CompletionStream
 {
     /// <summary>
@@ -71,5 +73,43 @@ public sealed partial class CompletionStream
         pipe.Write("data: "u8);
         pipe.Write(data);
         pipe.Write("\n\n"u8);
+    }
+
+    /// <summary>Whether the exception in hand came from the model's events rather than from writing the response.</summary>
+    private bool _readingEvents;
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per wait for the model
+    private async ValueTask<bool> ReadAsync(ValueTask<bool> next)
+    {
+        _readingEvents = true;
+        var more = await next;
+        _readingEvents = false;
+        return more;
+    }
+
+    /// <summary>
+    /// Flushes while the next event is on its way, then reads it. A flush that fails (the client gone) ends the stream,
+    /// but only once that event has settled: the events cannot be disposed of while a read of them is pending.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per wait for the model
+    private async ValueTask<bool> FlushThenReadAsync(PipeWriter pipe, ValueTask<bool> next, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await pipe.FlushAsync(cancellationToken);
+        }
+        catch (Exception)
+        {
+            try
+            {
+                await next;
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                // the model call ends with the request
+            }
+            throw;
+        }
+        return await ReadAsync(next);
     }
 }

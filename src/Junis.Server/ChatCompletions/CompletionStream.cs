@@ -208,44 +208,6 @@ public sealed partial class CompletionStream(
     private ChatCompletionChunk Chunk(IReadOnlyList<ChunkChoice> choice, Usage? usage = null) =>
         new(identity.Id, identity.Created, identity.Model, choice, usage) { SystemFingerprint = _systemFingerprint, ServiceTier = _serviceTier };
 
-    /// <summary>Whether the exception in hand came from the model's events rather than from writing the response.</summary>
-    private bool _readingEvents;
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per wait for the model
-    private async ValueTask<bool> ReadAsync(ValueTask<bool> next)
-    {
-        _readingEvents = true;
-        var more = await next;
-        _readingEvents = false;
-        return more;
-    }
-
-    /// <summary>
-    /// Flushes while the next event is on its way, then reads it. A flush that fails (the client gone) ends the stream,
-    /// but only once that event has settled: the events cannot be disposed of while a read of them is pending.
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per wait for the model
-    private async ValueTask<bool> FlushThenReadAsync(PipeWriter pipe, ValueTask<bool> next, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await pipe.FlushAsync(cancellationToken);
-        }
-        catch (Exception)
-        {
-            try
-            {
-                await next;
-            }
-            catch (Exception) when (cancellationToken.IsCancellationRequested)
-            {
-                // the model call ends with the request
-            }
-            throw;
-        }
-        return await ReadAsync(next);
-    }
-
     [LoggerMessage(Level = LogLevel.Error, Message = "A stream failed after it had started")]
     private static partial void StreamFailed(ILogger logger, Exception e);
 }
