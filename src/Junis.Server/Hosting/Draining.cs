@@ -7,8 +7,8 @@ namespace Junis.Server.Hosting;
 
 /// <summary>
 /// The instance's shutdown, as requests see it: <see cref="IsDraining"/> from the moment the host is told to stop
-/// (readiness fails, so a load balancer looks elsewhere), and <see cref="Cut"/> once the drain window has passed,
-/// when a stream still open ends with an error event instead of being reset by the server's own abort.
+/// (readiness fails, so a load balancer looks elsewhere), then, once the drain window has passed, every tracked
+/// stream's token cancelled, so a stream still open ends with an error event instead of the server's own abort.
 /// </summary>
 public sealed partial class Draining(IHostApplicationLifetime lifetime, IOptions<ShutdownOptions> options, TimeProvider clock, ILogger<Draining> logger)
     : IHostedService, IHealthCheck, IDisposable
@@ -18,9 +18,6 @@ public sealed partial class Draining(IHostApplicationLifetime lifetime, IOptions
     private CancellationTokenRegistration _stopping, _cutting;
 
     public bool IsDraining { get; private set; }
-
-    /// <summary>Cancelled when the drain window has passed: what is still streaming is told to retry, then closed.</summary>
-    public CancellationToken Cut => _cut.Token;
 
     /// <summary>What a request cut short by the shutdown is told: nothing is wrong with it, and another instance will take it.</summary>
     public static ErrorBody Error { get; } = new("The server is restarting; retry the request.",
@@ -55,7 +52,7 @@ public sealed partial class Draining(IHostApplicationLifetime lifetime, IOptions
 
     /// <summary>
     /// A stream's own token, ending with its request or when the drain window has passed. Each stream has its own
-    /// rather than all sharing <see cref="Cut"/>: registering every stream on one source cost the streams ~5 % of their
+    /// rather than all sharing one: registering every stream on one source cost the streams ~5 % of their
     /// CPU (bench/ANALYSIS.md, "Several instances, first steps").
     /// </summary>
     public TrackedResponse Track(CancellationToken requestAborted)
