@@ -11,25 +11,38 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Junis.Server.Tests.Infrastructure;
 
 /// <summary>
-/// The real server in memory: the whole pipeline, the real EF Core model on an in-memory SQLite database
-/// (shared between the server's connections, alive as long as this object), the Echo model unless a test
-/// says otherwise. One per test.
+/// The real server in memory: the whole pipeline, the real EF Core model on a database of its own, the Echo model
+/// unless a test says otherwise. One per test. On <see cref="Engine.Sqlite"/> the database is in memory (shared
+/// between the server's connections, alive as long as this object); on <see cref="Engine.PostgreSql"/> it is a new
+/// database of the tests' PostgreSQL server (<see cref="PostgresCluster"/>), dropped with this object.
 /// </summary>
 public sealed class JunisApp : WebApplicationFactory<Program>
 {
     public const string Key = "jns_live_TestKey0000000000000000000000000";
 
-    private readonly SqliteConnection _keepAlive;
+    private readonly SqliteConnection? _keepAlive;
+    private readonly PostgresCluster.TestDatabase? _postgres;
     private readonly Dictionary<string, string?> _settings;
     private readonly Action<IServiceCollection>? _services;
 
-    public JunisApp(Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    public JunisApp(Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, Engine engine = Engine.Sqlite)
     {
-        ConnectionString = $"Data Source=junis-test-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
-        _keepAlive = new SqliteConnection(ConnectionString);
-        _keepAlive.Open();
+        Engine = engine;
+        if (engine == Engine.PostgreSql)
+        {
+            // Away from the test's synchronization context, which a constructor cannot await.
+            _postgres = Task.Run(PostgresCluster.CreateDatabaseAsync).GetAwaiter().GetResult();
+            ConnectionString = _postgres.ConnectionString;
+        }
+        else
+        {
+            ConnectionString = $"Data Source=junis-test-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
+            _keepAlive = new SqliteConnection(ConnectionString);
+            _keepAlive.Open();
+        }
         _settings = new()
         {
+            ["Junis:Database:Provider"] = engine == Engine.PostgreSql ? "PostgreSQL" : "Sqlite",
             ["ConnectionStrings:Junis"] = ConnectionString,
             ["Junis:Auth:BootstrapKey"] = Key,
             ["Serilog:MinimumLevel:Default"] = "Warning",
@@ -46,6 +59,8 @@ public sealed class JunisApp : WebApplicationFactory<Program>
     }
 
     public string ConnectionString { get; }
+
+    public Engine Engine { get; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -91,7 +106,24 @@ public sealed class JunisApp : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing)
-            _keepAlive.Dispose();
+        if (!disposing)
+            return;
+        _keepAlive?.Dispose();
+        if (_postgres is not null)
+            Task.Run(() => _postgres.DisposeAsync().AsTask()).GetAwaiter().GetResult();
     }
+}
+
+/// <summary>The database engines the server runs on, for tests that run on each.</summary>
+public enum Engine
+{
+    Sqlite,
+    PostgreSql,
+}
+
+/// <summary>Runs a theory once per engine: its first parameter is the <see cref="Engine"/>.</summary>
+public sealed class EnginesAttribute : Xunit.Sdk.DataAttribute
+{
+    public override IEnumerable<object[]> GetData(System.Reflection.MethodInfo testMethod) =>
+        [[Engine.Sqlite], [Engine.PostgreSql]];
 }

@@ -15,8 +15,12 @@ using static Junis.Server.Tests.Sessions.SessionTestHelpers;
 namespace Junis.Server.Tests.Sessions;
 
 /// <summary>The Sessions API as a client sees it, over sessions that real chat completion requests made.</summary>
-public sealed class SessionsApiTests : IDisposable
+public abstract class SessionsApiTests(Engine engine) : IDisposable
 {
+    public sealed class OnSqlite() : SessionsApiTests(Engine.Sqlite);
+
+    public sealed class OnPostgreSql() : SessionsApiTests(Engine.PostgreSql);
+
     private const string Sessions = "/api/external/sessions";
 
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 25, 10, 0, 0, TimeSpan.Zero));
@@ -33,7 +37,7 @@ public sealed class SessionsApiTests : IDisposable
             services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_clock));
             if (model is not null)
                 services.Replace(ServiceDescriptor.Singleton(model));
-        });
+        }, engine);
         return _app;
     }
 
@@ -305,7 +309,7 @@ public sealed class SessionsApiTests : IDisposable
     public async Task TimesAreIso8601InUtcEndingInZ()
     {
         // The real clock, whose times have fractions of a second.
-        using var app = new JunisApp();
+        using var app = new JunisApp(engine: engine);
         var client = app.CreateAuthorizedClient();
         var (session, _) = await client.TurnAsync(new { messages = Conversation(("user", "hi")) });
 
