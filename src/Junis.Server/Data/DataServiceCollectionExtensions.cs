@@ -29,7 +29,7 @@ public static class DataServiceCollectionExtensions
     /// <summary>The server's database, for the server and its admin commands alike.</summary>
     public static DbContextOptionsBuilder UseJunisDb(this DbContextOptionsBuilder options, IConfiguration configuration) =>
         Provider(configuration) == DatabaseProvider.PostgreSQL
-            ? options.UseNpgsql(ConnectionString(configuration))
+            ? options.UseNpgsql(PostgresConnection.WithDefaults(ConnectionString(configuration)))
             : options.UseSqlite(ConnectionString(configuration))
                 // The model compiled ahead (dotnet ef dbcontext optimize) instead of built from OnModelCreating at every start
                 // (bench/ANALYSIS.md, "Figures behind the code"); MigrationTests checks that the two agree.

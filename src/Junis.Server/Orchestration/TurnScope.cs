@@ -46,7 +46,7 @@ public sealed partial class TurnScope : IAsyncDisposable
         }
         finally
         {
-            _services.Activity.End(_turn.SessionId);
+            _services.Activity.End(_turn.SessionId, _turn.OrganizationId);
         }
     }
 
@@ -73,7 +73,7 @@ public sealed partial class TurnScope : IAsyncDisposable
         }
         finally
         {
-            _services.Activity.End(_turn.SessionId);
+            _services.Activity.End(_turn.SessionId, _turn.OrganizationId);
         }
     }
 

@@ -1,10 +1,14 @@
 using Junis.Server.Data;
+using Junis.Server.Data.PostgreSql;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Junis.Server.Sessions;
 
-/// <summary>When <see cref="SessionsOptions.RetentionDays"/> is set, deletes sessions idle for longer, hourly.</summary>
+/// <summary>
+/// When <see cref="SessionsOptions.RetentionDays"/> is set, deletes sessions idle for longer, hourly. Instances sharing a
+/// PostgreSQL database take turns: one sweeps while the others find the sweep's lock taken and skip.
+/// </summary>
 public sealed partial class SessionRetention(
     IDbContextFactory<JunisDb> databases, IOptions<SessionsOptions> options, TimeProvider clock, ILogger<SessionRetention> logger) : BackgroundService
 {
@@ -33,7 +37,12 @@ public sealed partial class SessionRetention(
     {
         var cutoff = clock.GetUtcNow().UtcDateTime.AddDays(-days);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        return await db.Sessions.Where(s => s.LastUpdateAt < cutoff).ExecuteDeleteAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        if (db is PostgresJunisDb && !await SessionLocks.TryLockRetentionSweepAsync(db, cancellationToken))
+            return 0;
+        var deleted = await db.Sessions.Where(s => s.LastUpdateAt < cutoff).ExecuteDeleteAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deleted;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} sessions idle for more than {Days} days")]

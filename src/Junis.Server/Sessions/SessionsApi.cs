@@ -108,12 +108,13 @@ public static class SessionsApi
         {
             // A new session's first turn is still running: it is stored when the turn ends. Its id is the one its
             // caller was given, which for a named conversation follows from the name.
-            var running = Guid.TryParse(id, out var given) && activity.IsProcessing(given, organization) ? given : Ids.Named(organization, id);
-            return activity.IsProcessing(running, organization)
+            var running = Guid.TryParse(id, out var given) && await activity.IsProcessingAsync(given, organization, http.RequestAborted)
+                ? given : Ids.Named(organization, id);
+            return await activity.IsProcessingAsync(running, organization, http.RequestAborted)
                 ? TypedResults.Json(new SessionStatus(running, "processing", true, clock.GetUtcNow().UtcDateTime), SessionsJson.ForResults.SessionStatus)
                 : NotFound(id);
         }
-        var status = activity.IsProcessing(s.Id, organization) ? "processing" : "idle";
+        var status = await activity.IsProcessingAsync(s.Id, organization, http.RequestAborted) ? "processing" : "idle";
         return TypedResults.Json(
             new SessionStatus(s.Id, status, s.IsActive(clock.GetUtcNow().UtcDateTime, options.Value.Idle), s.LastUpdateAt),
             SessionsJson.ForResults.SessionStatus);

@@ -1,3 +1,4 @@
+using Junis.Server.Sessions.PostgreSql;
 using Junis.Server.Sessions.Sqlite;
 using Junis.Server.Sessions.Storage;
 using Junis.Server.Data;
@@ -17,7 +18,10 @@ public static class SessionsServiceCollectionExtensions
             ? ActivatorUtilities.CreateInstance<EfCoreTurnStore>(sp)
             : ActivatorUtilities.CreateInstance<SqliteTurnStore>(sp));
         services.AddSingleton<SessionResolver>();
-        services.AddSingleton<SessionActivity>();
+        services.AddSingleton(sp => new SessionActivity(sp.Provider() == DatabaseProvider.PostgreSQL
+            ? ActivatorUtilities.CreateInstance<SharedSessionActivity>(sp)
+            : null));
+        services.AddHostedService(sp => sp.GetRequiredService<SessionActivity>());
         services.AddSingleton<TurnWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<TurnWriter>());
         services.AddSingleton<SessionRetention>();

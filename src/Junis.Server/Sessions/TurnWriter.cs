@@ -75,6 +75,7 @@ public sealed partial class TurnWriter(ITurnStore store, TimeProvider clock, ILo
     private async Task WriteBatchAsync(List<PendingTurn> batch)
     {
         await using var transaction = await store.BeginAsync();
+        await transaction.LockAsync(batch.ConvertAll(pending => pending.Turn.SessionId));
         var now = clock.GetUtcNow().UtcDateTime;
         foreach (var pending in batch)
             await ApplyAsync(transaction, pending.Turn, pending.Outcome, now);

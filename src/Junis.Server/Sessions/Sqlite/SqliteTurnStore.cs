@@ -39,6 +39,9 @@ internal sealed class SqliteTurnStore(IDbContextFactory<JunisDb> databases) : IT
     // The statements run synchronously, which is how SQLite runs them whatever the API says.
     private sealed class Transaction(TurnSql sql, Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction transaction) : ITurnTransaction
     {
+        // BEGIN IMMEDIATE took the database's one write lock: no other writer, in this process or another, can run.
+        public ValueTask LockAsync(IReadOnlyList<Guid> sessions) => default;
+
         public ValueTask<StoredSession?> FindAsync(Guid id, Guid organization) => new(sql.Find(id, organization));
 
         public ValueTask<StoredSession?> FindAsync(Guid organization, string conversation) => new(sql.Find(organization, conversation));

@@ -1,10 +1,14 @@
 using Junis.Server.Data;
+using Junis.Server.Data.PostgreSql;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Junis.Server.Sessions.Storage;
 
-/// <summary>The turn store through EF Core: the reference, on any provider. Each write is saved at once, so a later turn of the same batch reads it.</summary>
+/// <summary>
+/// The turn store through EF Core: the reference, on any provider. New rows are saved together before the next read or
+/// the commit, so a later turn of the same batch reads them, in one round trip for a turn's messages.
+/// </summary>
 internal sealed class EfCoreTurnStore(IDbContextFactory<JunisDb> databases) : ITurnStore
 {
     public async Task<ITurnTransaction> BeginAsync()
@@ -25,16 +29,32 @@ internal sealed class EfCoreTurnStore(IDbContextFactory<JunisDb> databases) : IT
 
     private sealed class Transaction(JunisDb db, IDbContextTransaction transaction) : ITurnTransaction
     {
-        public async ValueTask<StoredSession?> FindAsync(Guid id, Guid organization) =>
-            await db.Sessions.Where(s => s.Id == id && s.OrganizationId == organization)
-                .Select(s => new StoredSession(s.Id, s.MessageCount, s.LastReplySequence)).FirstOrDefaultAsync();
+        private bool _unsaved;
 
-        public async ValueTask<StoredSession?> FindAsync(Guid organization, string conversation) =>
-            await db.Sessions.Where(s => s.OrganizationId == organization && s.ConversationId == conversation)
+        public async ValueTask LockAsync(IReadOnlyList<Guid> sessions)
+        {
+            // SQLite: the transaction began holding the database's one write lock (BEGIN IMMEDIATE); nothing else can write.
+            if (db is PostgresJunisDb)
+                await SessionLocks.LockAsync(db, sessions);
+        }
+
+        public async ValueTask<StoredSession?> FindAsync(Guid id, Guid organization)
+        {
+            await SaveAsync();
+            return await db.Sessions.Where(s => s.Id == id && s.OrganizationId == organization)
                 .Select(s => new StoredSession(s.Id, s.MessageCount, s.LastReplySequence)).FirstOrDefaultAsync();
+        }
+
+        public async ValueTask<StoredSession?> FindAsync(Guid organization, string conversation)
+        {
+            await SaveAsync();
+            return await db.Sessions.Where(s => s.OrganizationId == organization && s.ConversationId == conversation)
+                .Select(s => new StoredSession(s.Id, s.MessageCount, s.LastReplySequence)).FirstOrDefaultAsync();
+        }
 
         public async ValueTask<(long Prompt, long Completion)> DeleteFromAsync(Guid session, int sequence)
         {
+            await SaveAsync();
             var from = db.SessionMessages.Where(m => m.SessionId == session && m.Sequence >= sequence);
             var prompt = await from.SumAsync(m => (long?)m.PromptTokens) ?? 0;
             var completion = await from.SumAsync(m => (long?)m.CompletionTokens) ?? 0;
@@ -42,7 +62,7 @@ internal sealed class EfCoreTurnStore(IDbContextFactory<JunisDb> databases) : IT
             return (prompt, completion);
         }
 
-        public async ValueTask InsertSessionAsync(Guid id, SessionState state)
+        public ValueTask InsertSessionAsync(Guid id, SessionState state)
         {
             var turn = state.Turn;
             db.Sessions.Add(new Session
@@ -53,11 +73,13 @@ internal sealed class EfCoreTurnStore(IDbContextFactory<JunisDb> databases) : IT
                 LastTurnStart = Math.Max(state.TurnStart, 1), LastReplySequence = state.ReplySequence,
                 PromptTokens = state.PromptTokens, CompletionTokens = state.CompletionTokens,
             });
-            await SaveAsync();
+            _unsaved = true;
+            return default;
         }
 
         public async ValueTask UpdateSessionAsync(Guid id, SessionState state)
         {
+            await SaveAsync();
             var turn = state.Turn;
             await db.Sessions.Where(s => s.Id == id).ExecuteUpdateAsync(set => set
                 .SetProperty(s => s.UserId, s => turn.UserId ?? s.UserId)
@@ -74,7 +96,7 @@ internal sealed class EfCoreTurnStore(IDbContextFactory<JunisDb> databases) : IT
                 .SetProperty(s => s.CompletionTokens, s => s.CompletionTokens + state.CompletionTokens));
         }
 
-        public async ValueTask InsertMessageAsync(Guid session, int sequence, StoredMessage message, TurnOutcome? outcome, DateTime now)
+        public ValueTask InsertMessageAsync(Guid session, int sequence, StoredMessage message, TurnOutcome? outcome, DateTime now)
         {
             db.SessionMessages.Add(new SessionMessage
             {
@@ -84,10 +106,15 @@ internal sealed class EfCoreTurnStore(IDbContextFactory<JunisDb> databases) : IT
                 FinishReason = outcome?.FinishReason, PromptTokens = outcome?.Usage?.Prompt, CompletionTokens = outcome?.Usage?.Completion,
                 Interrupted = outcome?.Interrupted ?? false, CreatedAt = now,
             });
-            await SaveAsync();
+            _unsaved = true;
+            return default;
         }
 
-        public Task CommitAsync() => transaction.CommitAsync();
+        public async Task CommitAsync()
+        {
+            await SaveAsync();
+            await transaction.CommitAsync();
+        }
 
         public async ValueTask DisposeAsync()
         {
@@ -97,8 +124,11 @@ internal sealed class EfCoreTurnStore(IDbContextFactory<JunisDb> databases) : IT
 
         private async Task SaveAsync()
         {
+            if (!_unsaved)
+                return;
             await db.SaveChangesAsync();
             db.ChangeTracker.Clear();
+            _unsaved = false;
         }
     }
 }

@@ -14,12 +14,12 @@ namespace Junis.Server.Sessions.Storage;
 /// committed; a batch that fails is retried turn by turn, so one bad turn sinks no other.</item>
 /// <item><b>A session's messages are in order.</b> Sequence numbers run 1…<c>MessageCount</c> without gaps or
 /// repeats, in the order the turns were applied: a turn reads the session's count inside the transaction that
-/// writes after it. (Several instances: two turns of one session may commit at once; the unique
-/// <c>(SessionId, Sequence)</c> index must not be what decides.)</item>
+/// writes after it. (Several instances: the lock on the session makes a second turn read the count after the first
+/// has committed; the unique <c>(SessionId, Sequence)</c> index is a last defence, never what decides.)</item>
 /// <item><b>One session per conversation name.</b> Requests racing to start one named conversation are all told the id
 /// derived from its name (<c>Ids.Named</c>), and the turn that finds the name taken inside its transaction joins that
-/// session instead of starting another. (Several instances: the unique <c>(OrganizationId, ConversationId)</c>
-/// index decides who inserts; the other must read again and append.)</item>
+/// session instead of starting another. (Several instances: the lock is taken on that derived id, so the second
+/// instance finds the session the first has just committed and appends to it.)</item>
 /// <item><b>Replays are idempotent.</b> A replay replaces the last turn's reply and takes its tokens off the session's
 /// totals; replaying twice leaves one reply. (Several instances: the same lock as 2.)</item>
 /// <item><b>A deleted session stays deleted.</b> A turn continuing a session deleted while it ran is not stored; a
@@ -44,6 +44,13 @@ public interface ITurnStore
 /// <summary>One transaction of the turn writer: what applying a turn reads and writes.</summary>
 public interface ITurnTransaction : IAsyncDisposable
 {
+    /// <summary>
+    /// Holds the sessions of a batch for the rest of the transaction, before anything of them is read: a turn of one of
+    /// them committing elsewhere waits, or is waited for (guarantees 2 to 4 across instances). Taken once per batch, in
+    /// one order everywhere, so two instances' batches never wait for each other in a circle.
+    /// </summary>
+    ValueTask LockAsync(IReadOnlyList<Guid> sessions);
+
     ValueTask<StoredSession?> FindAsync(Guid id, Guid organization);
 
     ValueTask<StoredSession?> FindAsync(Guid organization, string conversation);
