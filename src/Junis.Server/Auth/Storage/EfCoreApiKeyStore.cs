@@ -11,7 +11,7 @@ internal sealed class EfCoreApiKeyStore(IDbContextFactory<JunisDb> databases) : 
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var version = await db.ApiKeys.GroupBy(_ => 1)
             .Select(keys => new KeysVersion(keys.LongCount(), keys.Max(k => (DateTime?)k.CreatedAt), keys.Max(k => k.RevokedAt)))
-            .FirstOrDefaultAsync(cancellationToken);
+            .SingleOrDefaultAsync(cancellationToken);
         return version;
     }
 
