@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Junis.Server.Auth.PostgreSql;
 using Junis.Server.Data;
 using Microsoft.EntityFrameworkCore;
 
@@ -99,6 +100,7 @@ public static class AdminCommands
             key.PerHour = hourLimit;
             key.ExpiresAt = expiresAt;
             await db.SaveChangesAsync(cancellationToken);
+            await KeyChanges.NotifyAsync(db, cancellationToken);
 
             Console.WriteLine(secret);
             Console.Error.WriteLine($"Created key {key.Prefix}… '{key.Name}' ({key.Id}) in {organization.Name} with scopes {string.Join(", ", granted)}.");
@@ -146,6 +148,7 @@ public static class AdminCommands
                 return Fail($"Key {key.Prefix}… was already revoked on {Format(key.RevokedAt.Value)}.");
             key.RevokedAt = DateTime.UtcNow;
             await db.SaveChangesAsync(cancellationToken);
+            await KeyChanges.NotifyAsync(db, cancellationToken);
             Console.WriteLine($"Revoked key {key.Prefix}… '{key.Name}' ({key.Id}).");
             return 0;
         }));

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Encodings.Web;
 using Junis.Server.Auth.Memory;
+using Junis.Server.Auth.PostgreSql;
 using Junis.Server.Auth.Sqlite;
 using Junis.Server.Auth.Storage;
 using Junis.Server.Data;
@@ -102,7 +103,8 @@ public static class ApiKeyAuthenticationExtensions
             ? ActivatorUtilities.CreateInstance<EfCoreLimitCounters>(sp)
             : ActivatorUtilities.CreateInstance<MemoryLimitCounters>(sp));
         services.AddSingleton<BootstrapKey>();
-        services.AddHostedService<ApiKeyRefresher>();
+        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ApiKeyRefresher>(sp,
+            [.. sp.Provider() == DatabaseProvider.PostgreSQL ? [ActivatorUtilities.CreateInstance<KeyChanges>(sp)] : Array.Empty<object>()]));
         // The core services only: the full AddAuthentication also starts Data Protection, which API keys never use.
         services.AddAuthenticationCore(o => o.DefaultScheme = ApiKeyAuthentication.SchemeName).AddWebEncoders();
         new AuthenticationBuilder(services)

@@ -1,10 +1,17 @@
+using Junis.Server.Auth.PostgreSql;
+
 namespace Junis.Server.Auth;
 
-/// <summary>Loads the keys before the server takes requests, then keeps the directory current.</summary>
-public sealed partial class ApiKeyRefresher(ApiKeyDirectory directory, BootstrapKey bootstrap, ILogger<ApiKeyRefresher> logger) : BackgroundService
+/// <summary>
+/// Loads the keys before the server takes requests, then keeps the directory current: at once when told of a change
+/// (<see cref="KeyChanges"/>, on PostgreSQL), and otherwise by looking four times a second.
+/// </summary>
+public sealed partial class ApiKeyRefresher(
+    ApiKeyDirectory directory, BootstrapKey bootstrap, ILogger<ApiKeyRefresher> logger, KeyChanges? changes = null) : BackgroundService
 {
     // A key created or revoked anywhere takes effect here within a second; the look costs one small query.
     private static readonly TimeSpan RefreshEvery = TimeSpan.FromMilliseconds(250);
+    private readonly SemaphoreSlim _changed = new(0, 1);
     private static readonly TimeSpan FlushEvery = TimeSpan.FromMinutes(1);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -16,12 +23,13 @@ public sealed partial class ApiKeyRefresher(ApiKeyDirectory directory, Bootstrap
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(RefreshEvery);
+        var listening = changes?.ListenAsync(Changed, stoppingToken) ?? Task.CompletedTask;
         var lastFlush = DateTime.UtcNow;
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (true)
             {
+                await _changed.WaitAsync(RefreshEvery, stoppingToken);
                 try
                 {
                     await directory.RefreshAsync(stoppingToken);
@@ -41,6 +49,7 @@ public sealed partial class ApiKeyRefresher(ApiKeyDirectory directory, Bootstrap
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        await listening.ContinueWith(static _ => { }, TaskScheduler.Default);
 
         // Stopping: note the last uses here, inside the service's own run, which the host awaits before it disposes anything.
         try
@@ -51,6 +60,27 @@ public sealed partial class ApiKeyRefresher(ApiKeyDirectory directory, Bootstrap
         {
             LastUseNotRecorded(logger, e);
         }
+    }
+
+    private void Changed()
+    {
+        // One wake-up is enough however many notices arrive before the look.
+        if (_changed.CurrentCount == 0)
+        {
+            try
+            {
+                _changed.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
+
+    public override void Dispose()
+    {
+        _changed.Dispose();
+        base.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refreshing API keys failed; keeping the keys loaded before")]
