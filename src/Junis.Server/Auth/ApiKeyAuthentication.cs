@@ -99,7 +99,10 @@ public static class ApiKeyAuthenticationExtensions
             ? ActivatorUtilities.CreateInstance<EfCoreApiKeyStore>(sp)
             : ActivatorUtilities.CreateInstance<SqliteApiKeyStore>(sp));
         services.AddSingleton<ApiKeyDirectory>();
-        services.AddSingleton<ILimitCounters>(sp => sp.Store() == DataStore.EfCore
+        // In the database when several instances may share it, in one round trip on PostgreSQL; in memory on SQLite's fast path.
+        services.AddSingleton<ILimitCounters>(sp => sp.Provider() == DatabaseProvider.PostgreSQL
+            ? ActivatorUtilities.CreateInstance<PostgresLimitCounters>(sp)
+            : sp.Store() == DataStore.EfCore
             ? ActivatorUtilities.CreateInstance<EfCoreLimitCounters>(sp)
             : ActivatorUtilities.CreateInstance<MemoryLimitCounters>(sp));
         services.AddSingleton<BootstrapKey>();

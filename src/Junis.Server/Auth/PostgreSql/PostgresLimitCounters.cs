@@ -1,0 +1,150 @@
+using System.Net;
+using Junis.Server.Auth.Storage;
+using Junis.Server.Data;
+using Junis.Server.Data.PostgreSql;
+using Npgsql;
+
+namespace Junis.Server.Auth.PostgreSql;
+
+/// <summary>
+/// The limits counted in PostgreSQL, shared by every instance on the database, in one round trip per request: the
+/// statements of <see cref="EfCoreLimitCounters"/>'s transaction sent as one batch, which tests hold to it. A request
+/// locks its windows' rows (creating them at zero if new), then takes a slot in each only if every one has room, so a
+/// request refused by its hour takes nothing of its minute, and no two requests can take a window's last slot.
+/// </summary>
+internal sealed class PostgresLimitCounters(IConfiguration configuration, TimeProvider clock) : ILimitCounters
+{
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1), Hour = TimeSpan.FromHours(1);
+    private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
+    private readonly string _connectionString = PostgresConnection.WithDefaults(DataServiceCollectionExtensions.ConnectionString(configuration));
+    private long _nextPruneTicks;
+
+    public async ValueTask<RateLimitDecision> AcquireAsync(Guid key, int perMinute, int perHour, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var minute = Window.Of($"key:{key}:minute", now, Minute, perMinute);
+        var hour = Window.Of($"key:{key}:hour", now, Hour, perHour);
+        Window[] limited = [.. new[] { minute, hour }.Where(w => !w.Unlimited)];
+        if (limited.Length == 0)
+            return new RateLimitDecision(true, minute.State(0), hour.State(0));
+
+        await using var connection = await OpenAsync(now, cancellationToken);
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        batch.BatchCommands.Add(WithWindows(limited, """
+            INSERT INTO "LimitWindows" ("Counter", "Start", "Count")
+            SELECT c, s, 0 FROM unnest($1, $2, $3) AS l(c, s, n) ON CONFLICT DO NOTHING
+            """));
+        // Locked in one order everywhere, so two requests of one key never wait for each other in a circle.
+        batch.BatchCommands.Add(WithWindows(limited, """
+            SELECT w."Counter", w."Count" FROM "LimitWindows" w JOIN unnest($1, $2, $3) AS l(c, s, n) ON w."Counter" = l.c AND w."Start" = l.s
+            ORDER BY w."Counter" FOR UPDATE OF w
+            """));
+        // The rows are ours until the commit, and this statement sees them as their last writer left them.
+        var take = WithWindows(limited, """
+            UPDATE "LimitWindows" w SET "Count" = w."Count" + 1 FROM unnest($1, $2, $3) AS l(c, s, n)
+            WHERE w."Counter" = l.c AND w."Start" = l.s AND NOT EXISTS (
+                SELECT 1 FROM "LimitWindows" f JOIN unnest($1, $2, $3) AS m(c, s, n) ON f."Counter" = m.c AND f."Start" = m.s WHERE f."Count" >= m.n)
+            """);
+        batch.BatchCommands.Add(take);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+
+        var counts = new Dictionary<string, int>(2);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            do
+            {
+                while (reader.FieldCount == 2 && await reader.ReadAsync(cancellationToken))
+                    counts[reader.GetString(0)] = reader.GetInt32(1);
+            }
+            while (await reader.NextResultAsync(cancellationToken));
+        }
+        var allowed = take.RecordsAffected == limited.Length;
+        var taken = allowed ? 1 : 0;
+        return new RateLimitDecision(allowed,
+            minute.State(counts.GetValueOrDefault(minute.Counter) + taken), hour.State(counts.GetValueOrDefault(hour.Counter) + taken));
+    }
+
+    public async ValueTask<DateTimeOffset?> BlockedUntilAsync(IPAddress address, int perMinute, CancellationToken cancellationToken)
+    {
+        var window = Failures(address, clock.GetUtcNow(), perMinute);
+        if (window.Unlimited)
+            return null;
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("""SELECT "Count" FROM "LimitWindows" WHERE "Counter" = $1 AND "Start" = $2""", connection)
+        {
+            Parameters = { new() { Value = window.Counter }, new() { Value = window.Start } },
+        };
+        var count = await command.ExecuteScalarAsync(cancellationToken) as int? ?? 0;
+        return count < perMinute ? null : window.End;
+    }
+
+    public async ValueTask<DateTimeOffset?> RecordFailureAsync(IPAddress address, int perMinute, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var window = Failures(address, now, perMinute);
+        if (window.Unlimited)
+            return null;
+        await using var connection = await OpenAsync(now, cancellationToken);
+        // One statement: the row is created with the first failure or takes a slot if it has room, atomically either way.
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO "LimitWindows" AS w ("Counter", "Start", "Count") VALUES ($1, $2, 1)
+            ON CONFLICT ("Counter", "Start") DO UPDATE SET "Count" = w."Count" + 1 WHERE w."Count" < $3
+            """, connection)
+        {
+            Parameters = { new() { Value = window.Counter }, new() { Value = window.Start }, new() { Value = window.Limit } },
+        };
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? null : window.End;
+    }
+
+    private static Window Failures(IPAddress address, DateTimeOffset now, int perMinute) => Window.Of($"ip:{address}:minute", now, Minute, perMinute);
+
+    private static NpgsqlBatchCommand WithWindows(Window[] windows, string sql) => new(sql)
+    {
+        Parameters =
+        {
+            new() { Value = Array.ConvertAll(windows, w => w.Counter) },
+            new() { Value = Array.ConvertAll(windows, w => w.Start) },
+            new() { Value = Array.ConvertAll(windows, w => w.Limit) },
+        },
+    };
+
+    /// <summary>A connection, after deleting, one request in ten minutes per instance, the windows that ended over an hour ago.</summary>
+    private async Task<NpgsqlConnection> OpenAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            var due = Interlocked.Read(ref _nextPruneTicks);
+            if (now.UtcTicks >= due && Interlocked.CompareExchange(ref _nextPruneTicks, (now + PruneEvery).UtcTicks, due) == due)
+            {
+                await using var prune = new NpgsqlCommand("""DELETE FROM "LimitWindows" WHERE "Start" < $1""", connection)
+                {
+                    Parameters = { new() { Value = (FixedWindow.StartOf(now, Hour) - Hour).UtcDateTime } },
+                };
+                await prune.ExecuteNonQueryAsync(cancellationToken);
+            }
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The window of a counter that holds <c>now</c>: its row's key, its end, and its limit.</summary>
+    private readonly record struct Window(string Counter, DateTime Start, DateTimeOffset End, int Limit)
+    {
+        public static Window Of(string counter, DateTimeOffset now, TimeSpan length, int limit)
+        {
+            var start = FixedWindow.StartOf(now, length);
+            return new(counter, start.UtcDateTime, start + length, limit);
+        }
+
+        public bool Unlimited => Limit == RateLimit.Unlimited;
+        public WindowState State(int count) => WindowState.Of(Limit, count, End);
+    }
+}
