@@ -247,7 +247,7 @@ ${bothEngines ? `  Lines "÷ SERVER's" are SERVER_PG ÷ SERVER (PostgreSQL ÷ SQ
 function compareLines() {
   const code = title => title.replace(/^(\S+) /, '`$1` ');
   return `- BASE is Junis.Server at another revision (\`--compare ${compare.revision}\`), published and started exactly like
-  SERVER (same runtime settings, its own port, a fresh database of its own); S6 measures SERVER only.
+  SERVER (same runtime settings, its own port, a fresh database of its own); BASE takes no part in S6.
   Lines "÷ BASE's" are SERVER ÷ BASE within the same repetition, to 3 decimals.
   - BASE: ${code(compare.base)}
   - SERVER: ${code(compare.server)}
