@@ -290,7 +290,7 @@ ${notes.length ? `\n## Notes\n\n${notes.map(n => `- ${n}`).join('\n')}\n` : ''}
 - S6: sequential non-streaming turns, each continuing a different stored session named by
   \`elevenlabs_extra_body.conversation_id\` (its two stored messages plus a new one), in a database seeded with
   ${small} and with ${big} sessions${onPostgres ? ` (on PostgreSQL, in bulk from \`generate_series\`, then vacuumed and
-  analyzed as autovacuum would, and checkpointed)` : ''}; which database goes first rotates.
+  analyzed as autovacuum would, and checkpointed)` : ''}; every other repetition takes the databases in reverse order.
 - S7: a fresh process (a fresh database for SERVER), from its start to the first 200 answer; RSS 1 s later.
 `;
 

@@ -3,7 +3,8 @@
 # On each engine the run measures, the server's own migrations make an empty database; two copies are seeded,
 # with S6_SMALL and with S6_BIG sessions (two messages each) of the bootstrap key's organization; a server runs on
 # each. The turns are sequential, each continuing a different seeded session (by its conversation_id), so no
-# session is ever asked twice and every lookup is a real one; the order of the databases rotates.
+# session is ever asked twice and every lookup is a real one. Every other repetition takes the databases in reverse
+# order, so that on each engine the small and the big one take turns going first, and so do the engines.
 # SMALL and BIG are the SQLite databases, PG_SMALL and PG_BIG the PostgreSQL ones.
 
 S6_BODY='{"model":"x","messages":[{"role":"user","content":"Hello"},{"role":"assistant","content":"Hi! How can I help?"},{"role":"user","content":"Tell me more."}],"elevenlabs_extra_body":{"conversation_id":"bench-{n}"}}'
@@ -70,7 +71,7 @@ scenario_s6() {
   local rep i n=${#runs[@]}
   for ((rep = 0; rep < REPS; rep++)); do
     for ((i = 0; i < n; i++)); do
-      which=${runs[(i + rep) % n]}
+      which=${runs[rep % 2 ? n - 1 - i : i]}
       record S6 "$which" "$rep" "$(s6_turns "$which" $((S6_WARMUP_TURNS + rep * S6_TURNS)) "$S6_TURNS")"
     done
   done
