@@ -18,6 +18,8 @@ cleanup() {
   for pid in "${STARTED_PIDS[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
+  # After the servers, so that none is left asking a database that has gone.
+  stop_cluster
 }
 
 port_in_use() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -25,7 +27,7 @@ port_in_use() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # A port taken by something else would make us measure that instead; BENCH_*_PORT variables move ours.
 claim_port() {
   if port_in_use "$1"; then
-    echo "port $1 is already in use; free it or set BENCH_MOCK_PORT/BENCH_YARP_PORT/BENCH_SERVER_PORT/BENCH_SPARE_PORT/BENCH_BASE_PORT" >&2
+    echo "port $1 is already in use; free it or set BENCH_MOCK_PORT/BENCH_YARP_PORT/BENCH_SERVER_PORT/BENCH_SPARE_PORT/BENCH_BASE_PORT/BENCH_SERVER_PG_PORT/BENCH_PG_PORT" >&2
     exit 1
   fi
 }
@@ -61,25 +63,43 @@ start_yarp() {
     dotnet "$YARP_DLL" --urls "http://127.0.0.1:$2" --upstream "http://127.0.0.1:$MOCK_PORT"
 }
 
-# start_server NAME PORT DATABASE_FILE [DLL]: Junis.Server, the current build unless DLL names another (BASE's).
+# start_server NAME PORT DATABASE [DLL]: Junis.Server, the current build unless DLL names another (BASE's).
+# DATABASE is a SQLite file, or pg:NAME for a database of the run's PostgreSQL cluster (scripts/postgres.sh).
 start_server() {
+  local provider=Sqlite connection="Data Source=$3"
+  if [[ $3 == pg:* ]]; then
+    provider=PostgreSQL connection=$(pg_connection "${3#pg:}")
+  fi
   ASPNETCORE_ENVIRONMENT=Production \
     Junis__Llm__Provider=OpenAI Junis__Llm__BaseUrl="http://127.0.0.1:$MOCK_PORT/v1" \
     Junis__Llm__ApiKey=mock Junis__Llm__Model=mock-model \
     Junis__Auth__BootstrapKey=$KEY Junis__RateLimits__Enabled=false \
-    ConnectionStrings__Junis="Data Source=$3" \
+    Junis__Database__Provider=$provider ConnectionStrings__Junis="$connection" \
     Serilog__MinimumLevel__Default=Warning \
     start "$1" "$2" env "${DEPLOYED_RUNTIME[@]}" dotnet "${4:-$SERVER_DLL}" --urls "http://127.0.0.1:$2"
 }
 
-# start_fresh TARGET: a new process of that kind on the spare port, named "fresh" (SERVER or BASE on a new database).
+# fresh_database TARGET NAME: prints where a new, empty database for that target is (for start_server), a SQLite
+# file or a PostgreSQL database; the server makes its schema as it starts. Fails if PostgreSQL would not make it.
+fresh_database() {
+  if [[ $1 == SERVER_PG ]]; then
+    pg_fresh_database "$2" && echo "pg:$2"
+  else
+    rm -f "$OUT/$2".db*
+    echo "$OUT/$2.db"
+  fi
+}
+
+# start_fresh TARGET: a new process of that kind on the spare port, named "fresh" (SERVER, BASE or SERVER_PG on a new
+# database); fails if that database could not be made.
 start_fresh() {
   case $1 in
     DIRECT) start_mock fresh "$SPARE_PORT" ;;
     YARP) start_yarp fresh "$SPARE_PORT" ;;
-    SERVER | BASE)
-      rm -f "$OUT"/fresh.db*
-      start_server fresh "$SPARE_PORT" "$OUT/fresh.db" "$(dll_of "$1")" ;;
+    SERVER | BASE | SERVER_PG)
+      local database
+      database=$(fresh_database "$1" fresh) || return 1
+      start_server fresh "$SPARE_PORT" "$database" "$(dll_of "$1")" ;;
   esac
 }
 
@@ -108,9 +128,10 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 CLK_TCK=$(getconf CLK_TCK)
 
-# ours_ticks: CPU ticks spent so far by the servers this run started.
+# ours_ticks: CPU ticks spent so far by the servers this run started, the PostgreSQL cluster's included.
 ours_ticks() {
-  local name total=0 ticks
+  local name total ticks
+  total=$(pg_ticks)
   for name in "${!PID[@]}"; do
     ticks=$(cpu_ticks "${PID[$name]}" 2>/dev/null) && total=$((total + ticks))
   done
@@ -157,8 +178,7 @@ url_of() {
   case $1 in
     DIRECT) echo "http://127.0.0.1:${2:-$MOCK_PORT}/v1/chat/completions" ;;
     YARP) echo "http://127.0.0.1:${2:-$YARP_PORT}/v1/chat/completions" ;;
-    SERVER) echo "http://127.0.0.1:${2:-$SERVER_PORT}/api/external/v1/chat/completions" ;;
-    BASE) echo "http://127.0.0.1:${2:-$BASE_PORT}/api/external/v1/chat/completions" ;;
+    SERVER | BASE | SERVER_PG) echo "http://127.0.0.1:${2:-$(port_of "$1")}/api/external/v1/chat/completions" ;;
   esac
 }
 
@@ -168,17 +188,25 @@ name_of() {
     YARP) echo yarp ;;
     SERVER) echo server ;;
     BASE) echo base ;;
+    SERVER_PG) echo server_pg ;;
   esac
 }
 
-# SERVER is this tree's build of Junis.Server, BASE (with --compare) the build of another revision.
-port_of() { if [[ $1 == BASE ]]; then echo "$BASE_PORT"; else echo "$SERVER_PORT"; fi; }
+# SERVER is this tree's build of Junis.Server, BASE (with --compare) the build of another revision, SERVER_PG (with
+# --engine postgresql or both) this tree's build on PostgreSQL.
+port_of() {
+  case $1 in
+    BASE) echo "$BASE_PORT" ;;
+    SERVER_PG) echo "$SERVER_PG_PORT" ;;
+    *) echo "$SERVER_PORT" ;;
+  esac
+}
 dll_of() { if [[ $1 == BASE ]]; then echo "$BASE_DLL"; else echo "$SERVER_DLL"; fi; }
 
 pid_of() { echo "${PID[$(name_of "$1")]}"; }
 
-# targets_in_turn REP: the targets, rotated by REP so that none always runs first; on odd repetitions SERVER and
-# BASE trade places too, so that neither always runs just before the other.
+# targets_in_turn REP [SCENARIO]: the targets (those SCENARIO measures), rotated by REP so that none always runs
+# first; on odd repetitions SERVER and BASE trade places too, so that neither always runs just before the other.
 targets_in_turn() {
   local n=${#TARGETS[@]} i target
   for ((i = 0; i < n; i++)); do
@@ -186,14 +214,19 @@ targets_in_turn() {
     if (($1 % 2)) && [[ " ${TARGETS[*]} " == *" BASE "* ]]; then
       case $target in SERVER) target=BASE ;; BASE) target=SERVER ;; esac
     fi
+    [[ -z ${2:-} ]] || measures "$2" "$target" || continue
     echo "$target"
   done
 }
 
-# ensure_alive TARGET: a SERVER or BASE that died is dropped (and said so); DIRECT or YARP dying ends the run.
+# measures SCENARIO TARGET: whether the scenario measures that target. PostgreSQL is measured where the database
+# takes part in the figure: throughput and its CPU (S2, S4), memory per stream (S5), and S6 (in s6.sh).
+measures() { [[ $2 != SERVER_PG || $1 == S2 || $1 == S4 || $1 == S5 ]]; }
+
+# ensure_alive TARGET: a build of Junis.Server that died is dropped (and said so); DIRECT or YARP dying ends the run.
 ensure_alive() {
   alive "$(name_of "$1")" && return 0
-  if [[ $1 == SERVER || $1 == BASE ]]; then
+  if [[ $1 == SERVER || $1 == BASE || $1 == SERVER_PG ]]; then
     note "$1 exited during the run (see bench/out/$(name_of "$1").log); later scenarios do not measure it"
     drop_target "$1"
     return 1

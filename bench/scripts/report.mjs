@@ -9,14 +9,25 @@ const records = fs.readFileSync(rawFile, 'utf8').split('\n').filter(Boolean).map
 const notes = fs.readFileSync(notesFile, 'utf8').split('\n').filter(Boolean);
 const env = process.env;
 const streams = Number(env.BENCH_S5_STREAMS);
-const serverMeasured = records.some(r => r.target === 'SERVER') || records.some(r => r.scenario === 'S6');
 const requested = new Set((env.BENCH_ONLY ?? 'S1,S2,S3,S4,S5,S6,S7').split(','));
 // With --compare, BASE is the server built at another revision, measured beside SERVER in every scenario but S6.
 const compare = env.BENCH_COMPARE
   ? { revision: env.BENCH_COMPARE, commit: env.BENCH_BASE_COMMIT, base: env.BENCH_BASE_TITLE, server: env.BENCH_SERVER_TITLE }
   : null;
-const builds = compare ? ['SERVER', 'BASE'] : ['SERVER'];
-const measured = { SERVER: serverMeasured, BASE: records.some(r => r.target === 'BASE') };
+// --engine: SERVER runs on SQLite, SERVER_PG (the same build) on PostgreSQL, measured in S2, S4, S5 and S6 only.
+const engine = env.BENCH_ENGINE || 'sqlite';
+const onSqlite = engine !== 'postgresql';
+const onPostgres = engine !== 'sqlite';
+const bothEngines = onSqlite && onPostgres;
+const sqliteBuilds = [...(onSqlite ? ['SERVER'] : []), ...(compare ? ['BASE'] : [])];
+const builds = [...sqliteBuilds, ...(onPostgres ? ['SERVER_PG'] : [])];
+const measured = {
+  SERVER: records.some(r => r.target === 'SERVER' || r.target === 'SMALL'),
+  BASE: records.some(r => r.target === 'BASE'),
+  SERVER_PG: records.some(r => r.target === 'SERVER_PG' || r.target === 'PG_SMALL'),
+};
+// Bars are the server's, on either engine.
+const barred = target => target === 'SERVER' || target === 'SERVER_PG';
 
 const median = values => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -81,6 +92,14 @@ const added = (target, field, pick = v => v) => rep => {
 };
 const rate = d => (d ? (d.requests * 1e6) / d.duration_us : undefined);
 const cpuPer = (rep, target) => (rep[target] ? rep[target].extra.cpu_us / rep[target].data.requests : undefined);
+// SERVER_PG's database runs apart: its cluster's CPU over the same run, per request, and the two together.
+const dbCpuPer = (rep, target) => (rep[target] ? rep[target].extra.db_cpu_us / rep[target].data.requests : undefined);
+const totalCpuPer = (rep, target) => cpuPer(rep, target) + (target === 'SERVER_PG' ? dbCpuPer(rep, target) : 0);
+
+// With both engines, a SERVER_PG ÷ SERVER line for a figure (PostgreSQL ÷ SQLite), taken within each repetition.
+function versusSqlite(scenario, figure, value) {
+  if (bothEngines) row(scenario, 'SERVER_PG', `${figure} ÷ SERVER's`, '×', rep => value(rep, 'SERVER_PG') / value(rep, 'SERVER'), { digits: 3 });
+}
 
 // With --compare, a SERVER ÷ BASE line for a figure, taken within each repetition; `value(rep, target)` gives it.
 function versusBase(scenario, figure, value) {
@@ -90,7 +109,7 @@ function versusBase(scenario, figure, value) {
 // S1
 row('S1', 'DIRECT', 'latency p50', 'ms', rep => ms(get(rep, 'DIRECT', 'p50_us')), { digits: 3 });
 row('S1', 'DIRECT', 'latency p99', 'ms', rep => ms(get(rep, 'DIRECT', 'p99_us')), { digits: 3 });
-for (const target of ['YARP', ...builds]) {
+for (const target of ['YARP', ...sqliteBuilds]) {
   const bar = target === 'SERVER' ? { bar: '≤ 0.3 ms', pass: v => v <= 0.3 } : {};
   row('S1', target, 'added latency p50', 'ms', added(target, 'p50_us'), { ...bar, digits: 3 });
   row('S1', target, 'added latency p99', 'ms', added(target, 'p99_us'), { digits: 3 });
@@ -102,22 +121,31 @@ for (const [scenario, unit, cpuBar] of [['S2', 'requests/s', 150], ['S4', 'strea
   for (const target of ['DIRECT', 'YARP', ...builds])
     row(scenario, target, unit, '', rep => rate(rep[target]?.data), { digits: 0 });
   for (const target of builds) {
-    const bar = target === 'SERVER' ? { bar: '≥ 0.6', pass: v => v >= 0.6 } : {};
+    const bar = barred(target) ? { bar: '≥ 0.6', pass: v => v >= 0.6 } : {};
     row(scenario, target, `${unit} ÷ YARP's`, '×', rep => rate(rep[target]?.data) / rate(rep.YARP?.data), bar);
   }
   versusBase(scenario, unit, (rep, target) => rate(rep[target]?.data));
+  versusSqlite(scenario, unit, (rep, target) => rate(rep[target]?.data));
   const per = scenario === 'S2' ? 'request' : 'stream';
+  const cpu = { bar: `≤ ${cpuBar} µs`, pass: v => v <= cpuBar };
   for (const target of ['DIRECT', 'YARP', ...builds]) {
-    const bar = target === 'SERVER' ? { bar: `≤ ${cpuBar} µs`, pass: v => v <= cpuBar } : {};
+    // On SQLite the database works inside the target process; on PostgreSQL the bar is on the two together.
+    const bar = target === 'SERVER' ? cpu : {};
     row(scenario, target, `CPU per ${per} (target process)`, 'µs', rep => cpuPer(rep, target), { ...bar, digits: 0 });
   }
+  if (onPostgres) {
+    row(scenario, 'SERVER_PG', `CPU per ${per} (database)`, 'µs', rep => dbCpuPer(rep, 'SERVER_PG'), { digits: 0 });
+    row(scenario, 'SERVER_PG', `CPU per ${per} (target + database)`, 'µs', rep => totalCpuPer(rep, 'SERVER_PG'), { ...cpu, digits: 0 });
+  }
   versusBase(scenario, `CPU per ${per}`, cpuPer);
+  versusSqlite(scenario, `CPU per ${per} (target process)`, cpuPer);
+  versusSqlite(scenario, `CPU per ${per} (target + database)`, totalCpuPer);
 }
 
 // S3
 row('S3', 'DIRECT', 'time to first event p50', 'ms', rep => ms(get(rep, 'DIRECT', 'first_event_us').p50), { digits: 3 });
 row('S3', 'DIRECT', 'last byte p50', 'ms', rep => ms(get(rep, 'DIRECT', 'latency_us').p50), { digits: 1 });
-for (const target of ['YARP', ...builds]) {
+for (const target of ['YARP', ...sqliteBuilds]) {
   const server = target === 'SERVER';
   row('S3', target, 'added time to first event p50', 'ms', added(target, 'first_event_us', v => v.p50),
     { digits: 3, ...(server ? { bar: '≤ 1.5 ms', pass: v => v <= 1.5 } : {}) });
@@ -132,7 +160,7 @@ versusBase('S3', 'added time to first event p50', (rep, target) => added(target,
 const rssPerStream = (rep, target) =>
   rep[target] ? (rep[target].extra.peak_rss_kib - rep[target].extra.idle_rss_kib) / streams : undefined;
 for (const target of ['DIRECT', 'YARP', ...builds]) {
-  const server = target === 'SERVER';
+  const server = barred(target);
   row('S5', target, 'RSS per open stream (peak − idle)', 'KiB', rep => rssPerStream(rep, target),
     { digits: 1, ...(server ? { bar: '≤ 100 KiB', pass: v => v <= 100 } : {}) });
   row('S5', target, `streams completed of ${streams}`, '', rep => rep[target]?.data?.completed,
@@ -147,13 +175,19 @@ for (const r of records.filter(r => r.scenario === 'S5' && r.data?.failed))
 // S6
 const small = Number(env.BENCH_S6_SMALL).toLocaleString('en-US');
 const big = Number(env.BENCH_S6_BIG).toLocaleString('en-US');
-row('S6', 'SERVER', `turn latency p50, ${small} sessions`, 'ms', rep => ms(rep.SMALL?.data?.latency_us.p50), { digits: 3 });
-row('S6', 'SERVER', `turn latency p50, ${big} sessions`, 'ms', rep => ms(rep.BIG?.data?.latency_us.p50), { digits: 3 });
-row('S6', 'SERVER', `latency ratio ${big} ÷ ${small}`, '×',
-  rep => rep.BIG?.data?.latency_us.p50 / rep.SMALL?.data?.latency_us.p50, { bar: '≤ 1.25', pass: v => v <= 1.25 });
+// Its records are named by database: SMALL and BIG on SQLite, PG_SMALL and PG_BIG on PostgreSQL.
+const p50 = (rep, which) => rep[which]?.data?.latency_us.p50;
+for (const [target, prefix] of [...(onSqlite ? [['SERVER', '']] : []), ...(onPostgres ? [['SERVER_PG', 'PG_']] : [])]) {
+  row('S6', target, `turn latency p50, ${small} sessions`, 'ms', rep => ms(p50(rep, `${prefix}SMALL`)), { digits: 3 });
+  row('S6', target, `turn latency p50, ${big} sessions`, 'ms', rep => ms(p50(rep, `${prefix}BIG`)), { digits: 3 });
+  row('S6', target, `latency ratio ${big} ÷ ${small}`, '×',
+    rep => p50(rep, `${prefix}BIG`) / p50(rep, `${prefix}SMALL`), { bar: '≤ 1.25', pass: v => v <= 1.25 });
+}
+versusSqlite('S6', `turn latency p50, ${small} sessions`, (rep, target) => p50(rep, target === 'SERVER' ? 'SMALL' : 'PG_SMALL'));
+versusSqlite('S6', `turn latency p50, ${big} sessions`, (rep, target) => p50(rep, target === 'SERVER' ? 'BIG' : 'PG_BIG'));
 
 // S7
-for (const target of ['DIRECT', 'YARP', ...builds]) {
+for (const target of ['DIRECT', 'YARP', ...sqliteBuilds]) {
   const server = target === 'SERVER';
   row('S7', target, 'process start to first answer', 's', rep => get(rep, target, 'seconds'),
     { digits: 2, ...(server ? { bar: '≤ 1.5 s', pass: v => v <= 1.5 } : {}) });
@@ -180,6 +214,8 @@ const run = {
   wrk_seconds: Number(env.BENCH_DURATION),
   steady_seconds: Number(env.BENCH_STEADY),
   warmup_seconds: Number(env.BENCH_WARMUP),
+  engine,
+  ...(onPostgres ? { postgresql: env.BENCH_PG_VERSION } : {}),
   ...(compare ? { compare } : {}),
 };
 
@@ -195,11 +231,23 @@ const table = rows.map(r => {
   return `| ${r.scenario} | ${r.target} | ${r.figure} | ${figure} | ${spread} | ${r.bar ?? ''} | ${r.result ?? ''} |`;
 });
 
+// The header's account of the engines the server ran on.
+function engineLines() {
+  const sqlite = `- Database: SQLite for SERVER${compare ? ' and BASE' : ''}, a fresh file per process.\n`;
+  if (!onPostgres) return sqlite;
+  return `${onSqlite ? sqlite : ''}\
+- SERVER_PG is Junis.Server on PostgreSQL ${run.postgresql}: a cluster of its own on this machine, with the durable
+  settings (fsync, synchronous_commit and full_page_writes on), a fresh database per process. It is measured in
+  S2, S4, S5 and S6, and carries SERVER's bars; its CPU per request counts the database server's processes too
+  (the postmaster and all its children, exited ones included), apart and added to the target's.
+${bothEngines ? `  Lines "÷ SERVER's" are SERVER_PG ÷ SERVER (PostgreSQL ÷ SQLite) within the same repetition, to 3 decimals.\n` : ''}`;
+}
+
 // The header's account of the two builds an A/B run compares.
 function compareLines() {
   const code = title => title.replace(/^(\S+) /, '`$1` ');
   return `- BASE is Junis.Server at another revision (\`--compare ${compare.revision}\`), published and started exactly like
-  SERVER (same runtime settings, its own port, a fresh database of its own); S6 measures SERVER only.
+  SERVER (same runtime settings, its own port, a fresh database of its own); BASE takes no part in S6.
   Lines "÷ BASE's" are SERVER ÷ BASE within the same repetition, to 3 decimals.
   - BASE: ${code(compare.base)}
   - SERVER: ${code(compare.server)}
@@ -216,11 +264,12 @@ Measured ${run.date.slice(0, 16).replace('T', ' ')} UTC with \`${run.command}\`.
 - DIRECT is the mock upstream itself, YARP a bare YARP forwarder to it, SERVER Junis.Server with the mock as its model;
   YARP and SERVER run with the Dockerfile's runtime settings, \`${run.runtime_settings}\`.
   Added = target − DIRECT within the same repetition; ratios = SERVER ÷ YARP.
+${engineLines()}\
 ${compare ? compareLines() : ''}\
 - Figures are medians of ${run.repetitions} repetitions (target order rotated each time), spread is min – max;
   wrk runs last ${run.wrk_seconds} s. Each long-lived target was first warmed with ${run.steady_seconds} s of 32-connection load
   per kind of request, and S2 and S4 each begin with ${run.warmup_seconds} s of their own load, unmeasured.
-  Only SERVER rows carry a bar; the others are there for comparison.
+  Only ${onPostgres ? 'SERVER and SERVER_PG' : 'SERVER'} rows carry a bar; the others are there for comparison.
 
 | Scenario | Target | Figure | Median | Spread | Bar | Result |
 |---|---|---|---|---|---|---|
@@ -229,7 +278,9 @@ ${notes.length ? `\n## Notes\n\n${notes.map(n => `- ${n}`).join('\n')}\n` : ''}
 ## Scenarios
 
 - S1: non-streaming, one connection, requests back to back (wrk -c1).
-- S2: non-streaming, 32 connections (wrk -c32); CPU is the target process's utime + stime over the run.
+- S2: non-streaming, 32 connections (wrk -c32); CPU is the target process's utime + stime over the run${onPostgres ? `,
+  and for SERVER_PG the PostgreSQL cluster's over the same run (from /proc: the postmaster's and its children's
+  utime + stime, and the postmaster's cutime + cstime, where the CPU of children that exited is added)` : ''}.
 - S3: streaming, 20 chunks 20 ms apart, one request at a time (${'bench/scripts/sse-client.mjs'}); an event
   counts as bunched when it arrives less than 10 ms after the one before, which only happens when a chunk was held back.
 - S4: streaming, 20 chunks without delay, 32 connections (wrk -c32).
@@ -238,7 +289,8 @@ ${notes.length ? `\n## Notes\n\n${notes.map(n => `- ${n}`).join('\n')}\n` : ''}
   idle RSS is read just before the streams open, the peak sampled every 100 ms from /proc while they run.
 - S6: sequential non-streaming turns, each continuing a different stored session named by
   \`elevenlabs_extra_body.conversation_id\` (its two stored messages plus a new one), in a database seeded with
-  ${small} and with ${big} sessions; which database goes first alternates.
+  ${small} and with ${big} sessions${onPostgres ? ` (on PostgreSQL, in bulk from \`generate_series\`, then vacuumed and
+  analyzed as autovacuum would, and checkpointed)` : ''}; every other repetition takes the databases in reverse order.
 - S7: a fresh process (a fresh database for SERVER), from its start to the first 200 answer; RSS 1 s later.
 `;
 

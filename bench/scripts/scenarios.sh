@@ -9,6 +9,8 @@ warm_up() {
   log "warming up ${TARGETS[*]} (${STEADY} s of each kind of request)"
   pace 20 0
   for target in "${TARGETS[@]}"; do
+    # SERVER_PG's long-lived process serves S2 and S4 only.
+    [[ $target != SERVER_PG ]] || wants S2 || wants S4 || continue
     url=$(url_of "$target")
     wrk_run "$url" 32 "$STEADY" "$CHAT_BODY" >/dev/null
     wrk_run "$url" 32 "$STEADY" "$STREAM_BODY" >/dev/null
@@ -16,14 +18,15 @@ warm_up() {
   done
 }
 
-# Whether SERVER asks its model for a stream when its client did not: then it reads 20 chunks where
-# DIRECT and YARP pass one JSON answer, which a reader of the non-streaming figures should know.
+# note_how_server_asks SERVER|SERVER_PG: whether the server asks its model for a stream when its client did not:
+# then it reads 20 chunks where DIRECT and YARP pass one JSON answer, which a reader of the non-streaming figures
+# should know.
 note_how_server_asks() {
   local before
   before=$(mock_streamed)
-  curl -s -o /dev/null -X POST "$(url_of SERVER)" -H "Authorization: $AUTH" -H 'Content-Type: application/json' -d "$CHAT_BODY"
+  curl -s -o /dev/null -X POST "$(url_of "$1")" -H "Authorization: $AUTH" -H 'Content-Type: application/json' -d "$CHAT_BODY"
   if (($(mock_streamed) > before)); then
-    note "SERVER asks its model for a stream even when its client does not, so in S1, S2 and S6 it reads 20 chunks from the mock where DIRECT and YARP pass on one JSON answer."
+    note "$1 asks its model for a stream even when its client does not, so in S1, S2 and S6 it reads 20 chunks from the mock where DIRECT and YARP pass on one JSON answer."
   fi
 }
 
@@ -32,29 +35,36 @@ scenario_s1() {
   pace 20 0
   local rep target
   for ((rep = 0; rep < REPS; rep++)); do
-    for target in $(targets_in_turn "$rep"); do
+    for target in $(targets_in_turn "$rep" S1); do
       ensure_alive "$target" || continue
       record S1 "$target" "$rep" "$(wrk_run "$(url_of "$target")" 1 "$DURATION" "$CHAT_BODY")"
     done
   done
 }
 
-# throughput SCENARIO BODY: 32 connections, with the CPU time the target process spent over the run.
+# throughput SCENARIO BODY: 32 connections, with the CPU time the target process spent over the run, and for
+# SERVER_PG the PostgreSQL cluster's too (db_cpu_us): its work on the server's behalf is part of each request's cost.
 throughput() {
-  local rep target pid before after result
+  local rep target pid before after db_before db_after result
   # The scenario's own load first, unmeasured: after a sequential scenario a process has let its thread pool
   # and heap shrink, and the first seconds back under load measure their regrowth.
   for target in "${TARGETS[@]}"; do
     ensure_alive "$target" && wrk_run "$(url_of "$target")" 32 "$WARMUP" "$2" >/dev/null
   done
   for ((rep = 0; rep < REPS; rep++)); do
-    for target in $(targets_in_turn "$rep"); do
+    for target in $(targets_in_turn "$rep" "$1"); do
       ensure_alive "$target" || continue
       pid=$(pid_of "$target")
+      db_before=$(pg_ticks)
       before=$(cpu_ticks "$pid")
       result=$(wrk_run "$(url_of "$target")" 32 "$DURATION" "$2")
       after=$(cpu_ticks "$pid" 2>/dev/null) || { ensure_alive "$target"; continue; }
-      record "$1" "$target" "$rep" "$result" "{\"cpu_us\":$(((after - before) * 1000000 / CLK_TCK))}"
+      db_after=$(pg_ticks)
+      if [[ $target == SERVER_PG ]]; then
+        record "$1" "$target" "$rep" "$result" "{\"cpu_us\":$(((after - before) * 1000000 / CLK_TCK)),\"db_cpu_us\":$(((db_after - db_before) * 1000000 / CLK_TCK))}"
+      else
+        record "$1" "$target" "$rep" "$result" "{\"cpu_us\":$(((after - before) * 1000000 / CLK_TCK))}"
+      fi
     done
   done
 }
@@ -70,7 +80,7 @@ scenario_s3() {
   pace 20 20
   local rep target
   for ((rep = 0; rep < REPS; rep++)); do
-    for target in $(targets_in_turn "$rep"); do
+    for target in $(targets_in_turn "$rep" S3); do
       ensure_alive "$target" || continue
       record S3 "$target" "$rep" "$(sse_client sequential --url "$(url_of "$target")" --count "$S3_COUNT" \
         --body "$STREAM_BODY" --pace-ms 20)"
@@ -90,9 +100,12 @@ scenario_s5() {
   log "S5: $S5_STREAMS concurrent streams, $S5_EVENTS events $S5_PACE_MS ms apart (fresh processes)"
   local rep target url idle sampler result
   for ((rep = 0; rep < REPS; rep++)); do
-    for target in $(targets_in_turn "$rep"); do
+    for target in $(targets_in_turn "$rep" S5); do
       url=$(url_of "$target" "$SPARE_PORT")
-      start_fresh "$target"
+      if ! start_fresh "$target"; then
+        note "S5: no fresh database for $target (see bench/out/postgres-sql.log)"
+        continue
+      fi
       if ! wait_answer fresh "$url"; then
         note "S5: a fresh $target did not answer (see bench/out/fresh.log)"
         stop fresh
@@ -125,7 +138,7 @@ scenario_s7() {
   log "S7: process start to first answer; idle RSS (fresh processes)"
   local rep target start_ns seconds
   for ((rep = 0; rep < S7_STARTS; rep++)); do
-    for target in $(targets_in_turn "$rep"); do
+    for target in $(targets_in_turn "$rep" S7); do
       start_ns=$(now_ns)
       start_fresh "$target"
       if wait_answer fresh "$(url_of "$target" "$SPARE_PORT")"; then
