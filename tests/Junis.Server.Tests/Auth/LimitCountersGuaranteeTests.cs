@@ -126,15 +126,74 @@ public sealed class LimitCountersGuaranteeTests : IDisposable
         Assert.Equal((0, 9), (decision.Minute.Remaining, decision.Hour.Remaining));
     }
 
+    [Theory, Engines]
+    public async Task AFailureIsCountedOnAWindowAnotherServerInsertedJustAfterThisOneFoundNone(Engine engine)
+    {
+        // The other server's insert commits between this one's update finding no row and its looking for the row: the
+        // window has room, so the failure must be counted on the row the other one made, not refused as if it were full.
+        var app = App(engine);
+        _ = app.Services; // the server started, so the schema is there
+        var minute = new DateTime(2026, 11, 25, 10, 0, 0, DateTimeKind.Utc);
+        var failures = new EfCoreLimitCounters(new OvertakenFactory(app, $"ip:{Guesser}:minute", minute), _clock);
+
+        Assert.Null(await failures.RecordFailureAsync(Guesser, 2, default));
+        Assert.NotNull(await failures.BlockedUntilAsync(Guesser, 2, default));
+    }
+
+    [Fact]
+    public async Task OnPostgreSqlARequestIsCountedOnAWindowAnotherServerInsertedJustAfterThisOneFoundNone()
+    {
+        // The same inside the transaction taking both of a key's windows. Only PostgreSQL lets another server's insert in
+        // there: on SQLite the transaction keeps every other writer out from its first update on.
+        var app = App(Engine.PostgreSql);
+        _ = app.Services;
+        var key = Guid.NewGuid();
+        var requests = new EfCoreLimitCounters(new OvertakenFactory(app, $"key:{key}:minute", new DateTime(2026, 11, 25, 10, 0, 0, DateTimeKind.Utc)), _clock);
+
+        var decision = await requests.AcquireAsync(key, 2, 10, default);
+
+        Assert.True(decision.Allowed);
+        Assert.Equal((0, 9), (decision.Minute.Remaining, decision.Hour.Remaining));
+    }
+
+    /// <summary>A context on the app's database through <paramref name="interceptor"/>, of the type the server uses on its engine.</summary>
+    private static JunisDb Context(JunisApp app, IInterceptor interceptor) => app.Engine == Engine.PostgreSql
+        ? new PostgresJunisDb(new DbContextOptionsBuilder<PostgresJunisDb>().UseNpgsql(app.ConnectionString).AddInterceptors(interceptor).Options)
+        : new JunisDb(new DbContextOptionsBuilder<JunisDb>().UseSqlite(app.ConnectionString).AddInterceptors(interceptor).Options);
+
+    /// <summary>
+    /// Contexts that have another server insert, and commit, the row for the window just after their first update of it
+    /// found no row: on a connection of its own, as another server would.
+    /// </summary>
+    private sealed class OvertakenFactory(JunisApp app, string counter, DateTime start) : DbCommandInterceptor, IDbContextFactory<JunisDb>
+    {
+        private bool _overtaken;
+
+        public JunisDb CreateDbContext() => Context(app, this);
+
+        public override async ValueTask<int> NonQueryExecutedAsync(
+            DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
+        {
+            if (result == 0 && !_overtaken && command.CommandText.Contains("UPDATE \"LimitWindows\"", StringComparison.Ordinal))
+            {
+                _overtaken = true;
+                await app.QueryAsync(db =>
+                {
+                    db.LimitWindows.Add(new LimitWindow { Counter = counter, Start = start, Count = 1 });
+                    return db.SaveChangesAsync(cancellationToken);
+                });
+            }
+            return result;
+        }
+    }
+
     /// <summary>Contexts on the app's database that have another server's row for the window inserted just before they insert their own.</summary>
     private sealed class ForestalledFactory(JunisApp app, string counter, DateTime start)
         : DbCommandInterceptor, IDbContextFactory<JunisDb>, IDbTransactionInterceptor
     {
         private bool _forestalled;
 
-        public JunisDb CreateDbContext() => app.Engine == Engine.PostgreSql
-            ? new PostgresJunisDb(new DbContextOptionsBuilder<PostgresJunisDb>().UseNpgsql(app.ConnectionString).AddInterceptors(this).Options)
-            : new JunisDb(new DbContextOptionsBuilder<JunisDb>().UseSqlite(app.ConnectionString).AddInterceptors(this).Options);
+        public JunisDb CreateDbContext() => Context(app, this);
 
         public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
             DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
