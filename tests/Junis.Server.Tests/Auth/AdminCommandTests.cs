@@ -4,13 +4,31 @@ using Junis.Server.Tests.Infrastructure;
 
 namespace Junis.Server.Tests.Auth;
 
-/// <summary>The administration commands, run as an operator runs them, against a database file.</summary>
-public sealed partial class AdminCommandTests : IDisposable
+/// <summary>The administration commands, run as an operator runs them, against a SQLite file or a PostgreSQL database.</summary>
+public abstract partial class AdminCommandTests(Engine engine) : IAsyncLifetime
 {
-    private readonly string _database = Path.Combine(Path.GetTempPath(), $"junis-admin-{Guid.NewGuid():N}.db");
+    public sealed class OnSqlite() : AdminCommandTests(Engine.Sqlite);
+
+    public sealed class OnPostgreSql() : AdminCommandTests(Engine.PostgreSql);
+
+    private readonly string _file = Path.Combine(Path.GetTempPath(), $"junis-admin-{Guid.NewGuid():N}.db");
+    private PostgresCluster.TestDatabase? _postgres;
+
+    public async Task InitializeAsync()
+    {
+        if (engine == Engine.PostgreSql)
+            _postgres = await PostgresCluster.CreateDatabaseAsync();
+    }
+
+    private string ConnectionString => _postgres?.ConnectionString ?? $"Data Source={_file}";
+
+    /// <summary>The database, given in the environment as an operator gives it.</summary>
+    private Dictionary<string, string?> DatabaseSettings => _postgres is null
+        ? new() { ["ConnectionStrings__Junis"] = ConnectionString }
+        : new() { ["Junis__Database__Provider"] = "PostgreSQL", ["ConnectionStrings__Junis"] = ConnectionString };
 
     private Task<ServerProcess.Outcome> RunAsync(params string[] arguments) =>
-        ServerProcess.RunAsync(arguments, new Dictionary<string, string?> { ["ConnectionStrings__Junis"] = $"Data Source={_database}" }, TimeSpan.FromSeconds(60));
+        ServerProcess.RunAsync(arguments, DatabaseSettings, TimeSpan.FromSeconds(60));
 
     private async Task<string> CreateKeyAsync(params string[] extra)
     {
@@ -94,7 +112,7 @@ public sealed partial class AdminCommandTests : IDisposable
     public async Task ARunningServerHonoursKeysCreatedAndRevokedByTheCommandsWithinASecond()
     {
         await RunAsync("orgs", "create", "acme");
-        using var app = new JunisApp(new() { ["ConnectionStrings:Junis"] = $"Data Source={_database}" });
+        using var app = new JunisApp(new() { ["ConnectionStrings:Junis"] = ConnectionString }, engine: engine);
         using var warm = await app.CreateClient().GetAsync("/health/ready");
 
         var secret = await CreateKeyAsync();
@@ -120,10 +138,12 @@ public sealed partial class AdminCommandTests : IDisposable
         return TimeSpan.MaxValue;
     }
 
-    public void Dispose()
+    public async Task DisposeAsync()
     {
-        foreach (var file in new[] { _database, _database + "-wal", _database + "-shm" })
+        foreach (var file in new[] { _file, _file + "-wal", _file + "-shm" })
             File.Delete(file);
+        if (_postgres is not null)
+            await _postgres.DisposeAsync();
     }
 
     [GeneratedRegex("jns_live_[A-Za-z0-9]{32}")]

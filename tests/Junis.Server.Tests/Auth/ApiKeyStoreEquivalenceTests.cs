@@ -8,7 +8,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Junis.Server.Tests.Auth;
 
-/// <summary>The key store's SQLite fast path answers as its EF Core reference does, on the same database.</summary>
+/// <summary>
+/// The key store's SQLite fast path answers as its EF Core reference does, on the same database; and the reference
+/// answers on PostgreSQL as on SQLite.
+/// </summary>
 public sealed class ApiKeyStoreEquivalenceTests : IDisposable
 {
     private readonly JunisApp _app = new();
@@ -69,6 +72,72 @@ public sealed class ApiKeyStoreEquivalenceTests : IDisposable
 
         Assert.Equal(new KeysVersion(0, null, null), await Reference.VersionAsync(default));
         Assert.Equal(new KeysVersion(0, null, null), await Fast.VersionAsync(default));
+    }
+
+    [Fact]
+    public async Task TheReferenceSeesTheSameKeysOnPostgreSqlAsOnSqlite()
+    {
+        var onSqlite = await KeysLifeAsync(_app);
+        using var postgres = new JunisApp(engine: Engine.PostgreSql);
+        var onPostgreSql = await KeysLifeAsync(postgres);
+
+        Assert.Equal(onSqlite, onPostgreSql);
+        Assert.Contains(onSqlite, line => line.Contains("키 for the voice bot", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// What the reference sees on <paramref name="app"/>'s database of the same keys (ids, secrets and times fixed, to
+    /// the microsecond, which both engines keep) created, revoked, used and deleted alike.
+    /// </summary>
+    private static async Task<List<string>> KeysLifeAsync(JunisApp app)
+    {
+        var store = ActivatorUtilities.CreateInstance<EfCoreApiKeyStore>(app.Services);
+        var seen = new List<string>();
+        async Task SeeAsync(string step)
+        {
+            var version = await store.VersionAsync(default);
+            seen.Add($"{step}: version {version.Count} {version.LastCreated:O} {version.LastRevoked:O}");
+            seen.AddRange((await store.UsableKeysAsync(default)).OrderBy(k => k.Id).Select(k => $"{step}: {Describe(k)}"));
+        }
+        DateTime At(int day, int hour, int microseconds) =>
+            new DateTime(2026, 12, day, hour, 0, 0, DateTimeKind.Utc).AddTicks(microseconds * TimeSpan.TicksPerMicrosecond);
+        Guid Id(int n) => new($"0193a1b2-c3d4-7e5f-8a6b-{n:D12}");
+        ApiKey Key(int n, Guid organization, string name, char secret, IEnumerable<string> scopes, DateTime created)
+        {
+            var key = ApiKeySecret.NewKey(organization, name, "jns_live_" + new string(secret, 32), scopes, created);
+            key.Id = Id(n);
+            return key;
+        }
+
+        await app.QueryAsync(async db =>
+        {
+            await db.ApiKeys.ExecuteDeleteAsync();
+            db.Organizations.AddRange(new Organization { Id = Id(1), Name = "north", CreatedAt = At(1, 8, 0) }, new Organization { Id = Id(2), Name = "south", CreatedAt = At(1, 9, 1) });
+            var voice = Key(11, Id(1), "voice bot", 'V', [Scopes.Invoke, Scopes.Stream], At(2, 10, 123_456));
+            voice.Description = "키 for the voice bot";
+            voice.PerMinute = 7;
+            voice.ExpiresAt = At(30, 23, 999_999);
+            var unlimited = Key(12, Id(2), "batch", 'B', Scopes.All, At(3, 11, 1));
+            unlimited.PerHour = RateLimit.Unlimited;
+            var revoked = Key(13, Id(1), "old", 'O', Scopes.All, At(1, 12, 0));
+            revoked.RevokedAt = At(4, 12, 500_000);
+            db.ApiKeys.AddRange(voice, unlimited, revoked);
+            return await db.SaveChangesAsync();
+        });
+        await SeeAsync("created");
+
+        var voiceId = Id(11);
+        var revokedAt = At(5, 13, 250);
+        await app.QueryAsync(db => db.ApiKeys.Where(k => k.Id == voiceId).ExecuteUpdateAsync(set => set.SetProperty(k => k.RevokedAt, revokedAt)));
+        await SeeAsync("revoked");
+
+        await store.MarkUsedAsync(Id(12), At(6, 12, 42), default);
+        await store.MarkUsedAsync(Id(12), At(6, 11, 42), default);
+        await SeeAsync("used");
+
+        await app.QueryAsync(db => db.ApiKeys.ExecuteDeleteAsync());
+        await SeeAsync("deleted");
+        return seen;
     }
 
     private async Task AssertSameAsync()

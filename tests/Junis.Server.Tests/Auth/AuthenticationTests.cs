@@ -8,9 +8,14 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Junis.Server.Tests.Auth;
 
-public sealed class AuthenticationTests : IDisposable
+/// <summary>Keys: how a request gives one, how they are kept, and how their use is noted.</summary>
+public abstract class AuthenticationTests(Engine engine) : IDisposable
 {
-    private readonly JunisApp _app = new();
+    public sealed class OnSqlite() : AuthenticationTests(Engine.Sqlite);
+
+    public sealed class OnPostgreSql() : AuthenticationTests(Engine.PostgreSql);
+
+    private readonly JunisApp _app = new(engine: engine);
     private static readonly object Hello = new { messages = new[] { Api.UserMessage("hi") } };
 
     [Fact]
@@ -87,11 +92,18 @@ public sealed class AuthenticationTests : IDisposable
 
         Assert.Equal(ApiKeySecret.Hash(JunisApp.Key).ToArray(), key.SecretHash);
         Assert.Equal("jns_live_TestK", key.Prefix);
-        using var raw = new Microsoft.Data.Sqlite.SqliteConnection(_app.ConnectionString);
-        raw.Open();
-        using var dump = raw.CreateCommand();
-        dump.CommandText = "SELECT group_concat(quote(Name) || quote(Prefix) || quote(Scopes) || hex(SecretHash)) FROM ApiKeys";
-        Assert.DoesNotContain(JunisApp.Key, (string)dump.ExecuteScalar()!);
+        // Every column as the database holds it, as anyone reading it would see it.
+        var stored = await _app.QueryAsync(async db =>
+        {
+            await db.Database.OpenConnectionAsync();
+            await using var dump = db.Database.GetDbConnection().CreateCommand();
+            dump.CommandText = _app.Engine == Engine.PostgreSql
+                ? """SELECT string_agg(quote_literal("Name") || quote_literal("Prefix") || quote_literal("Scopes") || encode("SecretHash", 'hex'), ',') FROM "ApiKeys" """
+                : "SELECT group_concat(quote(Name) || quote(Prefix) || quote(Scopes) || hex(SecretHash)) FROM ApiKeys";
+            return (string)(await dump.ExecuteScalarAsync())!;
+        });
+        Assert.Contains("jns_live_TestK", stored);
+        Assert.DoesNotContain(JunisApp.Key, stored);
     }
 
     [Fact]

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Junis.Server.Tests.Auth;
 
-/// <summary>Failed authentications are limited per client address, each minute, on either store.</summary>
+/// <summary>Failed authentications are limited per client address, each minute, on either store and on PostgreSQL.</summary>
 public sealed class FailedAuthLimitTests : IDisposable
 {
     private const string WrongKey = "jns_live_GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG";
@@ -18,24 +18,25 @@ public sealed class FailedAuthLimitTests : IDisposable
 
     public void Dispose() => _app?.Dispose();
 
-    private JunisApp Start(string store, int failedAuth)
+    private JunisApp Start(string store, Engine engine, int failedAuth)
     {
         _app = new JunisApp(new()
         {
             ["Junis:Data:Store"] = store,
             ["Junis:RateLimits:FailedAuthPerMinute"] = failedAuth.ToString(CultureInfo.InvariantCulture),
-        }, services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_clock)));
+        }, services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_clock)), engine);
         return _app;
     }
 
     private static Task<HttpResponseMessage> ModelsAsync(HttpClient client) => client.GetAsync("/api/external/v1/models");
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task FailuresPastTheLimitGet429UntilTheMinuteEnds(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task FailuresPastTheLimitGet429UntilTheMinuteEnds(string store, Engine engine)
     {
-        var app = Start(store, failedAuth: 3);
+        var app = Start(store, engine, failedAuth: 3);
         var guesser = app.CreateAuthorizedClient(WrongKey);
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 5; i++)
@@ -56,12 +57,13 @@ public sealed class FailedAuthLimitTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task AValidKeyIsServedFromAnAddressOverTheFailureLimit(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task AValidKeyIsServedFromAnAddressOverTheFailureLimit(string store, Engine engine)
     {
         // Tenants behind one NAT or proxy share an address: one of them guessing must not lock the others out.
-        var app = Start(store, failedAuth: 2);
+        var app = Start(store, engine, failedAuth: 2);
         var guesser = app.CreateAuthorizedClient(WrongKey);
         for (var i = 0; i < 3; i++)
             (await ModelsAsync(guesser)).Dispose();
@@ -74,11 +76,12 @@ public sealed class FailedAuthLimitTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task MissingKeysDoNotCountAsFailedGuesses(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task MissingKeysDoNotCountAsFailedGuesses(string store, Engine engine)
     {
-        var app = Start(store, failedAuth: 1);
+        var app = Start(store, engine, failedAuth: 1);
         for (var i = 0; i < 3; i++)
         {
             using var response = await ModelsAsync(app.CreateClient());

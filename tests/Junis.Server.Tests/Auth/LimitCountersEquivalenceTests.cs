@@ -10,25 +10,22 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Junis.Server.Tests.Auth;
 
-/// <summary>The in-memory limit counters decide as their EF Core reference does, request by request.</summary>
-public sealed class LimitCountersEquivalenceTests : IDisposable
+/// <summary>The in-memory limit counters decide as their EF Core reference does, request by request, on either engine.</summary>
+public sealed class LimitCountersEquivalenceTests
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 25, 10, 58, 30, TimeSpan.Zero);
     private static readonly Guid Busy = new("00000000-0000-0000-0000-00000000000a"), NoHourLimit = new("00000000-0000-0000-0000-00000000000b"),
         Unlimited = new("00000000-0000-0000-0000-00000000000c"), NoMinuteLimit = new("00000000-0000-0000-0000-00000000000d");
     private static readonly IPAddress Guesser = IPAddress.Parse("203.0.113.7"), Neighbour = IPAddress.Parse("2001:db8::7");
 
-    private readonly JunisApp _app = new();
-
-    public void Dispose() => _app.Dispose();
-
-    [Fact]
-    public async Task BothCountersDecideAlikeAcrossMinutesHoursKeysAndAddresses()
+    [Theory, Engines]
+    public async Task BothCountersDecideAlikeAcrossMinutesHoursKeysAndAddresses(Engine engine)
     {
+        using var app = new JunisApp(engine: engine);
         var clock = new FakeTimeProvider(Start);
         var fast = await RunAsync(new MemoryLimitCounters(clock), clock);
         clock = new FakeTimeProvider(Start);
-        var reference = await RunAsync(new EfCoreLimitCounters(_app.Services.GetRequiredService<IDbContextFactory<JunisDb>>(), clock), clock);
+        var reference = await RunAsync(new EfCoreLimitCounters(app.Services.GetRequiredService<IDbContextFactory<JunisDb>>(), clock), clock);
 
         Assert.Equal(reference, fast);
         // What the script is there to cross: a refusal by the hour leaves the minute's slot free, a new hour opens again.

@@ -12,13 +12,14 @@ using OpenAI.Chat;
 
 namespace Junis.Server.Tests.Auth;
 
+/// <summary>Each key's requests are limited per minute and per hour, on either store and on PostgreSQL.</summary>
 public sealed class RateLimitTests : IDisposable
 {
     // Thirty seconds into an hour, so a minute can pass without the hour ending, and vice versa.
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 25, 10, 0, 30, TimeSpan.Zero));
     private JunisApp? _app;
 
-    private JunisApp Start(string store = "Sqlite", int perMinute = 100, int perHour = 1000, bool enabled = true)
+    private JunisApp Start(Engine engine, string store = "Sqlite", int perMinute = 100, int perHour = 1000, bool enabled = true)
     {
         _app = new JunisApp(new()
         {
@@ -26,18 +27,19 @@ public sealed class RateLimitTests : IDisposable
             ["Junis:RateLimits:DefaultPerMinute"] = perMinute.ToString(CultureInfo.InvariantCulture),
             ["Junis:RateLimits:DefaultPerHour"] = perHour.ToString(CultureInfo.InvariantCulture),
             ["Junis:RateLimits:Enabled"] = enabled.ToString(),
-        }, services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_clock)));
+        }, services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_clock)), engine);
         return _app;
     }
 
     private static Task<HttpResponseMessage> ModelsAsync(HttpClient client) => client.GetAsync("/api/external/v1/models");
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task EveryAuthenticatedResponseCarriesBothWindows(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task EveryAuthenticatedResponseCarriesBothWindows(string store, Engine engine)
     {
-        var client = Start(store, perMinute: 100, perHour: 1000).CreateAuthorizedClient();
+        var client = Start(engine, store, perMinute: 100, perHour: 1000).CreateAuthorizedClient();
         using var first = await ModelsAsync(client);
         using var second = await client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
 
@@ -51,11 +53,12 @@ public sealed class RateLimitTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task OverTheLimitIsA429WithRetryAfter(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task OverTheLimitIsA429WithRetryAfter(string store, Engine engine)
     {
-        var client = Start(store, perMinute: 2).CreateAuthorizedClient();
+        var client = Start(engine, store, perMinute: 2).CreateAuthorizedClient();
         (await ModelsAsync(client)).Dispose();
         (await ModelsAsync(client)).Dispose();
         using var refused = await ModelsAsync(client);
@@ -71,11 +74,12 @@ public sealed class RateLimitTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task TheMinuteWindowOpensAgainWhenTheMinuteEnds(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task TheMinuteWindowOpensAgainWhenTheMinuteEnds(string store, Engine engine)
     {
-        var client = Start(store, perMinute: 1).CreateAuthorizedClient();
+        var client = Start(engine, store, perMinute: 1).CreateAuthorizedClient();
         (await ModelsAsync(client)).Dispose();
         using var refused = await ModelsAsync(client);
         _clock.Advance(TimeSpan.FromSeconds(30));
@@ -86,11 +90,12 @@ public sealed class RateLimitTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task TwoHundredSimultaneousRequestsAgainstAHundredAdmitExactlyAHundred(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task TwoHundredSimultaneousRequestsAgainstAHundredAdmitExactlyAHundred(string store, Engine engine)
     {
-        var app = Start(store, perMinute: 100, perHour: 1000);
+        var app = Start(engine, store, perMinute: 100, perHour: 1000);
         var client = app.CreateAuthorizedClient();
         (await ModelsAsync(client)).Dispose(); // start the server before the race
         _clock.Advance(TimeSpan.FromMinutes(1)); // and give the race a fresh minute
@@ -104,11 +109,12 @@ public sealed class RateLimitTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task TheHourWindowIsExactAcrossMinutes(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task TheHourWindowIsExactAcrossMinutes(string store, Engine engine)
     {
-        var client = Start(store, perMinute: 100, perHour: 5).CreateAuthorizedClient();
+        var client = Start(engine, store, perMinute: 100, perHour: 5).CreateAuthorizedClient();
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 6; i++)
         {
@@ -129,11 +135,12 @@ public sealed class RateLimitTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task TwoHundredSimultaneousRequestsAgainstAnHourOfFiftyAdmitExactlyFifty(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task TwoHundredSimultaneousRequestsAgainstAnHourOfFiftyAdmitExactlyFifty(string store, Engine engine)
     {
-        var client = Start(store, perMinute: 1000, perHour: 50).CreateAuthorizedClient();
+        var client = Start(engine, store, perMinute: 1000, perHour: 50).CreateAuthorizedClient();
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => ModelsAsync(client)));
 
@@ -143,11 +150,12 @@ public sealed class RateLimitTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task AKeysOwnLimitsOverrideTheDefaultsAndUnlimitedReportsNothing(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task AKeysOwnLimitsOverrideTheDefaultsAndUnlimitedReportsNothing(string store, Engine engine)
     {
-        var app = Start(store, perMinute: 1, perHour: 1);
+        var app = Start(engine, store, perMinute: 1, perHour: 1);
         var secret = ApiKeySecret.Generate();
         await using (var scope = app.Services.CreateAsyncScope())
         {
@@ -173,10 +181,10 @@ public sealed class RateLimitTests : IDisposable
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
     }
 
-    [Fact]
-    public async Task LimitsSwitchedOffAdmitEverythingWithoutHeaders()
+    [Theory, Engines]
+    public async Task LimitsSwitchedOffAdmitEverythingWithoutHeaders(Engine engine)
     {
-        var client = Start(perMinute: 1, enabled: false).CreateAuthorizedClient();
+        var client = Start(engine, perMinute: 1, enabled: false).CreateAuthorizedClient();
         for (var i = 0; i < 5; i++)
         {
             using var response = await ModelsAsync(client);
@@ -185,10 +193,10 @@ public sealed class RateLimitTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task TheOfficialClientSeesItsRateLimitError()
+    [Theory, Engines]
+    public async Task TheOfficialClientSeesItsRateLimitError(Engine engine)
     {
-        var app = Start(perMinute: 1);
+        var app = Start(engine, perMinute: 1);
         var chat = OfficialClient.Chat(app);
         await chat.CompleteChatAsync([new UserChatMessage("hi")]);
 

@@ -9,9 +9,14 @@ using OpenAI.Chat;
 
 namespace Junis.Server.Tests.Auth;
 
-public sealed class ScopeTests : IDisposable
+/// <summary>What each scope lets a key do, and keys that no longer let anything.</summary>
+public abstract class ScopeTests(Engine engine) : IDisposable
 {
-    private readonly JunisApp _app = new();
+    public sealed class OnSqlite() : ScopeTests(Engine.Sqlite);
+
+    public sealed class OnPostgreSql() : ScopeTests(Engine.PostgreSql);
+
+    private readonly JunisApp _app = new(engine: engine);
 
     /// <summary>Creates a key in the bootstrap key's organization holding only <paramref name="scopes"/>.</summary>
     private async Task<string> KeyWithAsync(params string[] scopes)

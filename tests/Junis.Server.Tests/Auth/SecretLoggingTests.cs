@@ -6,8 +6,8 @@ namespace Junis.Server.Tests.Auth;
 
 public sealed class SecretLoggingTests
 {
-    [Fact]
-    public async Task AFullRequestCycleLeavesNoTraceOfAnyKeyInAnyLogEvent()
+    [Theory, Engines]
+    public async Task AFullRequestCycleLeavesNoTraceOfAnyKeyInAnyLogEvent(Engine engine)
     {
         await using var model = new FakeOpenAIServer();
         var capture = new LogCapture();
@@ -15,7 +15,7 @@ public sealed class SecretLoggingTests
         foreach (var (name, value) in model.Settings())
             settings[name] = value;
         const string wrongKey = "jns_live_WrongGuess000000000000000000000";
-        using var app = new JunisApp(settings, services => services.AddSingleton<ILogEventSink>(capture));
+        using var app = new JunisApp(settings, services => services.AddSingleton<ILogEventSink>(capture), engine);
 
         var client = app.CreateAuthorizedClient();
         (await client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } })).Dispose();

@@ -7,7 +7,10 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Junis.Server.Tests.Auth;
 
-/// <summary>What <c>Junis:Data:Store</c> means for the limits: with <c>EfCore</c> servers on one database count together.</summary>
+/// <summary>
+/// What <c>Junis:Data:Store</c> means for the limits: with <c>EfCore</c> servers on one database count together. On
+/// PostgreSQL, for several servers, they always do: every store there is EF Core's.
+/// </summary>
 public sealed class SharedLimitTests : IDisposable
 {
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 25, 10, 0, 30, TimeSpan.Zero));
@@ -21,7 +24,7 @@ public sealed class SharedLimitTests : IDisposable
     }
 
     /// <summary>A server; every one after the first on the first one's database.</summary>
-    private JunisApp Server(string store, int perMinute = 100, int failedAuth = 60)
+    private JunisApp Server(string store, Engine engine, int perMinute = 100, int failedAuth = 60)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -31,7 +34,7 @@ public sealed class SharedLimitTests : IDisposable
         };
         if (_apps.Count > 0)
             settings["ConnectionStrings:Junis"] = _apps[0].ConnectionString;
-        var app = new JunisApp(settings, services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_clock)));
+        var app = new JunisApp(settings, services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_clock)), engine);
         _apps.Add(app);
         return app;
     }
@@ -43,11 +46,13 @@ public sealed class SharedLimitTests : IDisposable
     }
 
     [Theory]
-    [InlineData("EfCore", 3)] // one count between them
-    [InlineData("Sqlite", 6)] // each server counts alone
-    public async Task TwoServersOnOneDatabaseShareAKeysLimitWithTheEfCoreStore(string store, int admitted)
+    [InlineData("EfCore", Engine.Sqlite, 3)] // one count between them
+    [InlineData("Sqlite", Engine.Sqlite, 6)] // each server counts alone
+    [InlineData("EfCore", Engine.PostgreSql, 3)]
+    [InlineData("Sqlite", Engine.PostgreSql, 3)] // the setting is SQLite's alone
+    public async Task TwoServersOnOneDatabaseShareAKeysLimitWithTheEfCoreStore(string store, Engine engine, int admitted)
     {
-        HttpClient[] servers = [Server(store, perMinute: 3).CreateAuthorizedClient(), Server(store, perMinute: 3).CreateAuthorizedClient()];
+        HttpClient[] servers = [Server(store, engine, perMinute: 3).CreateAuthorizedClient(), Server(store, engine, perMinute: 3).CreateAuthorizedClient()];
 
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 8; i++)
@@ -58,12 +63,14 @@ public sealed class SharedLimitTests : IDisposable
     }
 
     [Theory]
-    [InlineData("EfCore", HttpStatusCode.TooManyRequests)]
-    [InlineData("Sqlite", HttpStatusCode.Unauthorized)]
-    public async Task FailedAuthenticationsOnOneServerBlockTheAddressOnAnotherWithTheEfCoreStore(string store, HttpStatusCode onTheOther)
+    [InlineData("EfCore", Engine.Sqlite, HttpStatusCode.TooManyRequests)]
+    [InlineData("Sqlite", Engine.Sqlite, HttpStatusCode.Unauthorized)]
+    [InlineData("EfCore", Engine.PostgreSql, HttpStatusCode.TooManyRequests)]
+    [InlineData("Sqlite", Engine.PostgreSql, HttpStatusCode.TooManyRequests)] // the setting is SQLite's alone
+    public async Task FailedAuthenticationsOnOneServerBlockTheAddressOnAnotherWithTheEfCoreStore(string store, Engine engine, HttpStatusCode onTheOther)
     {
-        var first = Server(store, failedAuth: 2).CreateAuthorizedClient(WrongKey);
-        var second = Server(store, failedAuth: 2).CreateAuthorizedClient(WrongKey);
+        var first = Server(store, engine, failedAuth: 2).CreateAuthorizedClient(WrongKey);
+        var second = Server(store, engine, failedAuth: 2).CreateAuthorizedClient(WrongKey);
 
         Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(first));
         Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(first));

@@ -6,8 +6,12 @@ using Microsoft.AspNetCore.Http;
 namespace Junis.Server.Tests.Sessions;
 
 /// <summary>Images, audio and files are kept with their messages, count in the transcript, and come back as they were sent.</summary>
-public sealed class ContentPartsInSessionsTests
+public abstract class ContentPartsInSessionsTests(Engine engine)
 {
+    public sealed class OnSqlite() : ContentPartsInSessionsTests(Engine.Sqlite);
+
+    public sealed class OnPostgreSql() : ContentPartsInSessionsTests(Engine.PostgreSql);
+
     private static JsonArray Parts(string imageUrl) =>
     [
         new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = imageUrl, ["detail"] = "low" } },
@@ -27,7 +31,7 @@ public sealed class ContentPartsInSessionsTests
     [Fact]
     public async Task AnImageIsKeptWithItsMessageAndShownByTheSessionsApi()
     {
-        using var app = new JunisApp();
+        using var app = new JunisApp(engine: engine);
         var client = app.CreateAuthorizedClient();
         var parts = Parts("https://example.com/cat.png");
 
@@ -43,7 +47,7 @@ public sealed class ContentPartsInSessionsTests
     [Fact]
     public async Task AnEmptyPartsArrayIsKeptAsEmptyContentAsBefore()
     {
-        using var app = new JunisApp();
+        using var app = new JunisApp(engine: engine);
         var client = app.CreateAuthorizedClient();
         var first = new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Hello" }) };
         var (session, reply) = await TurnAsync(client, first);
@@ -65,7 +69,7 @@ public sealed class ContentPartsInSessionsTests
     [Fact]
     public async Task ConversationsDifferingOnlyInAnImageStayApart()
     {
-        using var app = new JunisApp();
+        using var app = new JunisApp(engine: engine);
         var client = app.CreateAuthorizedClient();
         var cat = Parts("https://example.com/cat.png");
         var dog = Parts("https://example.com/dog.png");
@@ -93,7 +97,7 @@ public sealed class ContentPartsInSessionsTests
     public async Task StoredPartsReachTheModelAgainWithTheStoredHistory()
     {
         await using var model = new FakeOpenAIServer();
-        using var app = new JunisApp(model.Settings());
+        using var app = new JunisApp(model.Settings(), engine: engine);
         var client = app.CreateAuthorizedClient();
         var parts = Parts("data:image/png;base64,iVBORw0KGgo=");
 
@@ -120,7 +124,7 @@ public sealed class ContentPartsInSessionsTests
                  "usage":{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}}
                 """),
         };
-        using var app = new JunisApp(model.Settings());
+        using var app = new JunisApp(model.Settings(), engine: engine);
         var client = app.CreateAuthorizedClient();
 
         using var response = await client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("Help me pick a lock.") } });

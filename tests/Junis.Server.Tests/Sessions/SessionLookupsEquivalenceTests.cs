@@ -2,6 +2,7 @@ using Junis.Server.Data;
 using Junis.Server.Sessions;
 using Junis.Server.Sessions.Sqlite;
 using Junis.Server.Sessions.Storage;
+using Junis.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using static Junis.Server.Tests.Sessions.SessionTestHelpers;
@@ -11,7 +12,8 @@ namespace Junis.Server.Tests.Sessions;
 /// <summary>
 /// SQLite's prepared lookups find what EF Core's find, over one database: every lookup, with every id, name and hash
 /// it holds and some it doesn't, in every organization. The fast path reads only what the resolver needs of a session
-/// (its id, hashes and counts) and of a message (what the model is sent), so those are what is compared.
+/// (its id, hashes and counts) and of a message (what the model is sent), so those are what is compared. And EF Core
+/// finds on PostgreSQL what it finds on SQLite, over databases the same requests filled.
 /// </summary>
 public sealed class SessionLookupsEquivalenceTests
 {
@@ -40,6 +42,25 @@ public sealed class SessionLookupsEquivalenceTests
         Assert.Equal(seeded.Other, await efCore.ByUserTurnsAsync(seeded.OrganizationB, sessions.Single(s => s.Id == seeded.Newest).UserTurnsHash));
         Assert.True(answers.Count(a => a.Contains("=> none", StringComparison.Ordinal)) is var misses && misses > 100 && misses < answers.Count - 100,
             "both hits and misses");
+    }
+
+    [Fact]
+    public async Task EveryLookupFindsTheSameOnPostgreSqlAsOnSqlite()
+    {
+        var onSqlite = await LabelledAnswersAsync(Engine.Sqlite);
+        var onPostgreSql = await LabelledAnswersAsync(Engine.PostgreSql);
+
+        StoreComparison.AssertSameLines(onSqlite, onPostgreSql, "PostgreSQL");
+    }
+
+    /// <summary>EF Core's answers over a database seeded on <paramref name="engine"/>, its random ids labelled in order of first appearance.</summary>
+    private static async Task<List<string>> LabelledAnswersAsync(Engine engine)
+    {
+        using var run = new StoreRun("EfCore", new(), engine);
+        await SeedAsync(run);
+        var sessions = await run.App.QueryAsync(db => db.Sessions.AsNoTracking().ToListAsync());
+        var answers = await Questions.About(sessions).AskAsync(new EfCoreSessionLookups(run.App.Services.GetRequiredService<IDbContextFactory<JunisDb>>()));
+        return answers.ConvertAll(new StoreRun.Labels().Of);
     }
 
     private sealed record Seeded(Guid OrganizationA, Guid OrganizationB, Guid Older, Guid Newest, Guid NamedAfterAnId, Guid Other);
@@ -104,12 +125,14 @@ public sealed class SessionLookupsEquivalenceTests
     {
         public static Questions About(List<Session> sessions)
         {
-            var ids = sessions.Select(s => s.Id).Append(Guid.NewGuid()).Order().ToList();
+            // In the order the sessions were made, not of their random ids, so that two databases holding alike are asked alike.
+            sessions = [.. sessions.OrderBy(s => s.CreatedAt).ThenBy(s => s.ConversationId, StringComparer.Ordinal)];
+            var ids = sessions.Select(s => s.Id).Append(Guid.NewGuid()).ToList();
             return new Questions(
-                sessions.Select(s => s.OrganizationId).Distinct().Append(Guid.NewGuid()).Order().ToList(),
+                sessions.Select(s => s.OrganizationId).Distinct().Append(Guid.NewGuid()).ToList(),
                 ids,
                 [
-                    .. sessions.Select(s => s.ConversationId).OfType<string>().Order(StringComparer.Ordinal),
+                    .. sessions.Select(s => s.ConversationId).OfType<string>(),
                     .. ids.SelectMany(id => new[] { id.ToString(), id.ToString().ToUpperInvariant(), id.ToString("N"), $"{{{id}}}" }),
                     "missing", "", " 대화", "대화 ",
                 ],

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using Junis.Server.Data;
+using Junis.Server.Data.PostgreSql;
 using Junis.Server.Llm;
 using Junis.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -14,8 +15,12 @@ using static Junis.Server.Tests.Sessions.SessionTestHelpers;
 namespace Junis.Server.Tests.Sessions;
 
 /// <summary>What a turn leaves behind, and when: always before the client sees it complete.</summary>
-public sealed class SessionPersistenceTests : IDisposable
+public abstract class SessionPersistenceTests(Engine engine) : IDisposable
 {
+    public sealed class OnSqlite() : SessionPersistenceTests(Engine.Sqlite);
+
+    public sealed class OnPostgreSql() : SessionPersistenceTests(Engine.PostgreSql);
+
     private readonly List<string> _databases = [];
 
     public void Dispose()
@@ -36,12 +41,14 @@ public sealed class SessionPersistenceTests : IDisposable
     }
 
     /// <summary>
-    /// A database file in WAL mode, as in production: a reader sees the last commit at once instead of waiting
+    /// On SQLite a database file in WAL mode, as in production: a reader sees the last commit at once instead of waiting
     /// for the writer as it would in a shared in-memory database, so a turn acknowledged early would show up missing.
+    /// PostgreSQL's readers see the last commit at once as well; its contexts are of its own type.
     /// </summary>
-    private static JunisApp WithSlowCommits(string database) => new(
-        new() { ["ConnectionStrings:Junis"] = $"Data Source={database}" },
-        services => services.ConfigureDbContext<JunisDb>(options => options.AddInterceptors(new SlowCommits())));
+    private JunisApp WithSlowCommits() => engine == Engine.PostgreSql
+        ? new(services: services => services.ConfigureDbContext<PostgresJunisDb>(options => options.AddInterceptors(new SlowCommits())), engine: engine)
+        : new(new() { ["ConnectionStrings:Junis"] = $"Data Source={TemporaryDatabase()}" },
+            services => services.ConfigureDbContext<JunisDb>(options => options.AddInterceptors(new SlowCommits())));
 
     private string TemporaryDatabase()
     {
@@ -53,7 +60,7 @@ public sealed class SessionPersistenceTests : IDisposable
     [Fact]
     public async Task TheTurnIsReadableFromAFreshContextTheMomentTheClientSeesDone()
     {
-        using var app = WithSlowCommits(TemporaryDatabase());
+        using var app = WithSlowCommits();
         using var response = await app.CreateAuthorizedClient().SendAsync(
             new HttpRequestMessage(HttpMethod.Post, Api.Completions) { Content = Api.Json(new { messages = Conversation(("user", "keep this")), stream = true }) },
             HttpCompletionOption.ResponseHeadersRead);
@@ -74,7 +81,7 @@ public sealed class SessionPersistenceTests : IDisposable
     [Fact]
     public async Task TheTurnIsReadableFromAFreshContextTheMomentTheClientGetsTheWholeAnswer()
     {
-        using var app = WithSlowCommits(TemporaryDatabase());
+        using var app = WithSlowCommits();
         using var response = await app.CreateAuthorizedClient().PostCompletionAsync(new { messages = Conversation(("user", "keep this")) });
         var stored = await app.MessagesAsync(Guid.Parse(response.Headers.GetValues("X-Session-Id").Single()));
 
@@ -85,7 +92,7 @@ public sealed class SessionPersistenceTests : IDisposable
     [Fact]
     public async Task TheReplyIsStoredWithItsFinishReasonAndTokensAndTheSessionKeepsTotals()
     {
-        using var app = new JunisApp();
+        using var app = new JunisApp(engine: engine);
         var client = app.CreateAuthorizedClient();
         using var response = await client.PostCompletionAsync(new { messages = Conversation(("user", "one two three four")), max_tokens = 3 });
         var usage = (await response.ReadJsonAsync())["usage"]!;
@@ -105,7 +112,7 @@ public sealed class SessionPersistenceTests : IDisposable
     public async Task AStreamTheClientAbandonsStoresWhatWasGeneratedMarkedInterrupted()
     {
         var model = new ScriptedModel((_, _, ct) => ScriptedModel.Words(["Once", " upon", " a", " time", .. Enumerable.Repeat(" and", 500)], TimeSpan.FromMilliseconds(30), ct));
-        using var app = new JunisApp(services: model.Install());
+        using var app = new JunisApp(services: model.Install(), engine: engine);
         app.UseKestrel();
         app.StartServer();
 
@@ -144,7 +151,7 @@ public sealed class SessionPersistenceTests : IDisposable
     {
         var failing = true;
         var model = new ScriptedModel((_, _, ct) => failing ? Fails(ct) : ScriptedModel.Words(["Better now"], TimeSpan.Zero, ct));
-        using var app = new JunisApp(services: model.Install());
+        using var app = new JunisApp(services: model.Install(), engine: engine);
         var client = app.CreateAuthorizedClient();
         var body = new { messages = Conversation(("user", "are you there?")), elevenlabs_extra_body = new { conversation_id = "flaky" } };
 
@@ -166,7 +173,7 @@ public sealed class SessionPersistenceTests : IDisposable
         var model = new ScriptedModel((messages, _, ct) => messages[^1].Role == ChatRole.Tool
             ? ScriptedModel.Words(["It is sunny."], TimeSpan.Zero, ct)
             : CallsWeather(ct));
-        using var app = new JunisApp(services: model.Install());
+        using var app = new JunisApp(services: model.Install(), engine: engine);
         var client = app.CreateAuthorizedClient();
         var tools = new[] { new { type = "function", function = new { name = "weather", parameters = new { type = "object", properties = new { city = new { type = "string" } } } } } };
 
@@ -200,7 +207,7 @@ public sealed class SessionPersistenceTests : IDisposable
         var release = new TaskCompletionSource();
         var hold = false;
         var model = new ScriptedModel((_, _, ct) => hold ? HeldAsync(release.Task, ct) : ScriptedModel.Words(["ok"], TimeSpan.Zero, ct));
-        using var app = new JunisApp(services: model.Install());
+        using var app = new JunisApp(services: model.Install(), engine: engine);
         var client = app.CreateAuthorizedClient();
         var (session, _) = await client.TurnAsync(new { messages = Conversation(("user", "first")), elevenlabs_extra_body = new { conversation_id = "to-forget" } });
         model.Calls.Clear();

@@ -7,16 +7,22 @@ using static Junis.Server.Tests.Sessions.SessionTestHelpers;
 namespace Junis.Server.Tests.Sessions;
 
 /// <summary>How a request finds its conversation: conversation id, a lone message, the transcript hash, the user turns.</summary>
-public sealed class SessionResolutionTests : IDisposable
+public abstract class SessionResolutionTests : IDisposable
 {
+    public sealed class OnSqlite() : SessionResolutionTests(Engine.Sqlite);
+
+    public sealed class OnPostgreSql() : SessionResolutionTests(Engine.PostgreSql);
+
     private readonly ScriptedModel _model = new((messages, _, ct) =>
         ScriptedModel.Words([$"Reply to {messages.Last(m => m.Role == ChatRole.User).Text}"], TimeSpan.Zero, ct));
+    private readonly Engine _engine;
     private readonly JunisApp _app;
     private readonly HttpClient _client;
 
-    public SessionResolutionTests()
+    protected SessionResolutionTests(Engine engine)
     {
-        _app = new JunisApp(services: _model.Install());
+        _engine = engine;
+        _app = new JunisApp(services: _model.Install(), engine: engine);
         _client = _app.CreateAuthorizedClient();
     }
 
@@ -231,7 +237,7 @@ public sealed class SessionResolutionTests : IDisposable
     [Fact]
     public async Task StoredHistoryIsLimitedToTheConfiguredNumberOfMessages()
     {
-        using var app = new JunisApp(new() { ["Junis:Sessions:HistoryLimit"] = "2" }, _model.Install());
+        using var app = new JunisApp(new() { ["Junis:Sessions:HistoryLimit"] = "2" }, _model.Install(), _engine);
         var client = app.CreateAuthorizedClient();
         var id = new { conversation_id = "short-memory" };
         foreach (var word in new[] { "one", "two", "three" })

@@ -10,7 +10,8 @@ namespace Junis.Server.Tests.Sessions;
 
 /// <summary>
 /// SQLite's fast path keeps sessions exactly as EF Core, the reference, keeps them: the same requests leave the same
-/// replies, the same rows to the last literal, and the same Sessions API answers (see <see cref="StoreRun"/>).
+/// replies, the same rows to the last literal, and the same Sessions API answers (see <see cref="StoreRun"/>). And
+/// PostgreSQL keeps them as SQLite does, to the microsecond (see <see cref="StoreComparison.ToTheMicrosecond"/>).
 /// </summary>
 public sealed class SessionStoreEquivalenceTests
 {
@@ -29,7 +30,7 @@ public sealed class SessionStoreEquivalenceTests
     [Fact]
     public async Task AnUnnamedConversationResentWholeForThreeTurnsIsKeptAlike()
     {
-        var kept = await AssertBothStoresKeepAlikeAsync(async run =>
+        var kept = await AssertEveryStoreKeepsAlikeAsync(async run =>
         {
             var system = new { role = "system", content = "Be brief." };
             var one = await run.SendAsync(new { messages = new[] { system, User("one") } });
@@ -45,7 +46,7 @@ public sealed class SessionStoreEquivalenceTests
     [Fact]
     public async Task ANamedConversationContinuedWithItsNewestMessageIsKeptAlike()
     {
-        var kept = await AssertBothStoresKeepAlikeAsync(async run =>
+        var kept = await AssertEveryStoreKeepsAlikeAsync(async run =>
         {
             await run.SendAsync(NamedTurn("session_id", "대화", "안녕하세요"));
             await run.StreamAsync(new { messages = Conversation(("user", "두 번째")), session_id = "대화", user_id = "caller-42", stream = true });
@@ -63,7 +64,7 @@ public sealed class SessionStoreEquivalenceTests
     [Fact]
     public async Task ReplaysReplaceTheirRepliesAlike()
     {
-        var kept = await AssertBothStoresKeepAlikeAsync(async run =>
+        var kept = await AssertEveryStoreKeepsAlikeAsync(async run =>
         {
             var one = await run.SendAsync(new { messages = Conversation(("user", "one")) });
             var history = Conversation(("user", "one"), ("assistant", one.Text), ("user", "two"));
@@ -87,7 +88,7 @@ public sealed class SessionStoreEquivalenceTests
     [Fact]
     public async Task AVoiceClientsCutShortTranscriptFindsItsSessionAlike()
     {
-        var kept = await AssertBothStoresKeepAlikeAsync(async run =>
+        var kept = await AssertEveryStoreKeepsAlikeAsync(async run =>
         {
             var first = await run.SendAsync(new { messages = Conversation(("user", "tell me everything")) });
             var cut = first.Text[..8];
@@ -105,7 +106,7 @@ public sealed class SessionStoreEquivalenceTests
     [Fact]
     public async Task ToolCallsToolResultsAndAnEndedCallAreKeptAlike()
     {
-        var kept = await AssertBothStoresKeepAlikeAsync(async run =>
+        var kept = await AssertEveryStoreKeepsAlikeAsync(async run =>
         {
             object[] tools = [Tool("weather"), Tool("end_call")];
             object[] messages =
@@ -136,7 +137,7 @@ public sealed class SessionStoreEquivalenceTests
                 : FakeOpenAIServer.StreamAsync(context, body, ["I see", " a cat."]),
         };
         JsonArray Image(string url) => [new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = url, ["detail"] = "low" } }];
-        var kept = await AssertBothStoresKeepAlikeAsync(async run =>
+        var kept = await AssertEveryStoreKeepsAlikeAsync(async run =>
         {
             var withText = Image("https://example.com/cat.png");
             withText.Add(new JsonObject { ["type"] = "text", ["text"] = "What is this?" });
@@ -171,7 +172,7 @@ public sealed class SessionStoreEquivalenceTests
                     : FakeOpenAIServer.ErrorAsync(context, 500, "boom", "server_error")
                 : FakeOpenAIServer.StreamAsync(context, body, ["Better", " now"]),
         };
-        var kept = await AssertBothStoresKeepAlikeAsync(async run =>
+        var kept = await AssertEveryStoreKeepsAlikeAsync(async run =>
         {
             var named = new { messages = Conversation(("user", "are you there?")), elevenlabs_extra_body = new { conversation_id = "flaky" } };
             failures = 1;
@@ -195,7 +196,7 @@ public sealed class SessionStoreEquivalenceTests
         {
             Handler = (context, body) => FakeOpenAIServer.StreamAsync(context, body, ["Costly"], usage: (2_000_000_000, 7)),
         };
-        var kept = await AssertBothStoresKeepAlikeAsync(async run =>
+        var kept = await AssertEveryStoreKeepsAlikeAsync(async run =>
         {
             await run.SendAsync(NamedTurn("session_id", "costly", "one"));
             await run.SendAsync(NamedTurn("session_id", "costly", "two"));
@@ -207,7 +208,7 @@ public sealed class SessionStoreEquivalenceTests
     [Fact]
     public async Task AStreamItsClientAbandonsIsKeptInterruptedAlike()
     {
-        var kept = await AssertBothStoresKeepAlikeAsync(async run =>
+        var kept = await AssertEveryStoreKeepsAlikeAsync(async run =>
         {
             await run.AbandonStreamAsync(new { messages = Conversation(("user", "a long story")), stream = true }, until: " time");
             await run.SendAsync(new { messages = Conversation(("user", "a long story"), ("assistant", "Once upon a time"), ("user", "go on")) });
@@ -230,7 +231,7 @@ public sealed class SessionStoreEquivalenceTests
     [Fact]
     public async Task DeletedSessionsAddressedAgainStartAfreshAlike()
     {
-        var kept = await AssertBothStoresKeepAlikeAsync(async run =>
+        var kept = await AssertEveryStoreKeepsAlikeAsync(async run =>
         {
             await run.SendAsync(NamedTurn("session_id", "to-forget", "first"));
             await run.SendAsync(NamedTurn("session_id", "to-forget", "second"));

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Junis.Server.Data;
 using Junis.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,11 +14,12 @@ namespace Junis.Server.Tests.Sessions;
 public sealed record StoreSetup(Dictionary<string, string?>? Settings = null, Func<ScriptedModel>? Model = null, bool OverSockets = false);
 
 /// <summary>
-/// One server storing sessions through one store, driven step by step. Every step sets the clock to the step's own
-/// time (whole seconds, halves, seven digits of fraction…), so what two stores write for the same steps can be
-/// compared to the tick and in EF Core's exact text. What the caller saw and what the database holds are read back
+/// One server storing sessions through one store, on one engine, driven step by step. Every step sets the clock to the
+/// step's own time (whole seconds, halves, seven digits of fraction…), so what two stores write for the same steps can
+/// be compared to the tick and in EF Core's exact text. What the caller saw and what the database holds are read back
 /// with every random id (sessions, organizations, keys, tool calls) replaced by a label given in order of first
-/// appearance, the id's case kept in the label.
+/// appearance, the id's case kept in the label. On PostgreSQL (where every store is EF Core) the rows are written as
+/// SQLite would hold them, so that the two engines can be compared line by line.
 /// </summary>
 public sealed partial class StoreRun : IDisposable
 {
@@ -24,14 +27,14 @@ public sealed partial class StoreRun : IDisposable
     private static readonly long[] Fractions = [0, 5_000_000, 1_234_567, 1_200_000, 1];
     private int _step;
 
-    public StoreRun(string store, StoreSetup setup)
+    public StoreRun(string store, StoreSetup setup, Engine engine = Engine.Sqlite)
     {
         Model = setup.Model?.Invoke();
         App = new JunisApp(new(setup.Settings ?? []) { ["Junis:Data:Store"] = store }, services =>
         {
             services.Replace(ServiceDescriptor.Singleton<TimeProvider>(Clock));
             Model?.Install()(services);
-        });
+        }, engine);
         if (setup.OverSockets)
         {
             App.UseKestrel();
@@ -114,7 +117,10 @@ public sealed partial class StoreRun : IDisposable
         }
         response.Dispose();
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (await App.QueryAsync(db => db.Sessions.AnyAsync(s => s.Id == session && s.LastUpdateAt >= Clock.GetUtcNow().UtcDateTime)) is false)
+        // The step's time as PostgreSQL keeps it, to the microsecond; SQLite keeps it whole.
+        var now = Clock.GetUtcNow().UtcDateTime;
+        var stepTime = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
+        while (await App.QueryAsync(db => db.Sessions.AnyAsync(s => s.Id == session && s.LastUpdateAt >= stepTime)) is false)
         {
             Assert.True(DateTime.UtcNow < deadline, "The abandoned turn was not stored.");
             await Task.Delay(20);
@@ -140,11 +146,12 @@ public sealed partial class StoreRun : IDisposable
     {
         var labels = new Labels();
         List<string> lines = [.. Seen.Select(labels.Of)];
-        var sessions = await RowsAsync("Sessions", """FROM "Sessions" t ORDER BY t."CreatedAt", t."ConversationId", t."Id" """);
+        // NULLs first is SQLite's default order, said for PostgreSQL, whose default puts them last.
+        var sessions = await RowsAsync("Sessions", """FROM "Sessions" t ORDER BY t."CreatedAt", t."ConversationId" NULLS FIRST, t."Id" """);
         lines.AddRange(sessions.Select(row => "Sessions: " + labels.Of(row.Line)));
         var messages = await RowsAsync("SessionMessages", """
             FROM "SessionMessages" t LEFT JOIN "Sessions" s ON s."Id" = t."SessionId"
-            ORDER BY s."CreatedAt", s."ConversationId", t."SessionId", t."Sequence"
+            ORDER BY s."CreatedAt", s."ConversationId" NULLS FIRST, t."SessionId", t."Sequence"
             """, ignored: "Id");
         lines.AddRange(messages.Select(row => "SessionMessages: " + labels.Of(row.Line)));
         lines.Add("GET /sessions: " + labels.Of(await GetAsync("/api/external/sessions?page_size=100")));
@@ -165,27 +172,64 @@ public sealed partial class StoreRun : IDisposable
         return $"{(int)response.StatusCode} {json.ToJsonString()}";
     }
 
-    /// <summary>Every row of <paramref name="table"/> (aliased t) as "Column=literal …", with its Id.</summary>
-    public Task<List<(string Id, string Line)>> RowsAsync(string table, string fromAndOrder, string ignored = "") => App.QueryAsync(async db =>
+    /// <summary>
+    /// Every row of <paramref name="table"/> (aliased t) as "Column=literal …", in SQLite's order of columns, with its Id
+    /// as SQLite holds it (upper-case text).
+    /// </summary>
+    public async Task<List<(string Id, string Line)>> RowsAsync(string table, string fromAndOrder, string ignored = "")
     {
-        await db.Database.OpenConnectionAsync();
-        var connection = db.Database.GetDbConnection();
-        var columns = new List<string>();
-        await using (var info = connection.CreateCommand())
+        var columns = (await SqliteColumns.Value)[table].Where(c => c != ignored).ToList();
+        return await App.QueryAsync(async db =>
         {
-            info.CommandText = $"SELECT name FROM pragma_table_info('{table}') WHERE name <> '{ignored}' ORDER BY cid";
-            await using var reader = await info.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-                columns.Add(reader.GetString(0));
+            await db.Database.OpenConnectionAsync();
+            await using var select = db.Database.GetDbConnection().CreateCommand();
+            var values = App.Engine == Engine.Sqlite ? columns.Select(c => $"quote(t.\"{c}\")") : columns.Select(c => $"t.\"{c}\"");
+            select.CommandText = $"""SELECT t."Id", {string.Join(", ", values)} {fromAndOrder}""";
+            await using var rows = await select.ExecuteReaderAsync();
+            var found = new List<(string, string)>();
+            while (await rows.ReadAsync())
+            {
+                var id = rows.GetValue(0) is Guid guid ? guid.ToString().ToUpperInvariant() : rows.GetValue(0).ToString()!;
+                found.Add((id, string.Join(" ", columns.Select((c, i) => $"{c}={(App.Engine == Engine.Sqlite ? rows.GetString(i + 1) : SqliteLiteral(rows.GetValue(i + 1)))}"))));
+            }
+            return found;
+        });
+    }
+
+    /// <summary>
+    /// Each table's columns in the order SQLite's migrations left them (those added later at the end), which PostgreSQL's
+    /// single migration does not share: the order of every engine's lines.
+    /// </summary>
+    private static readonly Lazy<Task<Dictionary<string, List<string>>>> SqliteColumns = new(async () =>
+    {
+        await using var db = new JunisDb(new DbContextOptionsBuilder<JunisDb>().UseSqlite("Data Source=:memory:").Options);
+        await db.Database.OpenConnectionAsync();
+        await DatabaseStartup.MigrateAsync(db, CancellationToken.None);
+        await using var info = db.Database.GetDbConnection().CreateCommand();
+        info.CommandText = "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c WHERE m.type = 'table' ORDER BY m.name, c.cid";
+        await using var reader = await info.ExecuteReaderAsync();
+        var tables = new Dictionary<string, List<string>>();
+        while (await reader.ReadAsync())
+        {
+            if (!tables.TryGetValue(reader.GetString(0), out var columns))
+                tables[reader.GetString(0)] = columns = [];
+            columns.Add(reader.GetString(1));
         }
-        await using var select = connection.CreateCommand();
-        select.CommandText = $"""SELECT t."Id", {string.Join(", ", columns.Select(c => $"quote(t.\"{c}\")"))} {fromAndOrder}""";
-        await using var rows = await select.ExecuteReaderAsync();
-        var found = new List<(string, string)>();
-        while (await rows.ReadAsync())
-            found.Add((rows.GetValue(0).ToString()!, string.Join(" ", columns.Select((c, i) => $"{c}={rows.GetString(i + 1)}"))));
-        return found;
+        return tables;
     });
+
+    /// <summary>A value read from PostgreSQL as SQLite's quote() writes what EF Core stores for it on SQLite.</summary>
+    private static string SqliteLiteral(object value) => value switch
+    {
+        DBNull => "NULL",
+        string text => $"'{text.Replace("'", "''", StringComparison.Ordinal)}'",
+        Guid id => $"'{id.ToString().ToUpperInvariant()}'",
+        DateTime time => $"'{time.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture)}'",
+        bool flag => flag ? "1" : "0",
+        byte[] bytes => $"X'{Convert.ToHexString(bytes)}'",
+        int or long => Convert.ToString(value, CultureInfo.InvariantCulture)!,
+        _ => throw new NotSupportedException($"No SQLite literal for a {value.GetType()}."),
+    };
 
     public void Dispose()
     {
@@ -193,7 +237,10 @@ public sealed partial class StoreRun : IDisposable
         App.Dispose();
     }
 
-    /// <summary>Random ids replaced by labels in order of first appearance: G1 for an id in upper case, g1 in lower case.</summary>
+    /// <summary>
+    /// Random ids replaced by labels in order of first appearance: G1 for an id in upper case, g1 in lower case, n1 for
+    /// one written without dashes.
+    /// </summary>
     public sealed partial class Labels
     {
         private readonly Dictionary<Guid, int> _ids = [];
@@ -206,6 +253,7 @@ public sealed partial class StoreRun : IDisposable
                 var label = Label(_ids, Guid.Parse(m.Value));
                 return !m.Value.Any(char.IsAsciiLetterLower) ? $"G{label}" : !m.Value.Any(char.IsAsciiLetterUpper) ? $"g{label}" : $"Gg{label}";
             });
+            text = AnIdWithoutDashes().Replace(text, m => $"n{Label(_ids, Guid.ParseExact(m.Value, "N"))}");
             return ACallId().Replace(text, m => $"call_#{Label(_calls, m.Value)}");
         }
 
@@ -215,37 +263,62 @@ public sealed partial class StoreRun : IDisposable
         [GeneratedRegex("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")]
         private static partial Regex AnId();
 
+        [GeneratedRegex(@"\b[0-9a-f]{32}\b")]
+        private static partial Regex AnIdWithoutDashes();
+
         [GeneratedRegex("call_[0-9a-f]{32}")]
         private static partial Regex ACallId();
     }
 }
 
-/// <summary>Runs the same steps on a server storing sessions through EF Core, the reference, and one storing them through SQLite's fast path.</summary>
-public static class StoreComparison
+/// <summary>
+/// Runs the same steps on a server storing sessions through EF Core on SQLite, the reference; on one storing them
+/// through SQLite's fast path; and on one storing them in PostgreSQL (through EF Core, as every store there).
+/// </summary>
+public static partial class StoreComparison
 {
-    /// <summary>Runs <paramref name="steps"/> on both stores, asserts that they left the same, and returns what the reference left.</summary>
-    public static async Task<List<string>> AssertBothStoresKeepAlikeAsync(Func<StoreRun, Task> steps, StoreSetup? setup = null)
+    /// <summary>
+    /// Runs <paramref name="steps"/> on every store, asserts that SQLite's fast path left exactly what the reference left
+    /// and PostgreSQL the same to the microsecond, and returns what the reference left.
+    /// </summary>
+    public static async Task<List<string>> AssertEveryStoreKeepsAlikeAsync(Func<StoreRun, Task> steps, StoreSetup? setup = null)
     {
         var reference = await RunAsync("EfCore", steps, setup);
         var fastPath = await RunAsync("Sqlite", steps, setup);
         AssertSameLines(reference, fastPath);
+        var postgres = await RunAsync("EfCore", steps, setup, Engine.PostgreSql);
+        AssertSameLines(reference.ConvertAll(ToTheMicrosecond), postgres.ConvertAll(ToTheMicrosecond), "PostgreSQL");
         return reference;
     }
 
-    public static async Task<List<string>> RunAsync(string store, Func<StoreRun, Task> steps, StoreSetup? setup = null)
+    public static async Task<List<string>> RunAsync(string store, Func<StoreRun, Task> steps, StoreSetup? setup = null, Engine engine = Engine.Sqlite)
     {
-        using var run = new StoreRun(store, setup ?? new());
+        using var run = new StoreRun(store, setup ?? new(), engine);
         await steps(run);
         return await run.SnapshotAsync();
     }
 
-    public static void AssertSameLines(List<string> reference, List<string> fastPath)
+    public static void AssertSameLines(List<string> reference, List<string> other, string otherName = "SQLite")
     {
-        for (var i = 0; i < Math.Max(reference.Count, fastPath.Count); i++)
+        for (var i = 0; i < Math.Max(reference.Count, other.Count); i++)
         {
             var expected = i < reference.Count ? reference[i] : "(no such line)";
-            var actual = i < fastPath.Count ? fastPath[i] : "(no such line)";
-            Assert.True(expected == actual, $"Line {i + 1} differs.\nEF Core: {expected}\nSQLite:  {actual}");
+            var actual = i < other.Count ? other[i] : "(no such line)";
+            Assert.True(expected == actual, $"Line {i + 1} differs.\nEF Core:    {expected}\n{otherName + ":",-11} {actual}");
         }
     }
+
+    /// <summary>
+    /// A line with every time in it cut to the microsecond. PostgreSQL keeps times to the microsecond, where SQLite
+    /// through EF Core keeps them to the tick, and the runs' clock steps in fractions of ticks (<see cref="StoreRun.Tick"/>):
+    /// the one way the engines may differ in what they keep.
+    /// </summary>
+    public static string ToTheMicrosecond(string line) => ATime().Replace(line, time =>
+    {
+        var fraction = time.Groups["fraction"].Value.PadRight(7, '0')[..6].TrimEnd('0');
+        return time.Groups["seconds"].Value + (fraction.Length > 0 ? "." + fraction : "");
+    });
+
+    [GeneratedRegex(@"(?<seconds>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(\.(?<fraction>\d{1,7}))?")]
+    private static partial Regex ATime();
 }

@@ -10,14 +10,22 @@ namespace Junis.Server.Tests.Sessions;
 /// Organization B, with a valid key of its own, against organization A's (the bootstrap key's) sessions:
 /// by every route and every way a request finds its session, A's conversations do not exist for B.
 /// </summary>
-public sealed class TenantIsolationTests : IDisposable
+public abstract class TenantIsolationTests : IDisposable
 {
+    public sealed class OnSqlite() : TenantIsolationTests(Engine.Sqlite);
+
+    public sealed class OnPostgreSql() : TenantIsolationTests(Engine.PostgreSql);
+
     private const string Sessions = "/api/external/sessions";
 
-    private readonly JunisApp _app = new();
+    private readonly JunisApp _app;
     private readonly HttpClient _a;
 
-    public TenantIsolationTests() => _a = _app.CreateAuthorizedClient();
+    protected TenantIsolationTests(Engine engine)
+    {
+        _app = new JunisApp(engine: engine);
+        _a = _app.CreateAuthorizedClient();
+    }
 
     public void Dispose() => _app.Dispose();
 

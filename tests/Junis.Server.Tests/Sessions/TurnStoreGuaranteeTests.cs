@@ -7,7 +7,10 @@ using static Junis.Server.Tests.Sessions.SessionTestHelpers;
 
 namespace Junis.Server.Tests.Sessions;
 
-/// <summary>What every turn store keeps, with the turn writer (ITurnStore's remarks), as far as a client can see it: on each store.</summary>
+/// <summary>
+/// What every turn store keeps, with the turn writer (ITurnStore's remarks), as far as a client can see it: on each
+/// store, and on PostgreSQL (where every store is EF Core).
+/// </summary>
 public sealed class TurnStoreGuaranteeTests
 {
     /// <summary>Every session's messages run 1…MessageCount, its last reply is an assistant's, and its totals are its messages' sums.</summary>
@@ -26,14 +29,15 @@ public sealed class TurnStoreGuaranteeTests
         }
     }
 
-    private static StoreRun Run(string store, StoreSetup? setup = null) => new(store, setup ?? new());
+    private static StoreRun Run(string store, Engine engine, StoreSetup? setup = null) => new(store, setup ?? new(), engine);
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task RacingFirstRequestsOfOneNameEndInOneSessionHoldingEveryTurnInOrder(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task RacingFirstRequestsOfOneNameEndInOneSessionHoldingEveryTurnInOrder(string store, Engine engine)
     {
-        using var run = Run(store);
+        using var run = Run(store, engine);
         for (var round = 0; round < 8; round++)
         {
             var name = $"race-{round}";
@@ -53,11 +57,12 @@ public sealed class TurnStoreGuaranteeTests
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task ManyConversationsAtOnceKeepTheirMessagesInOrderAndTheirTotalsAddingUp(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task ManyConversationsAtOnceKeepTheirMessagesInOrderAndTheirTotalsAddingUp(string store, Engine engine)
     {
-        using var run = Run(store);
+        using var run = Run(store, engine);
         object Unnamed(int conversation, int turn) => new
         {
             messages = Conversation([
@@ -84,16 +89,17 @@ public sealed class TurnStoreGuaranteeTests
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task AReplayReplacesTheReplyAndCountsOnlyTheNewRepliesTokens(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task AReplayReplacesTheReplyAndCountsOnlyTheNewRepliesTokens(string store, Engine engine)
     {
         var calls = 0;
         await using var model = new FakeOpenAIServer
         {
             Handler = (context, body) => FakeOpenAIServer.StreamAsync(context, body, [$"Answer {++calls}"], usage: (1000 * calls, calls)),
         };
-        using var run = Run(store, new StoreSetup(model.Settings()));
+        using var run = Run(store, engine, new StoreSetup(model.Settings()));
         var first = await run.SendAsync(new { messages = Conversation(("user", "one")) });
         var history = Conversation(("user", "one"), ("assistant", first.Text), ("user", "two"));
         await run.SendAsync(new { messages = history });
@@ -108,13 +114,14 @@ public sealed class TurnStoreGuaranteeTests
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task ASessionDeletedDuringATurnStaysDeletedAndItsNameStartsAfresh(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task ASessionDeletedDuringATurnStaysDeletedAndItsNameStartsAfresh(string store, Engine engine)
     {
         var release = new TaskCompletionSource();
         var hold = false;
-        using var run = Run(store, new StoreSetup(Model: () => new ScriptedModel((_, _, ct) =>
+        using var run = Run(store, engine, new StoreSetup(Model: () => new ScriptedModel((_, _, ct) =>
             hold ? HeldAsync(release.Task, ct) : ScriptedModel.Words(["ok"], TimeSpan.Zero, ct))));
         var (session, _) = await run.Client.TurnAsync(NamedTurn("conversation_id", "to-forget", "first"));
         run.Model!.Calls.Clear();
@@ -145,11 +152,12 @@ public sealed class TurnStoreGuaranteeTests
     }
 
     [Theory]
-    [InlineData("Sqlite")]
-    [InlineData("EfCore")]
-    public async Task TwoOrganizationsNeverShareASessionThoughTheyShareNamesAndTranscripts(string store)
+    [InlineData("Sqlite", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.Sqlite)]
+    [InlineData("EfCore", Engine.PostgreSql)]
+    public async Task TwoOrganizationsNeverShareASessionThoughTheyShareNamesAndTranscripts(string store, Engine engine)
     {
-        using var run = Run(store);
+        using var run = Run(store, engine);
         var other = run.App.CreateAuthorizedClient(await run.App.CreateKeyAsync("other"));
         foreach (var client in new[] { run.Client, other })
         {
@@ -168,13 +176,15 @@ public sealed class TurnStoreGuaranteeTests
     }
 
     [Fact]
-    public async Task RacingFirstRequestsOfOneNameLeaveTheSameMessagesOnBothStores()
+    public async Task RacingFirstRequestsOfOneNameLeaveTheSameMessagesOnEveryStore()
     {
-        var reference = await RaceAsync("EfCore");
-        var fastPath = await RaceAsync("Sqlite");
+        var reference = await RaceAsync("EfCore", Engine.Sqlite);
+        var fastPath = await RaceAsync("Sqlite", Engine.Sqlite);
+        var postgres = await RaceAsync("EfCore", Engine.PostgreSql);
 
         Assert.Equal(16, reference.Count(line => line.StartsWith("SessionMessages: ", StringComparison.Ordinal)));
         StoreComparison.AssertSameLines(reference, fastPath);
+        StoreComparison.AssertSameLines(reference.ConvertAll(StoreComparison.ToTheMicrosecond), postgres.ConvertAll(StoreComparison.ToTheMicrosecond), "PostgreSQL");
     }
 
     /// <summary>
@@ -182,9 +192,9 @@ public sealed class TurnStoreGuaranteeTests
     /// depend on the turns that won the race): the session and the set of its messages, without what the race decides
     /// (the order of turns, the last turn's hashes).
     /// </summary>
-    private static async Task<List<string>> RaceAsync(string store)
+    private static async Task<List<string>> RaceAsync(string store, Engine engine)
     {
-        using var run = Run(store, new StoreSetup(new() { ["Junis:Sessions:HistoryLimit"] = "0" }));
+        using var run = Run(store, engine, new StoreSetup(new() { ["Junis:Sessions:HistoryLimit"] = "0" }));
         run.Tick();
         await Task.WhenAll(Enumerable.Range(0, 8).Select(i => run.Client.TurnAsync(NamedTurn("conversation_id", "대화", $"hello {i}"))));
         await AssertEverySessionConsistentAsync(run.App);
