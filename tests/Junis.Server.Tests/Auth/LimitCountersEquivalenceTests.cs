@@ -1,16 +1,21 @@
 using System.Net;
 using Junis.Server.Auth;
 using Junis.Server.Auth.Memory;
+using Junis.Server.Auth.PostgreSql;
 using Junis.Server.Auth.Storage;
 using Junis.Server.Data;
 using Junis.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Junis.Server.Tests.Auth;
 
-/// <summary>The in-memory limit counters decide as their EF Core reference does, request by request, on either engine.</summary>
+/// <summary>
+/// The in-memory limit counters decide as their EF Core reference does, request by request, on either engine; and so do
+/// PostgreSQL's own, which count in one round trip.
+/// </summary>
 public sealed class LimitCountersEquivalenceTests
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 25, 10, 58, 30, TimeSpan.Zero);
@@ -33,6 +38,22 @@ public sealed class LimitCountersEquivalenceTests
         Assert.Contains("11:00:00 busy 3/5: allowed, minute 2/3 until 11:01:00, hour 4/5 until 12:00:00", fast);
         Assert.Contains("10:59:00 no-hour-limit 2/3: allowed, minute 0/2 until 11:00:00, hour 2/3 until 11:00:00", fast);
         Assert.Contains("11:00:30 203.0.113.7 failed (limit 2): not counted, refused until 11:01:00, blocked until 11:01:00", fast);
+    }
+
+    [Fact]
+    public async Task PostgreSqlsOwnCountersDecideAsTheReferenceDoes()
+    {
+        using var reference = new JunisApp(engine: Engine.PostgreSql);
+        using var batched = new JunisApp(engine: Engine.PostgreSql);
+        var clock = new FakeTimeProvider(Start);
+        var expected = await RunAsync(new EfCoreLimitCounters(reference.Services.GetRequiredService<IDbContextFactory<JunisDb>>(), clock), clock);
+        clock = new FakeTimeProvider(Start);
+        var seen = await RunAsync(new PostgresLimitCounters(batched.Services.GetRequiredService<IConfiguration>(), clock), clock);
+
+        Assert.Equal(expected, seen);
+        var windows = (JunisApp app) => app.QueryAsync(db => db.LimitWindows.OrderBy(w => w.Counter).ThenBy(w => w.Start)
+            .Select(w => $"{w.Counter} {w.Start:HH:mm} {w.Count}").ToListAsync());
+        Assert.Equal(await windows(reference), await windows(batched));
     }
 
     /// <summary>Every decision, with the time it was asked at, as the X-RateLimit-* headers and Retry-After would tell it.</summary>

@@ -60,13 +60,20 @@ internal sealed class EfCoreLimitCounters(IDbContextFactory<JunisDb> databases, 
 
     private static async Task<bool> TryTakeAsync(JunisDb db, Window window, CancellationToken cancellationToken)
     {
-        if (window.Unlimited || await TakeAsync(db, window, cancellationToken))
+        if (window.Unlimited)
             return true;
-        if (await Row(db, window).AnyAsync(cancellationToken))
-            return false; // full
-        // The window's first request: insert its row, unless another request inserted it since the update (the key
-        // refuses the second insert), in which case the update decides.
-        return await TryInsertAsync(db, window, cancellationToken) || await TakeAsync(db, window, cancellationToken);
+        while (!await TakeAsync(db, window, cancellationToken))
+        {
+            // Full, or missing when the update looked: another request may have inserted the row since, so only a full
+            // row refuses. The window's first request inserts it, unless another did first (the key refuses the second
+            // insert): then the update decides again, as it does for a row that appeared with room.
+            var count = await Row(db, window).Select(w => (int?)w.Count).SingleOrDefaultAsync(cancellationToken);
+            if (count >= window.Limit)
+                return false;
+            if (count is null && await TryInsertAsync(db, window, cancellationToken))
+                return true;
+        }
+        return true;
     }
 
     private static async Task<bool> TakeAsync(JunisDb db, Window window, CancellationToken cancellationToken) =>
