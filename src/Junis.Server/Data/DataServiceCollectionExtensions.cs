@@ -49,6 +49,13 @@ public static class DataServiceCollectionExtensions
     /// </summary>
     public const string StoreSetting = "Junis:Data:Store";
 
+    /// <summary>
+    /// Whether the engine's fast paths serve the seams that have one: unless <c>Junis:Data:Store</c> asks for the EF Core
+    /// reference. On SQLite every seam has one; on PostgreSQL the turn store (the rest take the reference there).
+    /// </summary>
+    public static bool FastPathsWanted(this IServiceProvider services) =>
+        services.GetRequiredService<IConfiguration>().GetValue(StoreSetting, DataStore.Sqlite) != DataStore.EfCore;
+
     public static DataStore Store(this IServiceProvider services) =>
         // SQLite's fast paths speak SQLite; any other engine takes the reference.
         services.Provider() != DatabaseProvider.Sqlite ? DataStore.EfCore

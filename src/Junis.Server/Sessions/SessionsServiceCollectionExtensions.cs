@@ -14,7 +14,9 @@ public static class SessionsServiceCollectionExtensions
         services.AddSingleton<ISessionLookups>(sp => sp.Store() == DataStore.EfCore
             ? ActivatorUtilities.CreateInstance<EfCoreSessionLookups>(sp)
             : sp.GetRequiredService<SqliteSessionLookups>());
-        services.AddSingleton<ITurnStore>(sp => sp.Store() == DataStore.EfCore
+        services.AddSingleton<ITurnStore>(sp => sp.FastPathsWanted() && sp.Provider() == DatabaseProvider.PostgreSQL
+            ? ActivatorUtilities.CreateInstance<PostgresTurnStore>(sp)
+            : sp.Store() == DataStore.EfCore
             ? ActivatorUtilities.CreateInstance<EfCoreTurnStore>(sp)
             : ActivatorUtilities.CreateInstance<SqliteTurnStore>(sp));
         services.AddSingleton<SessionResolver>();

@@ -5,17 +5,23 @@ namespace Junis.Server.Tests.Sessions;
 
 /// <summary>
 /// The turn store's guarantees (ITurnStore's remarks) with two servers on one PostgreSQL database, each with its own
-/// turn writer: what the one writer of a single server gives for free, the database's locks give here.
+/// turn writer: what the one writer of a single server gives for free, the database's locks give here. On PostgreSQL's
+/// own turn store, the default, and on the EF Core reference.
 /// </summary>
-public sealed class SeveralServersTests : IDisposable
+public abstract class SeveralServersTests : IDisposable
 {
-    private readonly JunisApp _first = new(engine: Engine.PostgreSql);
+    public sealed class OnPostgresTurnStore() : SeveralServersTests("Sqlite");
+
+    public sealed class OnEfCore() : SeveralServersTests("EfCore");
+
+    private readonly JunisApp _first;
     private readonly JunisApp _second;
     private readonly HttpClient[] _clients;
 
-    public SeveralServersTests()
+    protected SeveralServersTests(string store)
     {
-        _second = new JunisApp(new() { ["ConnectionStrings:Junis"] = _first.ConnectionString }, engine: Engine.PostgreSql);
+        _first = new JunisApp(new() { ["Junis:Data:Store"] = store }, engine: Engine.PostgreSql);
+        _second = new JunisApp(new() { ["Junis:Data:Store"] = store, ["ConnectionStrings:Junis"] = _first.ConnectionString }, engine: Engine.PostgreSql);
         _clients = [_first.CreateAuthorizedClient(), _second.CreateAuthorizedClient()];
     }
 

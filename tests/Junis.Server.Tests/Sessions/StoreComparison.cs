@@ -273,13 +273,14 @@ public sealed partial class StoreRun : IDisposable
 
 /// <summary>
 /// Runs the same steps on a server storing sessions through EF Core on SQLite, the reference; on one storing them
-/// through SQLite's fast path; and on one storing them in PostgreSQL (through EF Core, as every store there).
+/// through SQLite's fast path; and on PostgreSQL, through EF Core and through its own turn store.
 /// </summary>
 public static partial class StoreComparison
 {
     /// <summary>
-    /// Runs <paramref name="steps"/> on every store, asserts that SQLite's fast path left exactly what the reference left
-    /// and PostgreSQL the same to the microsecond, and returns what the reference left.
+    /// Runs <paramref name="steps"/> on every store, asserts that SQLite's fast path left exactly what the reference left,
+    /// PostgreSQL the same to the microsecond, and PostgreSQL's turn store exactly what EF Core left there; returns what
+    /// the reference left.
     /// </summary>
     public static async Task<List<string>> AssertEveryStoreKeepsAlikeAsync(Func<StoreRun, Task> steps, StoreSetup? setup = null)
     {
@@ -288,6 +289,9 @@ public static partial class StoreComparison
         AssertSameLines(reference, fastPath);
         var postgres = await RunAsync("EfCore", steps, setup, Engine.PostgreSql);
         AssertSameLines(reference.ConvertAll(ToTheMicrosecond), postgres.ConvertAll(ToTheMicrosecond), "PostgreSQL");
+        // PostgreSQL's own turn store, its default: held to the reference on the same engine, then to SQLite's.
+        var postgresFastPath = await RunAsync("Sqlite", steps, setup, Engine.PostgreSql);
+        AssertSameLines(postgres, postgresFastPath, "PostgreSQL's turn store");
         return reference;
     }
 

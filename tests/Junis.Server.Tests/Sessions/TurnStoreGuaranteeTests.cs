@@ -35,6 +35,7 @@ public sealed class TurnStoreGuaranteeTests
     [InlineData("Sqlite", Engine.Sqlite)]
     [InlineData("EfCore", Engine.Sqlite)]
     [InlineData("EfCore", Engine.PostgreSql)]
+    [InlineData("Sqlite", Engine.PostgreSql)] // the fast path there: PostgreSQL's own turn store
     public async Task RacingFirstRequestsOfOneNameEndInOneSessionHoldingEveryTurnInOrder(string store, Engine engine)
     {
         using var run = Run(store, engine);
@@ -60,6 +61,7 @@ public sealed class TurnStoreGuaranteeTests
     [InlineData("Sqlite", Engine.Sqlite)]
     [InlineData("EfCore", Engine.Sqlite)]
     [InlineData("EfCore", Engine.PostgreSql)]
+    [InlineData("Sqlite", Engine.PostgreSql)] // the fast path there: PostgreSQL's own turn store
     public async Task ManyConversationsAtOnceKeepTheirMessagesInOrderAndTheirTotalsAddingUp(string store, Engine engine)
     {
         using var run = Run(store, engine);
@@ -92,6 +94,7 @@ public sealed class TurnStoreGuaranteeTests
     [InlineData("Sqlite", Engine.Sqlite)]
     [InlineData("EfCore", Engine.Sqlite)]
     [InlineData("EfCore", Engine.PostgreSql)]
+    [InlineData("Sqlite", Engine.PostgreSql)] // the fast path there: PostgreSQL's own turn store
     public async Task AReplayReplacesTheReplyAndCountsOnlyTheNewRepliesTokens(string store, Engine engine)
     {
         var calls = 0;
@@ -117,6 +120,7 @@ public sealed class TurnStoreGuaranteeTests
     [InlineData("Sqlite", Engine.Sqlite)]
     [InlineData("EfCore", Engine.Sqlite)]
     [InlineData("EfCore", Engine.PostgreSql)]
+    [InlineData("Sqlite", Engine.PostgreSql)] // the fast path there: PostgreSQL's own turn store
     public async Task ASessionDeletedDuringATurnStaysDeletedAndItsNameStartsAfresh(string store, Engine engine)
     {
         var release = new TaskCompletionSource();
@@ -155,6 +159,7 @@ public sealed class TurnStoreGuaranteeTests
     [InlineData("Sqlite", Engine.Sqlite)]
     [InlineData("EfCore", Engine.Sqlite)]
     [InlineData("EfCore", Engine.PostgreSql)]
+    [InlineData("Sqlite", Engine.PostgreSql)] // the fast path there: PostgreSQL's own turn store
     public async Task TwoOrganizationsNeverShareASessionThoughTheyShareNamesAndTranscripts(string store, Engine engine)
     {
         using var run = Run(store, engine);
