@@ -2,8 +2,9 @@ namespace Junis.Server.Sessions.Storage;
 
 /// <summary>
 /// Where the turn writer stores turns: a transaction at a time, each holding a batch of turns, applied in order
-/// (see <see cref="TurnWriter"/>). Implemented by <see cref="EfCoreTurnStore"/>, the reference for any provider, and
-/// by <see cref="Sqlite.SqliteTurnStore"/>, SQLite's prepared statements, which tests hold to it.
+/// (see <see cref="TurnWriter"/>). Implemented by <see cref="EfCoreTurnStore"/>, the reference for any provider; by
+/// <see cref="Sqlite.SqliteTurnStore"/>, SQLite's prepared statements; and by <see cref="PostgreSql.PostgresTurnStore"/>,
+/// PostgreSQL's batches; tests hold both to the reference.
 /// </summary>
 /// <remarks>
 /// <para>What every store, with <see cref="TurnWriter"/> and <see cref="ISessionLookups"/>, guarantees. On one instance
@@ -28,10 +29,10 @@ namespace Junis.Server.Sessions.Storage;
 /// after a find that named it, in the same transaction.</item>
 /// <item><b>Totals add up.</b> A session's token totals are the sums of its messages' tokens.</item>
 /// </list>
-/// <para>Kept in memory, and so per instance: which sessions have a turn in progress (<see cref="SessionActivity"/>).
-/// The request and failed-authentication limits have their own seam, with its own guarantees
-/// (<see cref="Auth.Storage.ILimitCounters"/>): counted in each instance's memory by default, where several instances
-/// each count alone and so multiply every limit; in the database, shared by every instance, with the EF Core store.</para>
+/// <para>Which sessions have a turn in progress is not the store's: <see cref="SessionActivity"/> keeps it in memory,
+/// and on PostgreSQL publishes it to the other instances. The request and failed-authentication limits have their own
+/// seam, with its own guarantees (<see cref="Auth.Storage.ILimitCounters"/>): on SQLite counted in each instance's
+/// memory by default; in the database, shared by every instance, with the EF Core store and always on PostgreSQL.</para>
 /// </remarks>
 public interface ITurnStore
 {
