@@ -55,6 +55,12 @@ public static class FleetApi
         return new Sent(response.StatusCode, session, string.Concat(words));
     }
 
+    /// <summary>A response's status, and for a 429 the room its key's minute still had by the server's own count.</summary>
+    public static string Status(HttpResponseMessage response) =>
+        response.StatusCode == HttpStatusCode.TooManyRequests && response.Headers.TryGetValues("X-RateLimit-Remaining-Minute", out var remaining)
+            ? $"429 with {remaining.Single()} left in the minute"
+            : $"{(int)response.StatusCode}";
+
     /// <summary>A session's messages in order (up to 100), found by its id or name; null when there is no such session.</summary>
     public static async Task<List<Message>?> MessagesAsync(this HttpClient client, string idOrName)
     {

@@ -87,8 +87,12 @@ public sealed class InstanceLossTests(Figures figures, ITestOutputHelper output)
         var opening = Stopwatch.StartNew();
         var streams = begun.Select((b, i) => clients[0].StreamAsync(
             new { stream = true, messages = new[] { Api.UserMessage($"stream {i}") } }, _ => b.TrySetResult())).ToList();
-        await Task.WhenAll(begun.Select(b => b.Task)).WaitAsync(TimeSpan.FromSeconds(60));
+        // Each stream has begun, or has ended without a word: refused or failed.
+        await Task.WhenAny(Task.WhenAll(streams.Select((stream, i) => Task.WhenAny(begun[i].Task, stream))), Task.Delay(TimeSpan.FromSeconds(60)));
         opening.Stop();
+        Assert.True(begun.All(b => b.Task.IsCompleted), $"{begun.Count(b => b.Task.IsCompleted)} of 50 streams began within 60 s, " +
+            $"{model.Requests.Count} reached the model; of those that ended, the statuses: " +
+            $"{string.Join(", ", streams.Where(s => s.IsCompletedSuccessfully).Select(s => Status(s.Result.Response)))}\n{fleet.Errors()}");
 
         using var probe = new HttpClient { BaseAddress = fleet.Instances[0].Client.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var sigterm = new Stopwatch();

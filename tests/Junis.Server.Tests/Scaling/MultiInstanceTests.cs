@@ -51,6 +51,24 @@ public sealed partial class MultiInstanceTests(MultiInstanceTests.ThreeInstances
         Assert.Equal(100, refused);
     }
 
+    [Fact]
+    public async Task ANewKeysFirstRequestsAtOnceOnEveryInstanceAreAllAdmittedBelowItsLimit()
+    {
+        var clients = _fleet.Clients(await _fleet.CreateKeyAsync("first-window", perMinute: 100));
+
+        // Its windows' first requests: each instance finds no window yet, and one of them inserts it.
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 60).Select(async i =>
+        {
+            using var response = await clients[i % 3].GetAsync("/api/external/v1/models");
+            return Status(response);
+        }));
+
+        var refused = statuses.Where(s => s != "200").ToList();
+        figures.Report(output, $"a new key's first 60 requests at once, limit 100/min: {60 - refused.Count} admitted, " +
+            $"refused: {(refused.Count == 0 ? "none" : string.Join(", ", refused))}");
+        Assert.Empty(refused);
+    }
+
     [Theory]
     [InlineData("named")]
     [InlineData("unnamed")]
