@@ -42,6 +42,9 @@ public sealed class Fleet : IAsyncDisposable
             // A test about limits sets them on its own key.
             ["Junis__RateLimits__DefaultPerMinute"] = "1000000",
             ["Junis__RateLimits__DefaultPerHour"] = "1000000",
+            // Every client here comes from 127.0.0.1, and each wait for a new key to be loaded counts failed authentications:
+            // the address must not be blocked for them, or a revoked key would be answered 429 instead of 401.
+            ["Junis__RateLimits__FailedAuthPerMinute"] = "1000000",
         };
         foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
             environment[name] = value;
