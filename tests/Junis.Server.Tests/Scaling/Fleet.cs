@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -105,7 +106,7 @@ public sealed class Fleet : IAsyncDisposable
     /// <summary>How long until the instance answers a request for the models with <paramref name="wanted"/>; at most 10 s.</summary>
     public static async Task<TimeSpan> WaitForStatusAsync(HttpClient client, HttpStatusCode wanted)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
         while (true)
         {
             using (var response = await client.GetAsync("/api/external/v1/models"))

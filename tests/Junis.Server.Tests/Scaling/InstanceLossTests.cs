@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Junis.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
@@ -37,7 +38,7 @@ public sealed class InstanceLossTests(Figures figures, ITestOutputHelper output)
                     if (sent.Acknowledged)
                         acknowledged.Add((instance, text, sent));
                 }
-                catch (Exception e) when (e is HttpRequestException or IOException)
+                catch (Exception e) when (e is HttpRequestException or IOException or JsonException)
                 {
                     // Cut off by the kill, so never acknowledged.
                 }
