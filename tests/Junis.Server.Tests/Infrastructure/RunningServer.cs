@@ -76,6 +76,13 @@ public sealed class RunningServer : IAsyncDisposable
         kill.WaitForExit();
     }
 
+    /// <summary>Ends the server at once with SIGKILL, as <c>kill -9</c> or a crash does: it runs nothing more, not even a drain.</summary>
+    public void Kill()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+    }
+
     /// <summary>The server's exit code, once it has exited of itself.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
