@@ -51,6 +51,27 @@ public sealed class ApiKeyStoreEquivalenceTests : IDisposable
     }
 
     [Fact]
+    public async Task ARevocationStampedBeforeTheNewestOneStillChangesTheVersionInBothStores()
+    {
+        await _app.CreateKeyAsync("acme");
+        await _app.CreateKeyAsync("globex");
+        async Task RevokeAsync(Func<IQueryable<ApiKey>, Task<ApiKey>> which, DateTime at) => await _app.QueryAsync(async db =>
+        {
+            (await which(db.ApiKeys.OrderBy(k => k.CreatedAt))).RevokedAt = at;
+            return await db.SaveChangesAsync();
+        });
+        await RevokeAsync(keys => keys.LastAsync(), new DateTime(2026, 12, 6, 23, 0, 0, DateTimeKind.Utc));
+        var before = (await Reference.VersionAsync(default), await Fast.VersionAsync(default));
+
+        // Written by a host whose clock runs an hour behind: the newest revocation time does not move.
+        await RevokeAsync(keys => keys.FirstAsync(), new DateTime(2026, 12, 6, 22, 0, 0, DateTimeKind.Utc));
+
+        Assert.NotEqual(before.Item1, await Reference.VersionAsync(default));
+        Assert.NotEqual(before.Item2, await Fast.VersionAsync(default));
+        await AssertSameAsync();
+    }
+
+    [Fact]
     public async Task ALastUseOnlyMovesForwardInBothStores()
     {
         var keyId = await _app.QueryAsync(db => db.ApiKeys.Select(k => k.Id).FirstAsync());
@@ -70,8 +91,8 @@ public sealed class ApiKeyStoreEquivalenceTests : IDisposable
     {
         await _app.QueryAsync(db => db.ApiKeys.ExecuteDeleteAsync());
 
-        Assert.Equal(new KeysVersion(0, null, null), await Reference.VersionAsync(default));
-        Assert.Equal(new KeysVersion(0, null, null), await Fast.VersionAsync(default));
+        Assert.Equal(new KeysVersion(0, 0, null, null), await Reference.VersionAsync(default));
+        Assert.Equal(new KeysVersion(0, 0, null, null), await Fast.VersionAsync(default));
     }
 
     [Fact]

@@ -13,10 +13,10 @@ internal sealed class SqliteApiKeyStore(IServiceScopeFactory scopes) : IApiKeySt
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<JunisDb>();
-        await using var command = await db.CommandAsync("""SELECT COUNT(*), MAX("CreatedAt"), MAX("RevokedAt") FROM "ApiKeys" """, cancellationToken);
+        await using var command = await db.CommandAsync("""SELECT COUNT(*), COUNT("RevokedAt"), MAX("CreatedAt"), MAX("RevokedAt") FROM "ApiKeys" """, cancellationToken);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return new KeysVersion(reader.GetInt64(0), reader.GetUtcDateTime(1), reader.GetUtcDateTime(2));
+        return new KeysVersion(reader.GetInt64(0), reader.GetInt64(1), reader.GetUtcDateTime(2), reader.GetUtcDateTime(3));
     }
 
     public async Task<List<ApiKey>> UsableKeysAsync(CancellationToken cancellationToken)

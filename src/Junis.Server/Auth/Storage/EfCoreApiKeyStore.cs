@@ -10,7 +10,7 @@ internal sealed class EfCoreApiKeyStore(IDbContextFactory<JunisDb> databases) : 
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var version = await db.ApiKeys.GroupBy(_ => 1)
-            .Select(keys => new KeysVersion(keys.LongCount(), keys.Max(k => (DateTime?)k.CreatedAt), keys.Max(k => k.RevokedAt)))
+            .Select(keys => new KeysVersion(keys.LongCount(), keys.LongCount(k => k.RevokedAt != null), keys.Max(k => (DateTime?)k.CreatedAt), keys.Max(k => k.RevokedAt)))
             .SingleOrDefaultAsync(cancellationToken);
         return version;
     }

@@ -20,5 +20,8 @@ public interface IApiKeyStore
     Task MarkUsedAsync(Guid keyId, DateTime at, CancellationToken cancellationToken);
 }
 
-/// <summary>What changes whenever a key is created or revoked: the count, the newest creation, the newest revocation.</summary>
-public readonly record struct KeysVersion(long Count, DateTime? LastCreated, DateTime? LastRevoked);
+/// <summary>
+/// What changes whenever a key is created or revoked: the counts of keys and of revoked keys, the newest creation, the
+/// newest revocation. The counts catch what the times would miss when the clocks of the hosts writing them disagree.
+/// </summary>
+public readonly record struct KeysVersion(long Count, long Revoked, DateTime? LastCreated, DateTime? LastRevoked);
