@@ -31,7 +31,7 @@ public sealed class JunisApp : WebApplicationFactory<Program>
         if (engine == Engine.PostgreSql)
         {
             // Away from the test's synchronization context, which a constructor cannot await.
-            _postgres = Task.Run(PostgresCluster.CreateDatabaseAsync).GetAwaiter().GetResult();
+            _postgres = Task.Run(() => PostgresCluster.CreateDatabaseAsync()).GetAwaiter().GetResult();
             ConnectionString = _postgres.ConnectionString;
         }
         else

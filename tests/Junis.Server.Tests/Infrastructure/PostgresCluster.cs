@@ -23,12 +23,15 @@ public static class PostgresCluster
     private static readonly Lazy<Task<NpgsqlConnectionStringBuilder>> Server = new(StartAsync);
     private static int _databases;
 
-    /// <summary>A new database holding the current schema: its connection string, and a handle that drops it.</summary>
-    public static async Task<TestDatabase> CreateDatabaseAsync()
+    /// <summary>
+    /// A new database holding the current schema, or nothing at all when <paramref name="empty"/>: its connection string,
+    /// and a handle that drops it.
+    /// </summary>
+    public static async Task<TestDatabase> CreateDatabaseAsync(bool empty = false)
     {
         var server = await Server.Value;
         var name = string.Create(CultureInfo.InvariantCulture, $"junis_{Environment.ProcessId}_{Interlocked.Increment(ref _databases)}");
-        await ExecuteAsync(server, $"CREATE DATABASE {name} TEMPLATE {Template}");
+        await ExecuteAsync(server, empty ? $"CREATE DATABASE {name}" : $"CREATE DATABASE {name} TEMPLATE {Template}");
         return new TestDatabase(new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = name }.ConnectionString, server, name);
     }
 

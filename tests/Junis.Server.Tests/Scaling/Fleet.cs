@@ -31,10 +31,15 @@ public sealed class Fleet : IAsyncDisposable
 
     public IReadOnlyList<RunningServer> Instances { get; }
 
-    /// <summary>Starts <paramref name="instances"/> instances at once, with <paramref name="settings"/> as environment variables.</summary>
-    public static async Task<Fleet> StartAsync(int instances, IReadOnlyDictionary<string, string?>? settings = null)
+    public string ConnectionString => _database.ConnectionString;
+
+    /// <summary>
+    /// Starts <paramref name="instances"/> instances at once, with <paramref name="settings"/> as environment variables, on a
+    /// database the migrations have brought up to date, or on an empty one when <paramref name="emptyDatabase"/>.
+    /// </summary>
+    public static async Task<Fleet> StartAsync(int instances, IReadOnlyDictionary<string, string?>? settings = null, bool emptyDatabase = false)
     {
-        var database = await PostgresCluster.CreateDatabaseAsync();
+        var database = await PostgresCluster.CreateDatabaseAsync(emptyDatabase);
         var environment = new Dictionary<string, string?>
         {
             ["Junis__Database__Provider"] = "PostgreSQL",

@@ -16,6 +16,14 @@ internal sealed class PostgresLimitCounters(IConfiguration configuration, TimePr
 {
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1), Hour = TimeSpan.FromHours(1);
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Every request of a key locks the same rows until its commit, so the commit's wait for the WAL flush would bound one
+    /// key's requests to one per flush (bench/ANALYSIS.md, "Several instances on PostgreSQL"). A count is not a turn: the
+    /// commit is visible at once to every instance, and only a crash of the database within its WAL writer's delay
+    /// (200 ms by default) could forget it, letting those requests be counted again.
+    /// </summary>
+    private const string NoFlushWait = "SET LOCAL synchronous_commit TO OFF";
     private readonly string _connectionString = PostgresConnection.WithDefaults(DataServiceCollectionExtensions.ConnectionString(configuration));
     private long _nextPruneTicks;
 
@@ -31,6 +39,7 @@ internal sealed class PostgresLimitCounters(IConfiguration configuration, TimePr
         await using var connection = await OpenAsync(now, cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(NoFlushWait));
         batch.BatchCommands.Add(WithWindows(limited, """
             INSERT INTO "LimitWindows" ("Counter", "Start", "Count")
             SELECT c, s, 0 FROM unnest($1, $2, $3) AS l(c, s, n) ON CONFLICT DO NOTHING
@@ -87,15 +96,21 @@ internal sealed class PostgresLimitCounters(IConfiguration configuration, TimePr
         if (window.Unlimited)
             return null;
         await using var connection = await OpenAsync(now, cancellationToken);
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(NoFlushWait));
         // One statement: the row is created with the first failure or takes a slot if it has room, atomically either way.
-        await using var command = new NpgsqlCommand("""
+        var take = new NpgsqlBatchCommand("""
             INSERT INTO "LimitWindows" AS w ("Counter", "Start", "Count") VALUES ($1, $2, 1)
             ON CONFLICT ("Counter", "Start") DO UPDATE SET "Count" = w."Count" + 1 WHERE w."Count" < $3
-            """, connection)
+            """)
         {
             Parameters = { new() { Value = window.Counter }, new() { Value = window.Start }, new() { Value = window.Limit } },
         };
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? null : window.End;
+        batch.BatchCommands.Add(take);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return take.RecordsAffected == 1 ? null : window.End;
     }
 
     private static Window Failures(IPAddress address, DateTimeOffset now, int perMinute) => Window.Of($"ip:{address}:minute", now, Minute, perMinute);
