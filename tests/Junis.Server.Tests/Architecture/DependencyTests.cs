@@ -46,13 +46,26 @@ public sealed partial class DependencyTests
     }
 
     [Fact]
+    public void OnlyThePostgreSqlStoresTouchNpgsqlsOwnApi()
+    {
+        var offences = SourceFiles("")
+            .Where(file => !file.Split(Path.DirectorySeparatorChar).Contains("PostgreSql"))
+            .Where(file => NpgsqlApi().IsMatch(File.ReadAllText(file)))
+            .Select(Relative)
+            .ToList();
+
+        Assert.True(offences.Count == 0, "Npgsql's API outside a PostgreSql folder: " + string.Join(", ", offences));
+    }
+
+    [Fact]
     public void TheChecksSeeTheSource()
     {
-        // Guards the two tests above against passing on an empty tree.
+        // Guards the tests above against passing on an empty tree.
         Assert.Contains(SourceFiles("Sessions"), file => file.EndsWith("TurnWriter.cs", StringComparison.Ordinal));
         Assert.Contains("ChatCompletions", References(SourceFiles("ChatCompletions").Single(f => f.EndsWith("CompletionStream.cs", StringComparison.Ordinal))).Append("ChatCompletions"));
         Assert.Contains("Orchestration", References(SourceFiles("ChatCompletions").Single(f => f.EndsWith("CompletionStream.cs", StringComparison.Ordinal))));
         Assert.Contains(SourceFiles(""), file => SqliteApi().IsMatch(File.ReadAllText(file)));
+        Assert.Contains(SourceFiles(""), file => NpgsqlApi().IsMatch(File.ReadAllText(file)));
     }
 
     private static IEnumerable<string> SourceFiles(string folder) =>
@@ -73,4 +86,7 @@ public sealed partial class DependencyTests
 
     [GeneratedRegex(@"\bSqliteConnection\b|\bSQLitePCL\b|\braw\.sqlite3_|\bMicrosoft\.Data\.Sqlite\b")]
     private static partial Regex SqliteApi();
+
+    [GeneratedRegex(@"\busing Npgsql\b|\bNpgsql(Connection|Command|Batch|BatchCommand|DataReader|Parameter|DataSource)\b")]
+    private static partial Regex NpgsqlApi();
 }
