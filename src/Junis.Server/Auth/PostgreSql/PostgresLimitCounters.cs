@@ -14,7 +14,6 @@ namespace Junis.Server.Auth.PostgreSql;
 /// </summary>
 internal sealed class PostgresLimitCounters(IConfiguration configuration, TimeProvider clock) : ILimitCounters
 {
-    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1), Hour = TimeSpan.FromHours(1);
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
 
     /// <summary>
@@ -30,9 +29,8 @@ internal sealed class PostgresLimitCounters(IConfiguration configuration, TimePr
     public async ValueTask<RateLimitDecision> AcquireAsync(Guid key, int perMinute, int perHour, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var minute = Window.Of($"key:{key}:minute", now, Minute, perMinute);
-        var hour = Window.Of($"key:{key}:hour", now, Hour, perHour);
-        Window[] limited = [.. new[] { minute, hour }.Where(w => !w.Unlimited)];
+        var (minute, hour) = CountedWindow.OfKey(key, now, perMinute, perHour);
+        CountedWindow[] limited = [.. new[] { minute, hour }.Where(w => !w.Unlimited)];
         if (limited.Length == 0)
             return new RateLimitDecision(true, minute.State(0), hour.State(0));
 
@@ -76,7 +74,7 @@ internal sealed class PostgresLimitCounters(IConfiguration configuration, TimePr
 
     public async ValueTask<DateTimeOffset?> BlockedUntilAsync(IPAddress address, int perMinute, CancellationToken cancellationToken)
     {
-        var window = Failures(address, clock.GetUtcNow(), perMinute);
+        var window = CountedWindow.OfFailures(address, clock.GetUtcNow(), perMinute);
         if (window.Unlimited)
             return null;
         await using var connection = new NpgsqlConnection(_connectionString);
@@ -92,7 +90,7 @@ internal sealed class PostgresLimitCounters(IConfiguration configuration, TimePr
     public async ValueTask<DateTimeOffset?> RecordFailureAsync(IPAddress address, int perMinute, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var window = Failures(address, now, perMinute);
+        var window = CountedWindow.OfFailures(address, now, perMinute);
         if (window.Unlimited)
             return null;
         await using var connection = await OpenAsync(now, cancellationToken);
@@ -113,9 +111,8 @@ internal sealed class PostgresLimitCounters(IConfiguration configuration, TimePr
         return take.RecordsAffected == 1 ? null : window.End;
     }
 
-    private static Window Failures(IPAddress address, DateTimeOffset now, int perMinute) => Window.Of($"ip:{address}:minute", now, Minute, perMinute);
 
-    private static NpgsqlBatchCommand WithWindows(Window[] windows, string sql) => new(sql)
+    private static NpgsqlBatchCommand WithWindows(CountedWindow[] windows, string sql) => new(sql)
     {
         Parameters =
         {
@@ -137,7 +134,7 @@ internal sealed class PostgresLimitCounters(IConfiguration configuration, TimePr
             {
                 await using var prune = new NpgsqlCommand("""DELETE FROM "LimitWindows" WHERE "Start" < $1""", connection)
                 {
-                    Parameters = { new() { Value = (FixedWindow.StartOf(now, Hour) - Hour).UtcDateTime } },
+                    Parameters = { new() { Value = CountedWindow.ExpiredBefore(now) } },
                 };
                 await prune.ExecuteNonQueryAsync(cancellationToken);
             }
@@ -148,18 +145,5 @@ internal sealed class PostgresLimitCounters(IConfiguration configuration, TimePr
             await connection.DisposeAsync();
             throw;
         }
-    }
-
-    /// <summary>The window of a counter that holds <c>now</c>: its row's key, its end, and its limit.</summary>
-    private readonly record struct Window(string Counter, DateTime Start, DateTimeOffset End, int Limit)
-    {
-        public static Window Of(string counter, DateTimeOffset now, TimeSpan length, int limit)
-        {
-            var start = FixedWindow.StartOf(now, length);
-            return new(counter, start.UtcDateTime, start + length, limit);
-        }
-
-        public bool Unlimited => Limit == RateLimit.Unlimited;
-        public WindowState State(int count) => WindowState.Of(Limit, count, End);
     }
 }

@@ -12,15 +12,13 @@ namespace Junis.Server.Auth.Storage;
 /// </summary>
 internal sealed class EfCoreLimitCounters(IDbContextFactory<JunisDb> databases, TimeProvider clock) : ILimitCounters
 {
-    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1), Hour = TimeSpan.FromHours(1);
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
     private long _nextPruneTicks;
 
     public async ValueTask<RateLimitDecision> AcquireAsync(Guid key, int perMinute, int perHour, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var minute = Window.Of($"key:{key}:minute", now, Minute, perMinute);
-        var hour = Window.Of($"key:{key}:hour", now, Hour, perHour);
+        var (minute, hour) = CountedWindow.OfKey(key, now, perMinute, perHour);
         if (minute.Unlimited && hour.Unlimited)
             return new RateLimitDecision(true, minute.State(0), hour.State(0));
 
@@ -39,7 +37,7 @@ internal sealed class EfCoreLimitCounters(IDbContextFactory<JunisDb> databases, 
 
     public async ValueTask<DateTimeOffset?> BlockedUntilAsync(IPAddress address, int perMinute, CancellationToken cancellationToken)
     {
-        var window = Failures(address, clock.GetUtcNow(), perMinute);
+        var window = CountedWindow.OfFailures(address, clock.GetUtcNow(), perMinute);
         if (window.Unlimited)
             return null;
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
@@ -50,15 +48,13 @@ internal sealed class EfCoreLimitCounters(IDbContextFactory<JunisDb> databases, 
     public async ValueTask<DateTimeOffset?> RecordFailureAsync(IPAddress address, int perMinute, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var window = Failures(address, now, perMinute);
+        var window = CountedWindow.OfFailures(address, now, perMinute);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         await PruneNowAndThenAsync(db, now, cancellationToken);
         return await TryTakeAsync(db, window, cancellationToken) ? null : window.End;
     }
 
-    private static Window Failures(IPAddress address, DateTimeOffset now, int perMinute) => Window.Of($"ip:{address}:minute", now, Minute, perMinute);
-
-    private static async Task<bool> TryTakeAsync(JunisDb db, Window window, CancellationToken cancellationToken)
+    private static async Task<bool> TryTakeAsync(JunisDb db, CountedWindow window, CancellationToken cancellationToken)
     {
         if (window.Unlimited)
             return true;
@@ -76,11 +72,11 @@ internal sealed class EfCoreLimitCounters(IDbContextFactory<JunisDb> databases, 
         return true;
     }
 
-    private static async Task<bool> TakeAsync(JunisDb db, Window window, CancellationToken cancellationToken) =>
+    private static async Task<bool> TakeAsync(JunisDb db, CountedWindow window, CancellationToken cancellationToken) =>
         await Row(db, window).Where(w => w.Count < window.Limit)
             .ExecuteUpdateAsync(set => set.SetProperty(w => w.Count, w => w.Count + 1), cancellationToken) == 1;
 
-    private static async Task<bool> TryInsertAsync(JunisDb db, Window window, CancellationToken cancellationToken)
+    private static async Task<bool> TryInsertAsync(JunisDb db, CountedWindow window, CancellationToken cancellationToken)
     {
         db.LimitWindows.Add(new LimitWindow { Counter = window.Counter, Start = window.Start, Count = 1 });
         try
@@ -101,10 +97,10 @@ internal sealed class EfCoreLimitCounters(IDbContextFactory<JunisDb> databases, 
         }
     }
 
-    private static IQueryable<LimitWindow> Row(JunisDb db, Window window) =>
+    private static IQueryable<LimitWindow> Row(JunisDb db, CountedWindow window) =>
         db.LimitWindows.Where(w => w.Counter == window.Counter && w.Start == window.Start);
 
-    private static async Task<(int Minute, int Hour)> CountsAsync(JunisDb db, Window minute, Window hour, CancellationToken cancellationToken)
+    private static async Task<(int Minute, int Hour)> CountsAsync(JunisDb db, CountedWindow minute, CountedWindow hour, CancellationToken cancellationToken)
     {
         var counts = await db.LimitWindows
             .Where(w => (w.Counter == minute.Counter && w.Start == minute.Start) || (w.Counter == hour.Counter && w.Start == hour.Start))
@@ -119,20 +115,7 @@ internal sealed class EfCoreLimitCounters(IDbContextFactory<JunisDb> databases, 
         var due = Interlocked.Read(ref _nextPruneTicks);
         if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextPruneTicks, (now + PruneEvery).UtcTicks, due) != due)
             return;
-        var before = (FixedWindow.StartOf(now, Hour) - Hour).UtcDateTime;
+        var before = CountedWindow.ExpiredBefore(now);
         await db.LimitWindows.Where(w => w.Start < before).ExecuteDeleteAsync(cancellationToken);
-    }
-
-    /// <summary>The window of a counter that holds <c>now</c>: its row's key, its end, and its limit.</summary>
-    private readonly record struct Window(string Counter, DateTime Start, DateTimeOffset End, int Limit)
-    {
-        public static Window Of(string counter, DateTimeOffset now, TimeSpan length, int limit)
-        {
-            var start = FixedWindow.StartOf(now, length);
-            return new(counter, start.UtcDateTime, start + length, limit);
-        }
-
-        public bool Unlimited => Limit == RateLimit.Unlimited;
-        public WindowState State(int count) => WindowState.Of(Limit, count, End);
     }
 }
