@@ -29,13 +29,16 @@ public sealed class TurnStoreGuaranteeTests
         }
     }
 
+    /// <summary>Each turn store: SQLite's fast path and the EF Core reference on SQLite; the reference and PostgreSQL's own store on PostgreSQL.</summary>
+    private sealed class StoresAttribute : Xunit.Sdk.DataAttribute
+    {
+        public override IEnumerable<object[]> GetData(System.Reflection.MethodInfo testMethod) =>
+            [["Sqlite", Engine.Sqlite], ["EfCore", Engine.Sqlite], ["EfCore", Engine.PostgreSql], ["Sqlite", Engine.PostgreSql]];
+    }
+
     private static StoreRun Run(string store, Engine engine, StoreSetup? setup = null) => new(store, setup ?? new(), engine);
 
-    [Theory]
-    [InlineData("Sqlite", Engine.Sqlite)]
-    [InlineData("EfCore", Engine.Sqlite)]
-    [InlineData("EfCore", Engine.PostgreSql)]
-    [InlineData("Sqlite", Engine.PostgreSql)] // the fast path there: PostgreSQL's own turn store
+    [Theory, Stores]
     public async Task RacingFirstRequestsOfOneNameEndInOneSessionHoldingEveryTurnInOrder(string store, Engine engine)
     {
         using var run = Run(store, engine);
@@ -57,11 +60,7 @@ public sealed class TurnStoreGuaranteeTests
         await AssertEverySessionConsistentAsync(run.App);
     }
 
-    [Theory]
-    [InlineData("Sqlite", Engine.Sqlite)]
-    [InlineData("EfCore", Engine.Sqlite)]
-    [InlineData("EfCore", Engine.PostgreSql)]
-    [InlineData("Sqlite", Engine.PostgreSql)] // the fast path there: PostgreSQL's own turn store
+    [Theory, Stores]
     public async Task ManyConversationsAtOnceKeepTheirMessagesInOrderAndTheirTotalsAddingUp(string store, Engine engine)
     {
         using var run = Run(store, engine);
@@ -90,11 +89,7 @@ public sealed class TurnStoreGuaranteeTests
         await AssertEverySessionConsistentAsync(run.App);
     }
 
-    [Theory]
-    [InlineData("Sqlite", Engine.Sqlite)]
-    [InlineData("EfCore", Engine.Sqlite)]
-    [InlineData("EfCore", Engine.PostgreSql)]
-    [InlineData("Sqlite", Engine.PostgreSql)] // the fast path there: PostgreSQL's own turn store
+    [Theory, Stores]
     public async Task AReplayReplacesTheReplyAndCountsOnlyTheNewRepliesTokens(string store, Engine engine)
     {
         var calls = 0;
@@ -116,11 +111,7 @@ public sealed class TurnStoreGuaranteeTests
         await AssertEverySessionConsistentAsync(run.App);
     }
 
-    [Theory]
-    [InlineData("Sqlite", Engine.Sqlite)]
-    [InlineData("EfCore", Engine.Sqlite)]
-    [InlineData("EfCore", Engine.PostgreSql)]
-    [InlineData("Sqlite", Engine.PostgreSql)] // the fast path there: PostgreSQL's own turn store
+    [Theory, Stores]
     public async Task ASessionDeletedDuringATurnStaysDeletedAndItsNameStartsAfresh(string store, Engine engine)
     {
         var release = new TaskCompletionSource();
@@ -155,11 +146,7 @@ public sealed class TurnStoreGuaranteeTests
         yield return new ChatResponseUpdate(ChatRole.Assistant, "late");
     }
 
-    [Theory]
-    [InlineData("Sqlite", Engine.Sqlite)]
-    [InlineData("EfCore", Engine.Sqlite)]
-    [InlineData("EfCore", Engine.PostgreSql)]
-    [InlineData("Sqlite", Engine.PostgreSql)] // the fast path there: PostgreSQL's own turn store
+    [Theory, Stores]
     public async Task TwoOrganizationsNeverShareASessionThoughTheyShareNamesAndTranscripts(string store, Engine engine)
     {
         using var run = Run(store, engine);
