@@ -31,7 +31,7 @@ builder.Services.AddGracefulShutdown();
 builder.Services.AddJunisData();
 builder.Services.AddJunisForwardedHeaders();
 builder.Services.AddApiKeyAuthentication();
-builder.Services.AddLlm();
+builder.Services.AddLlm(builder.Configuration);
 builder.Services.AddSessions();
 builder.Services.AddOrchestration();
 builder.Services.AddChatCompletions();

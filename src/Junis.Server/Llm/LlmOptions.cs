@@ -39,26 +39,38 @@ public sealed class LlmOptions
     public int TokenDelayMs { get; set; }
 }
 
-public sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
+/// <summary>
+/// Validates <c>Junis:Llm</c> (the unnamed options, the provider named <see cref="ModelProviders.Default"/>) and each
+/// named provider, <c>Junis:Providers:{name}</c>, naming the key that is wrong.
+/// </summary>
+public sealed partial class LlmOptionsValidator : IValidateOptions<LlmOptions>
 {
     public ValidateOptionsResult Validate(string? name, LlmOptions options)
     {
+        var section = string.IsNullOrEmpty(name) ? LlmOptions.Section : $"{ModelProviders.Section}:{name}";
         var errors = new List<string>();
+        if (!string.IsNullOrEmpty(name) && name.Equals(ModelProviders.Default, StringComparison.OrdinalIgnoreCase))
+            errors.Add($"{section}: the provider named {ModelProviders.Default} is {LlmOptions.Section}; configure it there.");
+        else if (!string.IsNullOrEmpty(name) && !ProviderName().IsMatch(name))
+            errors.Add($"{section}: a provider's name is 1 to 64 letters, digits, '-' or '_'.");
         if (options.Provider == LlmProvider.OpenAI)
         {
             if (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-                errors.Add($"{LlmOptions.Section}:BaseUrl must be an absolute http(s) URL when {LlmOptions.Section}:Provider is OpenAI (e.g. https://api.openai.com/v1).");
+                errors.Add($"{section}:BaseUrl must be an absolute http(s) URL when {section}:Provider is OpenAI (e.g. https://api.openai.com/v1).");
             if (string.IsNullOrWhiteSpace(options.Model))
-                errors.Add($"{LlmOptions.Section}:Model is required when {LlmOptions.Section}:Provider is OpenAI (e.g. gpt-4o-mini).");
+                errors.Add($"{section}:Model is required when {section}:Provider is OpenAI (e.g. gpt-4o-mini).");
         }
         if (options.MaxTokensField is not (LlmOptions.MaxCompletionTokens or LlmOptions.MaxTokens))
-            errors.Add($"{LlmOptions.Section}:MaxTokensField must be {LlmOptions.MaxCompletionTokens} or {LlmOptions.MaxTokens}.");
+            errors.Add($"{section}:MaxTokensField must be {LlmOptions.MaxCompletionTokens} or {LlmOptions.MaxTokens}.");
         if (options.TimeoutSeconds is < 1 or > 3600)
-            errors.Add($"{LlmOptions.Section}:TimeoutSeconds must be between 1 and 3600.");
+            errors.Add($"{section}:TimeoutSeconds must be between 1 and 3600.");
         if (options.MaxRetries is < 0 or > 5)
-            errors.Add($"{LlmOptions.Section}:MaxRetries must be between 0 and 5.");
+            errors.Add($"{section}:MaxRetries must be between 0 and 5.");
         if (options.TokenDelayMs is < 0 or > 10_000)
-            errors.Add($"{LlmOptions.Section}:TokenDelayMs must be between 0 and 10000.");
+            errors.Add($"{section}:TokenDelayMs must be between 0 and 10000.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial System.Text.RegularExpressions.Regex ProviderName();
 }

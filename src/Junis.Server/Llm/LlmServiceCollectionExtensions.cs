@@ -5,24 +5,38 @@ namespace Junis.Server.Llm;
 
 public static class LlmServiceCollectionExtensions
 {
-    /// <summary>Registers the configured model as the <see cref="IChatClient"/> the orchestrator talks to.</summary>
-    public static IServiceCollection AddLlm(this IServiceCollection services)
+    /// <summary>
+    /// Registers the configured model as the <see cref="IChatClient"/> the orchestrator talks to, and every model provider
+    /// (<see cref="ModelProviders"/>) as an <see cref="IChatClient"/> keyed by its name, each validated at start.
+    /// </summary>
+    public static IServiceCollection AddLlm(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LlmOptions>, LlmOptionsValidator>();
         services.AddSingleton<TokenCounter>();
-        services.AddSingleton<IChatClient>(sp =>
+        services.AddSingleton(sp => Create(sp, sp.GetRequiredService<IOptions<LlmOptions>>().Value));
+        // The default provider is the unnamed client, whatever replaces it (a test's model, say).
+        services.AddKeyedSingleton(ModelProviders.Default, (sp, _) => sp.GetRequiredService<IChatClient>());
+
+        List<string> names = [ModelProviders.Default];
+        foreach (var provider in configuration.GetSection(ModelProviders.Section).GetChildren())
         {
-            var options = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
-            return options.Provider switch
-            {
-                LlmProvider.OpenAI => new OpenAICompatibleChatClient(
-                    CreateHttpClient(options), options, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm")),
-                _ => new EchoChatClient(sp.GetRequiredService<TokenCounter>(), TimeSpan.FromMilliseconds(options.TokenDelayMs)),
-            };
-        });
+            var name = provider.Key;
+            names.Add(name);
+            services.AddOptions<LlmOptions>(name).BindConfiguration(provider.Path).ValidateOnStart();
+            if (!name.Equals(ModelProviders.Default, StringComparison.OrdinalIgnoreCase))
+                services.AddKeyedSingleton(name, (sp, _) => Create(sp, sp.GetRequiredService<IOptionsMonitor<LlmOptions>>().Get(name)));
+        }
+        services.AddSingleton(new ModelProviders(names));
         return services;
     }
+
+    private static IChatClient Create(IServiceProvider services, LlmOptions options) => options.Provider switch
+    {
+        LlmProvider.OpenAI => new OpenAICompatibleChatClient(
+            CreateHttpClient(options), options, services.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm")),
+        _ => new EchoChatClient(services.GetRequiredService<TokenCounter>(), TimeSpan.FromMilliseconds(options.TokenDelayMs)),
+    };
 
     private static HttpClient CreateHttpClient(LlmOptions options)
     {
