@@ -1,3 +1,4 @@
+using Junis.Server.Agents;
 using Junis.Server.Auth;
 using Junis.Server.Sessions;
 using Microsoft.EntityFrameworkCore;
@@ -21,6 +22,7 @@ public class JunisDb : DbContext
     public DbSet<Session> Sessions => Set<Session>();
     public DbSet<SessionMessage> SessionMessages => Set<SessionMessage>();
     public DbSet<LimitWindow> LimitWindows => Set<LimitWindow>();
+    public DbSet<Agent> Agents => Set<Agent>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -51,6 +53,20 @@ public class JunisDb : DbContext
             key.HasIndex(k => k.SecretHash).IsUnique();
             key.HasIndex(k => k.Prefix);
             key.HasOne(k => k.Organization).WithMany().HasForeignKey(k => k.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<Agent>(agent =>
+        {
+            agent.Property(a => a.Name).HasMaxLength(100);
+            agent.Property(a => a.Description).HasMaxLength(1000);
+            agent.Property(a => a.AgentType).HasMaxLength(32);
+            agent.Property(a => a.Provider).HasMaxLength(64);
+            agent.Property(a => a.Model).HasMaxLength(200);
+            agent.Property(a => a.OutputKey).HasMaxLength(100);
+            agent.HasIndex(a => new { a.OrganizationId, a.Name }).IsUnique();
+            // One orchestrator per organization, kept by the database whoever writes.
+            agent.HasIndex(a => a.OrganizationId).IsUnique().HasFilter("\"IsOrchestrator\"").HasDatabaseName("IX_Agents_Orchestrator");
+            agent.HasOne<Organization>().WithMany().HasForeignKey(a => a.OrganizationId).OnDelete(DeleteBehavior.Cascade);
         });
 
         modelBuilder.Entity<Session>(session =>

@@ -11,22 +11,25 @@ namespace Junis.Server.Data.CompiledModel
     public partial class JunisDbModel
     {
         private JunisDbModel()
-            : base(skipDetectChanges: false, modelId: new Guid("3efd1af7-90b7-4ff3-a51a-d597b21c37c6"), entityTypeCount: 5)
+            : base(skipDetectChanges: false, modelId: new Guid("2b58d706-0548-46d4-89d7-012354d4ff41"), entityTypeCount: 6)
         {
         }
 
         partial void Initialize()
         {
+            var agent = AgentEntityType.Create(this);
             var apiKey = ApiKeyEntityType.Create(this);
             var limitWindow = LimitWindowEntityType.Create(this);
             var organization = OrganizationEntityType.Create(this);
             var session = SessionEntityType.Create(this);
             var sessionMessage = SessionMessageEntityType.Create(this);
 
+            AgentEntityType.CreateForeignKey1(agent, organization);
             ApiKeyEntityType.CreateForeignKey1(apiKey, organization);
             SessionEntityType.CreateForeignKey1(session, organization);
             SessionMessageEntityType.CreateForeignKey1(sessionMessage, session);
 
+            AgentEntityType.CreateAnnotations(agent);
             ApiKeyEntityType.CreateAnnotations(apiKey);
             LimitWindowEntityType.CreateAnnotations(limitWindow);
             OrganizationEntityType.CreateAnnotations(organization);
