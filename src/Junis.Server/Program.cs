@@ -1,3 +1,4 @@
+using Junis.Server.Agents;
 using Junis.Server.Auth;
 using Junis.Server.ChatCompletions;
 using Junis.Server.Data;
@@ -13,8 +14,8 @@ var contentRoot = ContentRoot.Find(args);
 if (!contentRoot.HasSettings)
     return contentRoot.RefuseToStart();
 
-if (AdminCommands.Handles(args))
-    return await AdminCommands.RunAsync(args, contentRoot.Path);
+if (AdminCommands.Handles(args) || AgentCommands.Handles(args))
+    return await AdminCommands.RunAsync(args, contentRoot.Path, AgentCommands.Create);
 
 // Configuration is read and validated once, at start-up; nothing here reloads it. Watching the content root for
 // changes would wake a thread for every write to a database that lives there.

@@ -14,7 +14,11 @@ public static class AdminCommands
 {
     public static bool Handles(string[] args) => args is ["orgs" or "keys", ..];
 
-    public static async Task<int> RunAsync(string[] args, string contentRoot)
+    /// <summary>Runs the command <paramref name="args"/> name, with the settings the server would read from <paramref name="contentRoot"/>.</summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="contentRoot">Where the server's settings are.</param>
+    /// <param name="more">Commands of other parts of the server (agents, say), built on the same services.</param>
+    public static async Task<int> RunAsync(string[] args, string contentRoot, params Func<IServiceProvider, Command>[] more)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = contentRoot });
         builder.Logging.ClearProviders();
@@ -26,6 +30,8 @@ public static class AdminCommands
             OrganizationCommands(host.Services),
             KeyCommands(host.Services),
         };
+        foreach (var command in more)
+            root.Add(command(host.Services));
         return await root.Parse(args).InvokeAsync();
     }
 
@@ -156,7 +162,7 @@ public static class AdminCommands
         return new Command("keys", "API keys") { create, list, revoke };
     }
 
-    private static async Task<int> WithDatabaseAsync(IServiceProvider services, Func<JunisDb, Task<int>> action)
+    internal static async Task<int> WithDatabaseAsync(IServiceProvider services, Func<JunisDb, Task<int>> action)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<JunisDb>();
@@ -197,15 +203,15 @@ public static class AdminCommands
         _ => limit.Value.ToString(CultureInfo.InvariantCulture),
     };
 
-    private static string Format(DateTime utc) => utc.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + "Z";
+    internal static string Format(DateTime utc) => utc.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + "Z";
 
-    private static int Fail(string message)
+    internal static int Fail(string message)
     {
         Console.Error.WriteLine($"error: {message}");
         return 1;
     }
 
-    private static void WriteTable(string[] header, IEnumerable<string[]> rows)
+    internal static void WriteTable(string[] header, IEnumerable<string[]> rows)
     {
         var all = rows.Prepend(header).ToList();
         var widths = header.Select((_, i) => all.Max(r => r[i].Length)).ToArray();

@@ -18,16 +18,14 @@ public static class LlmServiceCollectionExtensions
         // The default provider is the unnamed client, whatever replaces it (a test's model, say).
         services.AddKeyedSingleton(ModelProviders.Default, (sp, _) => sp.GetRequiredService<IChatClient>());
 
-        List<string> names = [ModelProviders.Default];
-        foreach (var provider in configuration.GetSection(ModelProviders.Section).GetChildren())
+        var providers = ModelProviders.In(configuration);
+        foreach (var name in providers.Names.Skip(1))
         {
-            var name = provider.Key;
-            names.Add(name);
-            services.AddOptions<LlmOptions>(name).BindConfiguration(provider.Path).ValidateOnStart();
+            services.AddOptions<LlmOptions>(name).BindConfiguration($"{ModelProviders.Section}:{name}").ValidateOnStart();
             if (!name.Equals(ModelProviders.Default, StringComparison.OrdinalIgnoreCase))
                 services.AddKeyedSingleton(name, (sp, _) => Create(sp, sp.GetRequiredService<IOptionsMonitor<LlmOptions>>().Get(name)));
         }
-        services.AddSingleton(new ModelProviders(names));
+        services.AddSingleton(providers);
         return services;
     }
 

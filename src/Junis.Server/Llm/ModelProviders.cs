@@ -14,4 +14,8 @@ public sealed class ModelProviders(IReadOnlyList<string> names)
     public IReadOnlyList<string> Names { get; } = names;
 
     public bool Has(string name) => Names.Contains(name, StringComparer.Ordinal);
+
+    /// <summary>The providers <paramref name="configuration"/> names, <see cref="Default"/> first.</summary>
+    public static ModelProviders In(IConfiguration configuration) =>
+        new([Default, .. configuration.GetSection(Section).GetChildren().Select(c => c.Key)]);
 }
