@@ -34,6 +34,7 @@ builder.Services.AddJunisForwardedHeaders();
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddLlm(builder.Configuration);
 builder.Services.AddSessions();
+builder.Services.AddAgents();
 builder.Services.AddOrchestration();
 builder.Services.AddChatCompletions();
 
@@ -52,6 +53,7 @@ app.UseAuthorization();
 var api = app.MapGroup("/api/external").RequireAuthorization();
 api.MapGroup("/v1").MapChatCompletions().MapModels();
 api.MapSessions();
+api.MapAgents();
 
 app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
 app.MapHealthChecks("/health/ready");

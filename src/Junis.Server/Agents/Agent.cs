@@ -50,7 +50,7 @@ public sealed class Agent
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 
-    public IReadOnlyList<string> SubAgentNames() => JsonSerializer.Deserialize(SubAgents, AgentsJson.Default.StringArray) ?? [];
+    public IReadOnlyList<string> SubAgentNames() => JsonSerializer.Deserialize(SubAgents, AgentsJson.ForResults.StringArray) ?? [];
 
-    public static string SubAgentsOf(IEnumerable<string> names) => JsonSerializer.Serialize([.. names], AgentsJson.Default.StringArray);
+    public static string SubAgentsOf(IEnumerable<string> names) => JsonSerializer.Serialize([.. names], AgentsJson.ForResults.StringArray);
 }

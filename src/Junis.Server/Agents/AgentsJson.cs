@@ -2,5 +2,15 @@ using System.Text.Json.Serialization;
 
 namespace Junis.Server.Agents;
 
+/// <summary>The Agents API's types and the sub-agents column, serialized by generated code in Junis's snake_case.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(string[]))]
-internal sealed partial class AgentsJson : JsonSerializerContext;
+[JsonSerializable(typeof(AgentList))]
+[JsonSerializable(typeof(AgentDetail))]
+internal sealed partial class AgentsJson : JsonSerializerContext
+{
+    /// <summary>With <see cref="WireOptions"/>.</summary>
+    public static AgentsJson ForResults { get; } = new(WireOptions.ForResults());
+}

@@ -72,7 +72,7 @@ public static class AdminCommands
         var org = new Option<string>("--org") { Description = "The organization's name", Required = true };
         var name = new Option<string>("--name") { Description = "What the key is for, e.g. \"voice bot\"", Required = true };
         var description = new Option<string?>("--description") { Description = "A longer note" };
-        var scopes = new Option<string?>("--scopes") { Description = $"Comma-separated scopes (default: all): {string.Join(", ", Scopes.All)}" };
+        var scopes = new Option<string?>("--scopes") { Description = $"Comma-separated scopes (default: {string.Join(", ", Scopes.All)}); also {Scopes.AdminRead}" };
         var perMinute = new Option<string?>("--per-minute") { Description = "Requests per minute: a positive number or 'unlimited' (default: the deployment's)" };
         var perHour = new Option<string?>("--per-hour") { Description = "Requests per hour: a positive number or 'unlimited' (default: the deployment's)" };
         var expires = new Option<DateTime?>("--expires") { Description = "When the key stops working, e.g. 2027-01-01 (UTC)" };
@@ -82,7 +82,7 @@ public static class AdminCommands
         create.SetAction((parse, cancellationToken) => WithDatabaseAsync(services, async db =>
         {
             if (ParseScopes(parse.GetValue(scopes)) is not { } granted)
-                return Fail($"--scopes takes a comma-separated list of: {string.Join(", ", Scopes.All)}.");
+                return Fail($"--scopes takes a comma-separated list of: {string.Join(", ", Scopes.Known)}.");
             if (!TryParseLimit(parse.GetValue(perMinute), out var minuteLimit))
                 return Fail("--per-minute takes a positive number or 'unlimited'.");
             if (!TryParseLimit(parse.GetValue(perHour), out var hourLimit))
@@ -175,7 +175,7 @@ public static class AdminCommands
         if (text is null)
             return Scopes.All;
         var wanted = text.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
-        return wanted.Count > 0 && wanted.All(Scopes.All.Contains) ? wanted : null;
+        return wanted.Count > 0 && wanted.All(Scopes.Known.Contains) ? wanted : null;
     }
 
     private static bool TryParseLimit(string? text, out int? limit)

@@ -1,6 +1,6 @@
 namespace Junis.Server.Auth;
 
-/// <summary>Junis's scope names. A new key gets all of them unless narrowed.</summary>
+/// <summary>Junis's scope names. A new key gets the default set, <see cref="All"/>, unless narrowed; <see cref="Known"/> adds those given only by name.</summary>
 public static class Scopes
 {
     public const string Invoke = "orchestrator:invoke";
@@ -8,8 +8,15 @@ public static class Scopes
     public const string SessionsRead = "sessions:read";
     public const string SessionsMessages = "sessions:messages";
     public const string SessionsDelete = "sessions:delete";
+    public const string AgentsList = "agents:list";
+    public const string AgentsInvoke = "agents:invoke";
+    public const string AdminRead = "admin:read";
 
-    public static readonly IReadOnlyList<string> All = [Invoke, Stream, SessionsRead, SessionsMessages, SessionsDelete];
+    /// <summary>The default set, as Junis's: every scope but <see cref="AdminRead"/>.</summary>
+    public static readonly IReadOnlyList<string> All = [Invoke, Stream, SessionsRead, SessionsMessages, SessionsDelete, AgentsList, AgentsInvoke];
+
+    /// <summary>Every scope a key can hold.</summary>
+    public static readonly IReadOnlyList<string> Known = [.. All, AdminRead];
 
     public static string Join(IEnumerable<string> scopes) => string.Join(' ', scopes);
 

@@ -17,8 +17,6 @@ namespace Junis.Server.Sessions;
 /// </summary>
 public static class SessionsApi
 {
-    private const int MaxPageSize = 100;
-
     public static IEndpointRouteBuilder MapSessions(this IEndpointRouteBuilder routes)
     {
         var sessions = routes.MapGroup("/sessions");
@@ -155,24 +153,4 @@ public static class SessionsApi
         db.Sessions.Where(s => s.OrganizationId == organization && s.ConversationId == name);
 
     private static JsonHttpResult<ErrorEnvelope> NotFound(string id) => ApiErrors.NotFound($"No session '{id}'.");
-
-    /// <summary>1-based pages of at most 100; anything else is a 400 naming the parameter.</summary>
-    private static class Paging
-    {
-        public static bool TryParse(string? page, string? pageSize, out int number, out int size,
-            [NotNullWhen(false)] out JsonHttpResult<ErrorEnvelope>? problem)
-        {
-            size = 20;
-            problem = null;
-            number = 1;
-            if (page is not null && (!int.TryParse(page, NumberStyles.None, CultureInfo.InvariantCulture, out number) || number < 1))
-                problem = ApiErrors.BadRequest("'page' must be a whole number from 1.", "page");
-            else if (pageSize is not null && (!int.TryParse(pageSize, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxPageSize))
-                problem = ApiErrors.BadRequest($"'page_size' must be a whole number from 1 to {MaxPageSize}.", "page_size");
-            // Pages past what an int can skip to hold nothing anyone could have stored.
-            else if ((long)number * size > int.MaxValue)
-                problem = ApiErrors.BadRequest("'page' is beyond the last page.", "page");
-            return problem is null;
-        }
-    }
 }

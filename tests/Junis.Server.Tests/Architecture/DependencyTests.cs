@@ -4,13 +4,14 @@ using Junis.Server.Tests.Infrastructure;
 namespace Junis.Server.Tests.Architecture;
 
 /// <summary>
-/// The server's folders depend one way: ChatCompletions → Orchestration → {Llm, Sessions} → Data, and Auth → Data.
+/// The server's folders depend one way: ChatCompletions → Orchestration → {Llm, Sessions} → Data, Auth → Data, and
+/// Agents → {Auth, Llm, Data}.
 /// Wire types stay at the HTTP edge, and SQLite's own API stays in the SQLite store. Read from the source, so a
 /// new file is held to it the moment it exists.
 /// </summary>
 public sealed partial class DependencyTests
 {
-    /// <summary>What each folder must not name. Data names the entities it maps (Sessions, Auth), nothing else.</summary>
+    /// <summary>What each folder must not name. Data names the entities it maps (Sessions, Auth, Agents), nothing else.</summary>
     public static TheoryData<string, string[]> ForbiddenReferences => new()
     {
         { "Llm", ["ChatCompletions", "Orchestration", "Sessions", "Auth", "Data", "Errors", "Logging"] },
@@ -19,7 +20,8 @@ public sealed partial class DependencyTests
         { "Orchestration", ["ChatCompletions", "Auth", "Data", "Errors"] },
         { "Auth", ["ChatCompletions", "Orchestration", "Sessions", "Llm"] },
         { "ChatCompletions", ["Sessions", "Data"] },
-        { "Errors", ["ChatCompletions", "Orchestration", "Sessions", "Llm", "Auth", "Data"] },
+        { "Errors", ["ChatCompletions", "Orchestration", "Sessions", "Llm", "Auth", "Data", "Agents"] },
+        { "Agents", ["ChatCompletions", "Orchestration", "Sessions"] },
     };
 
     [Theory]
