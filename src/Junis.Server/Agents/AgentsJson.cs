@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Junis.Server.Agents;
@@ -9,8 +10,17 @@ namespace Junis.Server.Agents;
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(AgentList))]
 [JsonSerializable(typeof(AgentDetail))]
+[JsonSerializable(typeof(AgentFile))]
 internal sealed partial class AgentsJson : JsonSerializerContext
 {
     /// <summary>With <see cref="WireOptions"/>.</summary>
     public static AgentsJson ForResults { get; } = new(WireOptions.ForResults());
+
+    /// <summary>For agent files: indented for people to read and edit, and refusing a field it does not know.</summary>
+    public static AgentsJson Files { get; } = new(new JsonSerializerOptions(ForResults.Options)
+    {
+        WriteIndented = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    });
 }

@@ -23,8 +23,8 @@ public abstract partial class AgentCommandTests(Engine engine) : IAsyncLifetime
     {
         if (_postgres is not null)
             await _postgres.DisposeAsync();
-        foreach (var file in new[] { _file, _file + "-wal", _file + "-shm" })
-            File.Delete(file);
+        foreach (var file in new[] { _file, _file + "-wal", _file + "-shm" }.Concat(_files))
+            System.IO.File.Delete(file);
     }
 
     private Dictionary<string, string?> Settings => _postgres is null
@@ -107,5 +107,98 @@ public abstract partial class AgentCommandTests(Engine engine) : IAsyncLifetime
         Assert.Contains("billing is a sub-agent of support", refused.Output);
         Assert.Equal((0, 0), (support.ExitCode, billing.ExitCode));
         Assert.DoesNotMatch("(?m)^(billing|support) ", await ListAsync());
+    }
+
+    private string File(string name, string text)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"junis-agents-{Guid.NewGuid():N}-{name}");
+        System.IO.File.WriteAllText(path, text);
+        _files.Add(path);
+        return path;
+    }
+
+    private readonly List<string> _files = [];
+
+    private async Task<string> ExportAsync(string organization, string format = "json")
+    {
+        var export = await RunAsync("agents", "export", "--org", organization, "--format", format);
+        Assert.Equal(0, export.ExitCode);
+        return export.Output;
+    }
+
+    [Fact]
+    public async Task AnExportImportedIntoAnotherOrganizationExportsTheSameInJsonAndInYaml()
+    {
+        foreach (var organization in new[] { "acme", "globex", "initech" })
+            await RunAsync("orgs", "create", organization);
+        await RunAsync("agents", "create", "--org", "acme", "--name", "draft", "--instruction", "Write a first draft.", "--output-key", "draft",
+            "--provider", "fast", "--temperature", "0.7");
+        await RunAsync("agents", "create", "--org", "acme", "--name", "review", "--type", "LOOP_AGENT", "--sub-agents", "draft", "--max-iterations", "3");
+        await RunAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "Help, in 한국어 too.", "--sub-agents", "review",
+            "--orchestrator", "--max-llm-calls", "5");
+        var json = await ExportAsync("acme");
+        var yaml = await ExportAsync("acme", "yaml");
+
+        var intoGlobex = await RunAsync("agents", "import", "--org", "globex", File("agents.json", json));
+        var intoInitech = await RunAsync("agents", "import", "--org", "initech", File("agents.yaml", yaml));
+
+        Assert.Equal((0, 0), (intoGlobex.ExitCode, intoInitech.ExitCode));
+        Assert.Contains("Imported 3 agents into globex: 3 new, 0 updated, 0 deleted.", intoGlobex.Output);
+        Assert.Equal(json, await ExportAsync("globex"));
+        Assert.Equal(json, await ExportAsync("initech"));
+        Assert.Contains("\"max_iterations\": 3", json);
+        Assert.Contains("한국어", json);
+    }
+
+    [Fact]
+    public async Task AnImportMakesTheOrganizationsAgentsThoseOfTheFileKeepingTheIdsOfThoseItKeeps()
+    {
+        await RunAsync("orgs", "create", "acme");
+        await RunAsync("agents", "create", "--org", "acme", "--name", "billing", "--instruction", "Billing.");
+        await RunAsync("agents", "create", "--org", "acme", "--name", "legacy", "--instruction", "Old.", "--orchestrator");
+        var billingId = Regex.Match(await ListAsync(), @"(?m)^billing\s.*\s([0-9a-f-]{36})$").Groups[1].Value;
+
+        var imported = await RunAsync("agents", "import", "--org", "acme", File("agents.yaml", """
+            agents:
+            - name: billing
+              instruction: You answer billing questions.
+            - name: support
+              instruction: You help.
+              sub_agents: [billing]
+              is_orchestrator: true
+            """));
+
+        Assert.Equal(0, imported.ExitCode);
+        Assert.Contains("Imported 2 agents into acme: 1 new, 1 updated, 1 deleted.", imported.Output);
+        var list = await ListAsync();
+        Assert.Matches(@"(?m)^billing\s+LLM_AGENT\s+default\s+-\s+" + billingId + "$", list);
+        Assert.Matches(@"(?m)^support\s+LLM_AGENT\s+default\s+billing\s+orchestrator\s", list);
+        Assert.DoesNotContain("legacy", list);
+        Assert.Contains("instruction: You answer billing questions.", (await RunAsync("agents", "show", "--org", "acme", "billing")).Output);
+    }
+
+    [Fact]
+    public async Task AnInvalidFileIsRefusedWithEveryErrorNamedAndNothingChanged()
+    {
+        await RunAsync("orgs", "create", "acme");
+        await RunAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "Support.", "--orchestrator");
+        var before = await ExportAsync("acme");
+
+        var invalid = await RunAsync("agents", "import", "--org", "acme", File("agents.json", """
+            {"agents": [
+              {"name": "support", "instruction": "Support.", "sub_agents": ["triage", "ghost"], "is_orchestrator": true},
+              {"name": "triage", "agent_type": "SEQUENTIAL_AGENT", "sub_agents": ["support"], "provider": "elsewhere"}
+            ]}
+            """));
+        var unknownField = await RunAsync("agents", "import", "--org", "acme", File("agents.json", """{"agents": [{"name": "support", "instructions": "Typo."}]}"""));
+
+        Assert.NotEqual(0, invalid.ExitCode);
+        Assert.Contains("was not imported; nothing changed", invalid.Output);
+        Assert.Contains("support: no agent is named ghost, which it names as a sub-agent.", invalid.Output);
+        Assert.Contains("triage: no model provider is named elsewhere (configured: default, fast).", invalid.Output);
+        Assert.Contains("sub-agents go round in a circle: support → triage → support.", invalid.Output);
+        Assert.NotEqual(0, unknownField.ExitCode);
+        Assert.Contains("instructions", unknownField.Output);
+        Assert.Equal(before, await ExportAsync("acme"));
     }
 }
