@@ -9,7 +9,7 @@ using static Junis.Server.Auth.AdminCommands;
 namespace Junis.Server.Agents;
 
 /// <summary>
-/// <c>agents create|list|show|delete|export|import</c> from the server's binary, against the database the server uses. An agent's
+/// <c>agents create|list|show|update|delete|export|import</c> from the server's binary, against the database the server uses. An agent's
 /// rules (<see cref="AgentRules"/>) are checked against the organization's agents as they would be after the change.
 /// </summary>
 public static class AgentCommands
@@ -25,6 +25,7 @@ public static class AgentCommands
             CreateCommand(services, organization, providers),
             ListCommand(services, organization),
             ShowCommand(services, organization),
+            UpdateCommand(services, organization, providers),
             DeleteCommand(services, organization),
             ExportCommand(services, organization),
             ImportCommand(services, organization, providers),
@@ -108,57 +109,118 @@ public static class AgentCommands
     private static Command CreateCommand(IServiceProvider services, Option<string> organization, ModelProviders providers)
     {
         var name = new Option<string>("--name") { Description = "Its name, unique in the organization", Required = true };
-        var instruction = new Option<string>("--instruction") { Description = "What it is told (its system prompt)" };
-        var description = new Option<string>("--description") { Description = "What it is for" };
-        var type = new Option<string>("--type") { Description = string.Join("|", AgentTypes.All), DefaultValueFactory = _ => AgentTypes.Llm };
-        var provider = new Option<string>("--provider") { Description = "The model provider (Junis:Providers:{name}, or default)", DefaultValueFactory = _ => ModelProviders.Default };
-        var model = new Option<string>("--model") { Description = "A model of the provider other than its own" };
-        var temperature = new Option<double?>("--temperature") { Description = "0 to 2" };
-        var maxOutputTokens = new Option<int?>("--max-output-tokens") { Description = "The longest reply, in tokens" };
-        var maxLlmCalls = new Option<int?>("--max-llm-calls") { Description = "The most model calls of one turn" };
-        var subAgents = new Option<string>("--sub-agents") { Description = "Its sub-agents' names, in order: a,b" };
-        var outputKey = new Option<string>("--output-key") { Description = "Where its output is kept for the agents after it" };
-        var maxIterations = new Option<int?>("--max-iterations") { Description = "LOOP_AGENT: the most rounds" };
-        var orchestrator = new Option<bool>("--orchestrator") { Description = "Make it the organization's orchestrator, in place of any other" };
-        var create = new Command("create", "Create an agent; prints its id")
-        {
-            organization, name, instruction, description, type, provider, model, temperature, maxOutputTokens, maxLlmCalls, subAgents,
-            outputKey, maxIterations, orchestrator,
-        };
+        var fields = new AgentOptions();
+        var create = new Command("create", "Create an agent; prints its id") { organization, name };
+        fields.AddTo(create);
         create.SetAction((parse, cancellationToken) => WithDatabaseAsync(services, async db =>
         {
             if (await FindOrganizationAsync(db, parse.GetValue(organization)!, cancellationToken) is not { } org)
                 return Fail($"No organization is named '{parse.GetValue(organization)}'.");
             var now = DateTime.UtcNow;
-            var agent = new Agent
-            {
-                OrganizationId = org.Id, Name = parse.GetValue(name)!.Trim(), Instruction = parse.GetValue(instruction) ?? "",
-                Description = parse.GetValue(description), AgentType = parse.GetValue(type)!, Provider = parse.GetValue(provider)!,
-                Model = parse.GetValue(model), Temperature = parse.GetValue(temperature), MaxOutputTokens = parse.GetValue(maxOutputTokens),
-                MaxLlmCalls = parse.GetValue(maxLlmCalls), OutputKey = parse.GetValue(outputKey), MaxIterations = parse.GetValue(maxIterations),
-                SubAgents = Agent.SubAgentsOf((parse.GetValue(subAgents) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)),
-                IsOrchestrator = parse.GetValue(orchestrator), CreatedAt = now, UpdatedAt = now,
-            };
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var existing = await db.Agents.Where(a => a.OrganizationId == org.Id).ToListAsync(cancellationToken);
-            if (agent.IsOrchestrator)
-            {
-                foreach (var other in existing.Where(a => a.IsOrchestrator))
-                    (other.IsOrchestrator, other.UpdatedAt) = (false, now);
-            }
-            var errors = AgentRules.Check([.. existing, agent], providers);
-            if (errors.Count > 0)
-                return Fail("The agent was not created:\n  " + string.Join("\n  ", errors));
-            // The former orchestrator steps down before the new one is written: the index allows one at a time.
-            await db.SaveChangesAsync(cancellationToken);
-            db.Agents.Add(agent);
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            Console.WriteLine(agent.Id);
-            Console.Error.WriteLine($"Created {agent.AgentType} {agent.Name} in {org.Name}{(agent.IsOrchestrator ? ", its orchestrator" : "")}.");
-            return 0;
+            var agent = new Agent { OrganizationId = org.Id, Name = parse.GetValue(name)!.Trim(), CreatedAt = now };
+            fields.ApplyTo(parse, agent);
+            return await SaveAsync(db, org, agent, providers, now, created: true, cancellationToken);
         }));
         return create;
+    }
+
+    private static Command UpdateCommand(IServiceProvider services, Option<string> organization, ModelProviders providers)
+    {
+        var which = new Argument<string>("agent") { Description = "The agent's name or id" };
+        var fields = new AgentOptions();
+        var update = new Command("update", "Change the fields given of an agent") { organization, which };
+        fields.AddTo(update);
+        update.SetAction((parse, cancellationToken) => WithDatabaseAsync(services, async db =>
+        {
+            if (await FindOrganizationAsync(db, parse.GetValue(organization)!, cancellationToken) is not { } org
+                || await FindAsync(db, org.Name, parse.GetValue(which)!, cancellationToken) is not { } agent)
+            {
+                return Fail($"No agent '{parse.GetValue(which)}' in organization '{parse.GetValue(organization)}'.");
+            }
+            fields.ApplyTo(parse, agent);
+            return await SaveAsync(db, org, agent, providers, DateTime.UtcNow, created: false, cancellationToken);
+        }));
+        return update;
+    }
+
+    /// <summary>Stores a new or changed agent if the organization's agents, with it, keep every rule; else names every error.</summary>
+    private static async Task<int> SaveAsync(
+        JunisDb db, Organization org, Agent agent, ModelProviders providers, DateTime now, bool created, CancellationToken cancellationToken)
+    {
+        agent.UpdatedAt = now;
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var others = await db.Agents.Where(a => a.OrganizationId == org.Id && a.Id != agent.Id).ToListAsync(cancellationToken);
+        if (agent.IsOrchestrator)
+        {
+            foreach (var other in others.Where(a => a.IsOrchestrator))
+                (other.IsOrchestrator, other.UpdatedAt) = (false, now);
+        }
+        var errors = AgentRules.Check([.. others, agent], providers);
+        if (errors.Count > 0)
+            return Fail($"The agent was not {(created ? "created" : "changed")}:\n  " + string.Join("\n  ", errors));
+        // The former orchestrator steps down before the new one is written: the index allows one at a time.
+        var becomesOrchestrator = agent.IsOrchestrator;
+        agent.IsOrchestrator = false;
+        if (created)
+            db.Agents.Add(agent);
+        await db.SaveChangesAsync(cancellationToken);
+        agent.IsOrchestrator = becomesOrchestrator;
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        if (created)
+            Console.WriteLine(agent.Id);
+        Console.Error.WriteLine($"{(created ? "Created" : "Changed")} {agent.AgentType} {agent.Name} in {org.Name}{(agent.IsOrchestrator ? ", its orchestrator" : "")}.");
+        return 0;
+    }
+
+    /// <summary>An agent's fields as options, for <c>create</c> and <c>update</c>: given ones are written, others left as they are.</summary>
+    private sealed class AgentOptions
+    {
+        private readonly Option<string> _instruction = new("--instruction") { Description = "What it is told (its system prompt)" };
+        private readonly Option<string> _description = new("--description") { Description = "What it is for" };
+        private readonly Option<string> _type = new("--type") { Description = string.Join("|", AgentTypes.All) + " (default LLM_AGENT)" };
+        private readonly Option<string> _provider = new("--provider") { Description = "The model provider (Junis:Providers:{name}, or default)" };
+        private readonly Option<string> _model = new("--model") { Description = "A model of the provider other than its own" };
+        private readonly Option<double?> _temperature = new("--temperature") { Description = "0 to 2" };
+        private readonly Option<int?> _maxOutputTokens = new("--max-output-tokens") { Description = "The longest reply, in tokens" };
+        private readonly Option<int?> _maxLlmCalls = new("--max-llm-calls") { Description = "The most model calls of one turn" };
+        private readonly Option<string> _subAgents = new("--sub-agents") { Description = "Its sub-agents' names, in order: a,b" };
+        private readonly Option<string> _outputKey = new("--output-key") { Description = "Where its output is kept for the agents after it" };
+        private readonly Option<int?> _maxIterations = new("--max-iterations") { Description = "LOOP_AGENT: the most rounds" };
+        private readonly Option<bool?> _active = new("--active") { Description = "true or false: whether it can be used" };
+        private readonly Option<bool> _orchestrator = new("--orchestrator") { Description = "Make it the organization's orchestrator, in place of any other" };
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { _instruction, _description, _type, _provider, _model, _temperature, _maxOutputTokens, _maxLlmCalls,
+                _subAgents, _outputKey, _maxIterations, _active, _orchestrator })
+            {
+                command.Add(option);
+            }
+        }
+
+        public void ApplyTo(ParseResult parse, Agent agent)
+        {
+            void Set<T>(Option<T> option, Action<T> write)
+            {
+                if (parse.GetResult(option) is not null)
+                    write(parse.GetValue(option)!);
+            }
+            Set(_instruction, v => agent.Instruction = v);
+            Set(_description, v => agent.Description = v);
+            Set(_type, v => agent.AgentType = v);
+            Set(_provider, v => agent.Provider = v);
+            Set(_model, v => agent.Model = v);
+            Set(_temperature, v => agent.Temperature = v);
+            Set(_maxOutputTokens, v => agent.MaxOutputTokens = v);
+            Set(_maxLlmCalls, v => agent.MaxLlmCalls = v);
+            Set(_subAgents, v => agent.SubAgents = Agent.SubAgentsOf(v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+            Set(_outputKey, v => agent.OutputKey = v);
+            Set(_maxIterations, v => agent.MaxIterations = v);
+            Set(_active, v => agent.IsActive = v ?? true);
+            if (parse.GetValue(_orchestrator))
+                agent.IsOrchestrator = true;
+        }
     }
 
     private static Command ListCommand(IServiceProvider services, Option<string> organization)

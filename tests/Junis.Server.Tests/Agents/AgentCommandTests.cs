@@ -201,4 +201,26 @@ public abstract partial class AgentCommandTests(Engine engine) : IAsyncLifetime
         Assert.Contains("instructions", unknownField.Output);
         Assert.Equal(before, await ExportAsync("acme"));
     }
+
+    [Fact]
+    public async Task AnUpdateChangesOnlyTheFieldsGivenAndIsRefusedWhereItWouldCloseACircle()
+    {
+        await RunAsync("orgs", "create", "acme");
+        await RunAsync("agents", "create", "--org", "acme", "--name", "billing", "--instruction", "Billing.", "--temperature", "0.3");
+        await RunAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "Support.", "--sub-agents", "billing", "--orchestrator");
+
+        var changed = await RunAsync("agents", "update", "--org", "acme", "billing", "--model", "small", "--orchestrator", "--active", "false");
+        var circle = await RunAsync("agents", "update", "--org", "acme", "billing", "--sub-agents", "support");
+        var show = (await RunAsync("agents", "show", "--org", "acme", "billing")).Output;
+
+        Assert.Equal(0, changed.ExitCode);
+        Assert.NotEqual(0, circle.ExitCode);
+        Assert.Contains("sub-agents go round in a circle: support → billing → support.", circle.Output);
+        Assert.Contains("model: small", show);
+        Assert.Contains("temperature: 0.3", show);
+        Assert.Contains("instruction: Billing.", show);
+        Assert.Contains("is_active: false", show);
+        Assert.Contains("is_orchestrator: true", show);
+        Assert.Contains("is_orchestrator: false", (await RunAsync("agents", "show", "--org", "acme", "support")).Output);
+    }
 }
