@@ -12,7 +12,7 @@ namespace Junis.Server.Agents;
 /// <c>agents create|list|show|update|delete|export|import</c> from the server's binary, against the database the server uses. An agent's
 /// rules (<see cref="AgentRules"/>) are checked against the organization's agents as they would be after the change.
 /// </summary>
-public static class AgentCommands
+public static partial class AgentCommands
 {
     public static bool Handles(string[] args) => args is ["agents", ..];
 
@@ -30,80 +30,6 @@ public static class AgentCommands
             ExportCommand(services, organization),
             ImportCommand(services, organization, providers),
         };
-    }
-
-    private static Command ExportCommand(IServiceProvider services, Option<string> organization)
-    {
-        var format = new Option<string>("--format") { Description = "json or yaml", DefaultValueFactory = _ => "json" };
-        format.AcceptOnlyFromAmong("json", "yaml");
-        var export = new Command("export", "Print the organization's agents as a file agents import takes") { organization, format };
-        export.SetAction((parse, cancellationToken) => WithDatabaseAsync(services, async db =>
-        {
-            if (await FindOrganizationAsync(db, parse.GetValue(organization)!, cancellationToken) is not { } org)
-                return Fail($"No organization is named '{parse.GetValue(organization)}'.");
-            var file = AgentFile.Of(await db.Agents.Where(a => a.OrganizationId == org.Id).ToListAsync(cancellationToken));
-            Console.WriteLine(parse.GetValue(format) == "yaml" ? file.ToYaml() : file.ToJson());
-            return 0;
-        }));
-        return export;
-    }
-
-    private static Command ImportCommand(IServiceProvider services, Option<string> organization, ModelProviders providers)
-    {
-        var path = new Argument<string>("file") { Description = "The agents, JSON or YAML (.yaml, .yml), as agents export writes them" };
-        var import = new Command("import",
-            "Make the organization's agents those of the file, in one transaction: agents are matched by name, and those the file lacks are deleted")
-        {
-            organization, path,
-        };
-        import.SetAction((parse, cancellationToken) => WithDatabaseAsync(services, async db =>
-        {
-            if (await FindOrganizationAsync(db, parse.GetValue(organization)!, cancellationToken) is not { } org)
-                return Fail($"No organization is named '{parse.GetValue(organization)}'.");
-            var name = parse.GetValue(path)!;
-            if (!File.Exists(name))
-                return Fail($"No file '{name}'.");
-            var (file, unreadable) = AgentFile.Read(name, await File.ReadAllTextAsync(name, cancellationToken));
-            if (file is null)
-                return Fail($"'{name}' cannot be read: {unreadable}");
-
-            var wanted = file.Agents.Select(spec =>
-            {
-                var agent = new Agent { Name = spec.Name, OrganizationId = org.Id };
-                spec.ApplyTo(agent);
-                return agent;
-            }).ToList();
-            var errors = AgentRules.Check(wanted, providers);
-            if (errors.Count > 0)
-                return Fail($"'{name}' was not imported; nothing changed:\n  " + string.Join("\n  ", errors));
-
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var stored = await db.Agents.Where(a => a.OrganizationId == org.Id).ToDictionaryAsync(a => a.Name, cancellationToken);
-            var named = wanted.Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
-            // First the agents the file lacks go and no agent is the orchestrator: the indexes allow one of each at a time.
-            foreach (var agent in stored.Values)
-            {
-                if (named.Contains(agent.Name))
-                    agent.IsOrchestrator = false;
-                else
-                    db.Agents.Remove(agent);
-            }
-            await db.SaveChangesAsync(cancellationToken);
-            var now = DateTime.UtcNow;
-            foreach (var spec in file.Agents)
-            {
-                if (!stored.TryGetValue(spec.Name, out var agent))
-                    agent = db.Agents.Add(new Agent { Name = spec.Name, OrganizationId = org.Id, CreatedAt = now }).Entity;
-                spec.ApplyTo(agent);
-                agent.UpdatedAt = now;
-            }
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            var kept = stored.Keys.Count(named.Contains);
-            Console.WriteLine($"Imported {wanted.Count} agents into {org.Name}: {wanted.Count - kept} new, {kept} updated, {stored.Count - kept} deleted.");
-            return 0;
-        }));
-        return import;
     }
 
     private static Command CreateCommand(IServiceProvider services, Option<string> organization, ModelProviders providers)
@@ -171,56 +97,6 @@ public static class AgentCommands
             Console.WriteLine(agent.Id);
         Console.Error.WriteLine($"{(created ? "Created" : "Changed")} {agent.AgentType} {agent.Name} in {org.Name}{(agent.IsOrchestrator ? ", its orchestrator" : "")}.");
         return 0;
-    }
-
-    /// <summary>An agent's fields as options, for <c>create</c> and <c>update</c>: given ones are written, others left as they are.</summary>
-    private sealed class AgentOptions
-    {
-        private readonly Option<string> _instruction = new("--instruction") { Description = "What it is told (its system prompt)" };
-        private readonly Option<string> _description = new("--description") { Description = "What it is for" };
-        private readonly Option<string> _type = new("--type") { Description = string.Join("|", AgentTypes.All) + " (default LLM_AGENT)" };
-        private readonly Option<string> _provider = new("--provider") { Description = "The model provider (Junis:Providers:{name}, or default)" };
-        private readonly Option<string> _model = new("--model") { Description = "A model of the provider other than its own" };
-        private readonly Option<double?> _temperature = new("--temperature") { Description = "0 to 2" };
-        private readonly Option<int?> _maxOutputTokens = new("--max-output-tokens") { Description = "The longest reply, in tokens" };
-        private readonly Option<int?> _maxLlmCalls = new("--max-llm-calls") { Description = "The most model calls of one turn" };
-        private readonly Option<string> _subAgents = new("--sub-agents") { Description = "Its sub-agents' names, in order: a,b" };
-        private readonly Option<string> _outputKey = new("--output-key") { Description = "Where its output is kept for the agents after it" };
-        private readonly Option<int?> _maxIterations = new("--max-iterations") { Description = "LOOP_AGENT: the most rounds" };
-        private readonly Option<bool?> _active = new("--active") { Description = "true or false: whether it can be used" };
-        private readonly Option<bool> _orchestrator = new("--orchestrator") { Description = "Make it the organization's orchestrator, in place of any other" };
-
-        public void AddTo(Command command)
-        {
-            foreach (var option in new Option[] { _instruction, _description, _type, _provider, _model, _temperature, _maxOutputTokens, _maxLlmCalls,
-                _subAgents, _outputKey, _maxIterations, _active, _orchestrator })
-            {
-                command.Add(option);
-            }
-        }
-
-        public void ApplyTo(ParseResult parse, Agent agent)
-        {
-            void Set<T>(Option<T> option, Action<T> write)
-            {
-                if (parse.GetResult(option) is not null)
-                    write(parse.GetValue(option)!);
-            }
-            Set(_instruction, v => agent.Instruction = v);
-            Set(_description, v => agent.Description = v);
-            Set(_type, v => agent.AgentType = v);
-            Set(_provider, v => agent.Provider = v);
-            Set(_model, v => agent.Model = v);
-            Set(_temperature, v => agent.Temperature = v);
-            Set(_maxOutputTokens, v => agent.MaxOutputTokens = v);
-            Set(_maxLlmCalls, v => agent.MaxLlmCalls = v);
-            Set(_subAgents, v => agent.SubAgents = Agent.SubAgentsOf(v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
-            Set(_outputKey, v => agent.OutputKey = v);
-            Set(_maxIterations, v => agent.MaxIterations = v);
-            Set(_active, v => agent.IsActive = v ?? true);
-            if (parse.GetValue(_orchestrator))
-                agent.IsOrchestrator = true;
-        }
     }
 
     private static Command ListCommand(IServiceProvider services, Option<string> organization)
