@@ -17,9 +17,7 @@ public sealed class DatabaseStartup(IServiceScopeFactory scopes) : IHostedServic
     {
         if (db is PostgresJunisDb)
         {
-            await PostgresMigrations.CreateHistoryTableAsync(db, cancellationToken);
-            // EF Core holds a database lock while it migrates: instances starting together migrate once.
-            await db.Database.MigrateAsync(cancellationToken);
+            await PostgresMigrations.MigrateAsync(db, cancellationToken);
             return;
         }
         // WAL lets readers run beside the one writer; the setting lives in the file, so once is enough.

@@ -1,25 +1,37 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql;
 
 namespace Junis.Server.Data.PostgreSql;
 
-/// <summary>What the server does before EF Core migrates a PostgreSQL database.</summary>
+/// <summary>How the server migrates a PostgreSQL database, however many instances start against it at once.</summary>
 public static class PostgresMigrations
 {
-    private const long HistoryTableKey = 0x4A756E69_73484953; // "Juni" "sHIS"
+    private const long MigrationKey = 0x4A756E69_73484953; // "Juni" "sHIS"
 
     /// <summary>
-    /// Creates EF Core's migration history table, as EF Core would, if it is missing. On an empty database EF Core
-    /// reads the table before creating it and logs the failed read as an error at every first start; and instances
-    /// starting together would race to create it, which PostgreSQL's <c>IF NOT EXISTS</c> does not settle, so a lock
-    /// held for the transaction lets one create it while the others wait and then find it.
+    /// Creates EF Core's history table if it is missing, as EF Core would, then migrates; all under one advisory lock held
+    /// until it is done. EF Core's own lock lasts one transaction, and instances starting together on
+    /// an empty database were seen to apply the same second migration twice; and on an empty database EF Core reads the
+    /// history table before creating it, logging the failed read as an error.
     /// </summary>
-    public static async Task CreateHistoryTableAsync(JunisDb db, CancellationToken cancellationToken)
+    public static async Task MigrateAsync(JunisDb db, CancellationToken cancellationToken)
     {
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({HistoryTableKey})", cancellationToken);
-        await db.Database.ExecuteSqlRawAsync(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript(), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        // The lock on a connection of its own, which EF Core cannot close or hand back to the pool while it migrates.
+        await using var holder = new NpgsqlConnection(db.Database.GetConnectionString());
+        await holder.OpenAsync(cancellationToken);
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({MigrationKey})", holder))
+            await take.ExecuteNonQueryAsync(cancellationToken);
+        try
+        {
+            await db.Database.ExecuteSqlRawAsync(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript(), cancellationToken);
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({MigrationKey})", holder);
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
     }
 }
