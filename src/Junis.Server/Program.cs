@@ -53,7 +53,7 @@ app.UseAuthorization();
 var api = app.MapGroup("/api/external").RequireAuthorization();
 api.MapGroup("/v1").MapChatCompletions().MapModels();
 api.MapSessions();
-api.MapAgents();
+api.MapAgents().MapAgentCompletions();
 
 app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
 app.MapHealthChecks("/health/ready");

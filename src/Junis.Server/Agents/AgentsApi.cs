@@ -20,8 +20,13 @@ public static class AgentsApi
         return routes;
     }
 
-    public static IServiceCollection AddAgents(this IServiceCollection services) =>
+    public static IServiceCollection AddAgents(this IServiceCollection services)
+    {
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, AgentsJson.ForResults));
+        services.AddSingleton<AgentDirectory>();
+        services.AddHostedService(sp => sp.GetRequiredService<AgentDirectory>());
+        return services;
+    }
 
     private static async Task<Results<JsonHttpResult<AgentList>, JsonHttpResult<ErrorEnvelope>>> ListAsync(
         HttpContext http, JunisDb db, string? page, string? page_size, string? agent_type, string? is_active)

@@ -229,7 +229,8 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
         data.SequenceEqual("[DONE]"u8) ? null : ModelAnswerReader.Read(data);
 
     private ReadOnlyMemory<byte> Request(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, bool stream) =>
-        ModelRequestWriter.Write(llm.Model!, messages, chatOptions, stream, llm.MaxTokensField);
+        // An agent may name its own model on this provider.
+        ModelRequestWriter.Write(chatOptions?.ModelId ?? llm.Model!, messages, chatOptions, stream, llm.MaxTokensField);
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;

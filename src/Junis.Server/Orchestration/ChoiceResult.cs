@@ -4,19 +4,26 @@ using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Orchestration;
 
-/// <summary>What one generation produced, gathered while its events stream out.</summary>
-internal sealed class ChoiceResult
+/// <summary>
+/// What one generation produced as the caller hears it, gathered while its events stream out: its model's output, or,
+/// when agents answer, what the agents that speak to the caller said.
+/// </summary>
+internal sealed class ChoiceResult : ModelOutput
 {
     /// <summary>Buffer words said before the model's first (see <see cref="BufferWords"/>).</summary>
     public string? Preamble { get; set; }
 
-    public StringBuilder Text { get; } = new();
-    public StringBuilder Refusal { get; } = new();
-    public StreamedCalls Calls { get; } = new();
     public List<StoredToolCall> ToolCalls { get; } = [];
-    public ChatFinishReason? FinishReason { get; set; }
     public string? WireFinishReason { get; set; }
-    public UsageDetails? ModelUsage { get; set; }
+
+    /// <summary>Whether a call was made in the legacy form (<c>function_call</c>), and so is answered in it.</summary>
+    public bool LegacyCalls { get; set; }
+
+    /// <summary>The agent whose words the caller heard, when agents answered.</summary>
+    public string? Agent { get; set; }
+
+    /// <summary>Every model call of a turn of agents, for the session's record.</summary>
+    public List<AgentStep>? AgentSteps { get; set; }
 
     /// <summary>Everything said in words, buffer words first.</summary>
     public string Reply => Preamble + Text.ToString();
@@ -32,6 +39,8 @@ internal sealed class ChoiceResult
                 ToolCalls.Count > 0 ? ToolCalls : null)
             {
                 Refusal = Refusal.Length > 0 ? Refusal.ToString() : null,
+                Agent = Agent,
+                AgentSteps = AgentSteps,
             },
             WireFinishReason, usage,
             EndsConversation: ToolCalls.Any(c => keywordTools.EndsConversation(c.Name)));

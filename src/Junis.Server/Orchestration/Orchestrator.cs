@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using System.Threading.Channels;
+using Junis.Server.Agents;
 using Junis.Server.Llm;
 using Junis.Server.Sessions;
 using Microsoft.Extensions.AI;
@@ -11,19 +11,41 @@ namespace Junis.Server.Orchestration;
 /// <summary>
 /// Begins one turn: finds its session, sends the system prompt, stored history and the caller's messages to the
 /// model, and hands back a <see cref="TurnScope"/> whose events are the model's updates the moment they arrive.
-/// The surface ends the scope: committed once answered, abandoned otherwise.
+/// An organization with an orchestrator agent is answered by it (<see cref="AgentRun"/>) instead of the server's own
+/// model and prompt. The surface ends the scope: committed once answered, abandoned otherwise.
 /// </summary>
 public sealed class Orchestrator(
     IChatClient model, TokenCounter tokens, SessionResolver sessions, TurnWriter writer, SessionActivity activity, KeywordTools keywordTools,
+    AgentDirectory agentDirectory, IServiceProvider services,
     IOptions<OrchestratorOptions> options, IOptions<StreamingOptions> streaming, ILogger<Orchestrator> logger)
 {
     private readonly TurnServices _services = new(tokens, writer, activity, keywordTools, logger);
+    private readonly AgentRunServices _agentServices = new(services, tokens, logger);
+
+    /// <summary>
+    /// The agent of <paramref name="organizationId"/> that <paramref name="id"/> names, if a caller may invoke it directly:
+    /// an active <c>LLM_AGENT</c> of that organization. Otherwise why not, as <see cref="AgentInvocation"/> says.
+    /// </summary>
+    public AgentInvocation Invocable(Guid organizationId, string id)
+    {
+        var agent = Guid.TryParse(id, out var given) ? agentDirectory.For(organizationId)?.WithId(given) : null;
+        return agent switch
+        {
+            null => new AgentInvocation(null, null, $"No agent '{id}'.", Found: false),
+            { AgentType: not AgentTypes.Llm } => new AgentInvocation(null, null,
+                $"Only LLM_AGENT type agents can be invoked directly; '{agent.Name}' is a {agent.AgentType}. Invoke the LLM_AGENT that leads it, or the organization's orchestrator through /v1/chat/completions.", Found: true),
+            { IsActive: false } => new AgentInvocation(null, null, $"The agent '{agent.Name}' is not active.", Found: true),
+            _ => new AgentInvocation(agent.Id, agent.Name, null, Found: true),
+        };
+    }
 
     /// <summary>The turn, its session found; the model is called when its events are first read.</summary>
     public async ValueTask<TurnScope> BeginAsync(TurnRequest request, CancellationToken cancellationToken)
     {
+        var answeredBy = AnsweredBy(request);
         var turn = await sessions.ResolveAsync(new TurnOwner(request.OrganizationId, request.ApiKeyId, request.ConversationId, request.UserId), request.Messages);
-        var input = BuildInput(request.Messages, turn.History);
+        // An agent's instruction is its system prompt, in place of the server's.
+        var input = BuildInput(request.Messages, turn.History, answeredBy is null ? options.Value.SystemPrompt : null);
         // Only a request that offers tools can hear a keyword call.
         IReadOnlyCollection<string> justUsed = request.Options.Tools is { Count: > 0 } ? KeywordTools.ToolsJustUsed(input) : Array.Empty<string>();
         var choices = new ChoiceResult[request.Choices];
@@ -31,17 +53,26 @@ public sealed class Orchestrator(
             choices[i] = new ChoiceResult();
 
         var events = choices.Length == 1
-            ? GenerateAsync(0, request, input, request.Options, justUsed, choices[0], cancellationToken)
-            : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, request.Options.Clone(), justUsed, choice, cancellationToken))], cancellationToken);
+            ? GenerateAsync(0, request, input, request.Options, justUsed, choices[0], answeredBy, cancellationToken)
+            : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, request.Options.Clone(), justUsed, choice, answeredBy, cancellationToken))], cancellationToken);
         if (request.Streaming && streaming.Value.BufferWords is { Length: > 0 } words)
             events = BufferWords.Before(events, words, TimeSpan.FromMilliseconds(streaming.Value.BufferAfterMs), () => choices[0].Preamble = words, cancellationToken);
         return new TurnScope(turn, input, choices, events, _services, cancellationToken);
     }
 
-    private List<ChatMessage> BuildInput(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ChatMessage> history)
+    /// <summary>The agent the request names, or else its organization's orchestrator; null when neither is.</summary>
+    private (OrganizationAgents, AgentDefinition)? AnsweredBy(TurnRequest request)
+    {
+        if (agentDirectory.For(request.OrganizationId) is not { } agents)
+            return request.AgentId is null ? null : throw new InvalidOperationException("The agent invoked is not loaded.");
+        var agent = request.AgentId is { } id ? agents.WithId(id) ?? throw new InvalidOperationException("The agent invoked is not loaded.") : agents.Orchestrator;
+        return agent is null ? null : (agents, agent);
+    }
+
+    private static List<ChatMessage> BuildInput(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ChatMessage> history, string? systemPrompt)
     {
         var input = new List<ChatMessage>(messages.Count + history.Count + 1);
-        if (options.Value.SystemPrompt is { Length: > 0 } systemPrompt)
+        if (systemPrompt is { Length: > 0 })
             input.Add(new ChatMessage(ChatRole.System, systemPrompt));
         var historyAdded = history.Count == 0;
         foreach (var message in messages)
@@ -61,67 +92,22 @@ public sealed class Orchestrator(
 
     private async IAsyncEnumerable<TurnEvent> GenerateAsync(
         int choice, TurnRequest request, List<ChatMessage> input, ChatOptions chatOptions, IReadOnlyCollection<string> justUsed,
-        ChoiceResult result, [EnumeratorCancellation] CancellationToken cancellationToken)
+        ChoiceResult result, (OrganizationAgents Agents, AgentDefinition Agent)? answeredBy, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // A caller that wants the whole answer gets the model's whole answer: one response, not a stream to reassemble.
-        var updates = request.Streaming
-            ? model.GetStreamingResponseAsync(input, chatOptions, cancellationToken)
-            : WholeAsync(model.GetResponseAsync(input, chatOptions, cancellationToken));
-        await foreach (var update in updates.WithCancellation(cancellationToken))
+        if (answeredBy is var (agents, agent))
         {
-            // By index: enumerating the contents through their interface would allocate for every update of a stream.
-            // Words first, with their log probabilities in the same event, then the update's tool-call pieces.
-            var contents = update.Contents;
-            string? text = null, refusal = null;
-            JsonElement? logprobs = null;
-            for (var i = 0; i < contents.Count; i++)
-            {
-                switch (contents[i])
-                {
-                    case TextContent { Text.Length: > 0 } words:
-                        text = text is null ? words.Text : text + words.Text;
-                        break;
-                    case RefusalContent refused:
-                        refusal += refused.Text;
-                        break;
-                    case LogprobsContent tokens:
-                        logprobs = logprobs is { } earlier ? LogprobsContent.Concat(earlier, tokens.Logprobs) : tokens.Logprobs;
-                        break;
-                    case UsageContent usage:
-                        result.ModelUsage = usage.Details;
-                        break;
-                    case AnswerMetadata metadata:
-                        yield return new AnswerInfo(metadata.RequestId, metadata.SystemFingerprint, metadata.ServiceTier);
-                        break;
-                    case ReplyFields fields:
-                        yield return new OtherReplyFields(choice, fields.Fields);
-                        break;
-                }
-            }
-            // The update's log probabilities go with its words, or with its refusal when it has no words.
-            var refusalTokens = text is null && refusal is not null;
-            if (refusal is not null)
-            {
-                result.Refusal.Append(refusal);
-                yield return new RefusalDelta(choice, refusal, refusalTokens ? logprobs : null);
-            }
-            if (text is not null || (logprobs is not null && !refusalTokens))
-            {
-                result.Text.Append(text);
-                yield return new TextDelta(choice, text ?? "", logprobs);
-            }
-            for (var i = 0; i < contents.Count; i++)
-            {
-                if (contents[i] is ToolCallFragment fragment && result.Calls.Add(choice, fragment) is { } piece)
-                    yield return piece;
-                else if (contents[i] is FunctionCallContent whole)
-                    yield return result.Calls.AddWhole(choice, whole);
-            }
-            if (update.FinishReason is { } reason)
-                result.FinishReason = reason;
+            var run = new AgentRun(agents, _agentServices, choice, input, chatOptions, request.Streaming, result);
+            await foreach (var e in run.RunAsync(agent, cancellationToken))
+                yield return e;
+        }
+        else
+        {
+            await foreach (var e in ModelOutput.GatherAsync(choice, ModelOutput.Call(model, input, chatOptions, request.Streaming, cancellationToken), result, cancellationToken))
+                yield return e;
+            result.ToolCalls.AddRange(result.Calls.Complete());
+            result.LegacyCalls = result.Calls.AnyLegacy;
         }
 
-        result.ToolCalls.AddRange(result.Calls.Complete());
         // What the assistant said may itself be a tool call: a farewell ends the call, a transfer transfers it. Not a
         // tool the model calls now, or one the conversation has just used: a client's tool loop would hear it again.
         if (chatOptions.Tools is { Count: > 0 } tools
@@ -130,14 +116,8 @@ public sealed class Orchestrator(
             result.ToolCalls.Add(detected);
             yield return new ToolCallStarted(choice, result.ToolCalls.Count - 1, detected.Id, detected.Name, detected.Arguments);
         }
-        result.WireFinishReason = FinishReasons.ToWire(result.FinishReason, result.ToolCalls.Count > 0, result.Calls.AnyLegacy);
+        result.WireFinishReason = FinishReasons.ToWire(result.FinishReason, result.ToolCalls.Count > 0, result.LegacyCalls);
         yield return new ChoiceFinished(choice, result.WireFinishReason);
-    }
-
-    private static async IAsyncEnumerable<ChatResponseUpdate> WholeAsync(Task<ChatResponse> response)
-    {
-        foreach (var update in (await response).ToChatResponseUpdates())
-            yield return update;
     }
 
     /// <summary>Interleaves n generations as their events arrive; the first failure cancels the others.</summary>

@@ -18,6 +18,12 @@ public sealed record TurnRequest(Guid OrganizationId, Guid ApiKeyId, IReadOnlyLi
     /// <summary>How many replies to generate; the first is the one the session keeps.</summary>
     public int Choices { get; init; } = 1;
 
+    /// <summary>The agent the caller invoked directly (<see cref="Orchestrator.Invocable"/>); otherwise the organization's orchestrator answers, if it has one.</summary>
+    public Guid? AgentId { get; init; }
+
     /// <summary>Whether the caller reads the reply as it is generated (and so may hear buffer words).</summary>
     public bool Streaming { get; init; }
 }
+
+/// <summary>Whether a caller may invoke an agent directly: its name when it may, else why not (and whether the agent exists at all).</summary>
+public sealed record AgentInvocation(Guid? AgentId, string? AgentName, string? Problem, bool Found);

@@ -16,6 +16,10 @@ public sealed record StoredMessage(string Role, string? Content, IReadOnlyList<S
     /// <summary>A message's content parts as written, when they hold more than text (images, audio, files).</summary>
     public IReadOnlyList<JsonElement>? Parts { get; init; }
 
+    public string? Agent { get; init; }
+
+    public IReadOnlyList<AgentStep>? AgentSteps { get; init; }
+
     public TranscriptMessage Transcript =>
         new(Role, Content ?? Refusal, ToolCalls?.Select(c => (c.Name, c.Arguments)).ToList(), Parts);
 

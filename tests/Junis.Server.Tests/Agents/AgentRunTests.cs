@@ -1,0 +1,87 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Junis.Server.Agents;
+using Junis.Server.Tests.Infrastructure;
+using static Junis.Server.Tests.Agents.AgentScripts;
+
+namespace Junis.Server.Tests.Agents;
+
+/// <summary>An organization's orchestrator answering its chat completions, over real HTTP, against a scripted model server.</summary>
+public sealed class AgentRunTests : IAsyncLifetime
+{
+    private readonly FakeOpenAIServer _model = new();
+    private JunisApp _app = null!;
+
+    public Task InitializeAsync()
+    {
+        _app = new JunisApp(_model.Settings());
+        _app.UseKestrel();
+        _app.StartServer();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _model.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task TheOrchestratorHandsOverAndTheSubAgentsWordsStreamWithoutTheTransfer()
+    {
+        var support = LlmAgent("support", "billing");
+        support.IsOrchestrator = true;
+        await StoreAsync(_app, [support, LlmAgent("billing")]);
+        _model.Handler = ByAgent(("support", Transfer("billing")), ("billing", Says("Your", " invoice", " is", " paid.")));
+
+        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new
+        {
+            messages = new[] { Api.UserMessage("Was I charged twice?") }, stream = true, stream_options = new { include_usage = true },
+        });
+        var events = await response.ReadEventsAsync();
+        var chunks = events.Chunks();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Your invoice is paid.", string.Concat(chunks.Where(c => c["choices"]!.AsArray().Count > 0)
+            .Select(c => (string?)c["choices"]![0]!["delta"]!["content"])));
+        Assert.DoesNotContain("transfer_to_agent", string.Join("\n", events));
+        Assert.DoesNotContain(chunks, c => c["choices"]!.AsArray().Count > 0 && c["choices"]![0]!["delta"]!["tool_calls"] is not null);
+        Assert.Equal("stop", (string?)chunks.Last(c => c["choices"]!.AsArray().Count > 0)["choices"]![0]!["finish_reason"]);
+        // Both calls' usage: the streamed transfer reports none, so it is counted, beside the answer's reported 9 + 4.
+        Assert.True((int)chunks[^1]["usage"]!["prompt_tokens"]! > 9);
+        Assert.True((int)chunks[^1]["usage"]!["completion_tokens"]! > 4);
+
+        Assert.Equal(2, _model.Requests.Count);
+        var toSupport = _model.Requests[0].Body;
+        Assert.Equal("You are support.", Instruction(toSupport));
+        var transfer = toSupport["tools"]!.AsArray().Single()!["function"]!;
+        Assert.Equal("transfer_to_agent", (string?)transfer["name"]);
+        Assert.Equal(["billing"], transfer["parameters"]!["properties"]!["agent_name"]!["enum"]!.AsArray().Select(n => (string)n!));
+        var toBilling = _model.Requests[1].Body;
+        Assert.Equal("You are billing.", Instruction(toBilling));
+        Assert.Null(toBilling["tools"]);
+        Assert.Equal("Was I charged twice?", (string?)toBilling["messages"]!.AsArray()[^1]!["content"]);
+    }
+
+    [Fact]
+    public async Task AWholeAnswerIsTheSubAgentsAndItsUsageSumsEveryModelCall()
+    {
+        var support = LlmAgent("support", "billing");
+        support.IsOrchestrator = true;
+        await StoreAsync(_app, [support, LlmAgent("billing")]);
+        _model.Handler = ByAgent(("support", Transfer("billing")), ("billing", Says("Your", " invoice", " is", " paid.")));
+
+        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Was I charged twice?") } });
+        var body = await response.ReadJsonAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var message = body["choices"]![0]!["message"]!;
+        Assert.Equal("Your invoice is paid.", (string?)message["content"]);
+        Assert.Null(message["tool_calls"]);
+        Assert.Equal("stop", (string?)body["choices"]![0]!["finish_reason"]);
+        // The transfer's 20 + 10 and the answer's 9 + 4, as the model server reported them.
+        Assert.Equal(29, (int)body["usage"]!["prompt_tokens"]!);
+        Assert.Equal(14, (int)body["usage"]!["completion_tokens"]!);
+        Assert.Equal(43, (int)body["usage"]!["total_tokens"]!);
+    }
+}
