@@ -10,11 +10,15 @@ namespace Junis.Server.Llm;
 /// The zero-configuration model: offline and deterministic. It answers "Echo: " followed by the last user message
 /// (its images, audio and files named in brackets), word by word, and honours what a caller can ask of a real model's
 /// answer: the output token limit, stop sequences, a JSON object or a JSON Schema's shape, a required tool call, and
-/// log probabilities.
+/// log probabilities. Offered the server's <c>transfer_to_agent</c>, it hands over to the agent the last user message
+/// names, so an organization's agents can be tried out offline.
 /// </summary>
 public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDelay) : IChatClient
 {
     public const string Prefix = "Echo: ";
+
+    /// <summary>The function with which the server's agents hand over to their sub-agents (Orchestration's AgentRun).</summary>
+    private const string TransferFunction = "transfer_to_agent";
 
     /// <summary>The longest answer, as every model has an output limit: what an answer costs the server grows with it.</summary>
     public const int MaxOutputTokens = 4096;
@@ -87,6 +91,9 @@ public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDel
             return (new ToolCallFragment(0, Ids.Random("call_"), tool.Name, arguments), "", ChatFinishReason.ToolCalls);
         }
 
+        if (!toolRequired && toolResult is null && HandOver(options, conversation) is { } handOver)
+            return (handOver, "", ChatFinishReason.ToolCalls);
+
         var reply = InResponseFormat(echo, options);
         var finish = ChatFinishReason.Stop;
         foreach (var stop in options?.StopSequences ?? [])
@@ -101,6 +108,20 @@ public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDel
             finish = ChatFinishReason.Length;
         }
         return (null, reply, finish);
+    }
+
+    /// <summary>A call of <c>transfer_to_agent</c> for the first of its agents whose name is a word of the last user message.</summary>
+    private static ToolCallFragment? HandOver(ChatOptions? options, IReadOnlyList<ChatMessage> conversation)
+    {
+        if (options?.Tools?.OfType<AIFunctionDeclaration>().FirstOrDefault(f => f.Name == TransferFunction) is not { } transfer
+            || conversation.LastOrDefault(m => m.Role == ChatRole.User) is not { } user
+            || !transfer.JsonSchema.TryGetProperty("properties", out var properties)
+            || !properties.TryGetProperty("agent_name", out var agentName) || !agentName.TryGetProperty("enum", out var agents))
+            return null;
+        var words = NameWords().Matches(EchoPrompt.Describe(user)).Select(w => w.Value).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var named = agents.EnumerateArray().Select(a => a.GetString()).FirstOrDefault(a => a is not null && words.Contains(a));
+        return named is null ? null
+            : new ToolCallFragment(0, Ids.Random("call_"), TransferFunction, new System.Text.Json.Nodes.JsonObject { ["agent_name"] = named }.ToJsonString());
     }
 
     /// <summary>A streamed answer as one message: its text or tool call, and one logprobs object for all its tokens.</summary>
@@ -175,6 +196,9 @@ public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDel
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
 
     public void Dispose() { }
+
+    [GeneratedRegex(@"[A-Za-z0-9_-]+")]
+    private static partial Regex NameWords();
 
     // A word with the whitespace before it, so that the pieces concatenate back to the reply.
     [GeneratedRegex(@"\s*\S+")]

@@ -30,6 +30,15 @@ internal sealed class ChoiceResult : ModelOutput
 
     public bool HasOutput => Preamble is not null || Text.Length > 0 || Refusal.Length > 0 || ToolCalls.Count > 0;
 
+    /// <summary>The steps so far: agents still running at once may add more (see <see cref="AgentRun"/>, which locks the list).</summary>
+    private AgentStep[]? Steps()
+    {
+        if (AgentSteps is not { } steps)
+            return null;
+        lock (steps)
+            return [.. steps];
+    }
+
     /// <summary>The reply as the session keeps it: a refusal stays a refusal, a reply that only calls tools has no text.</summary>
     public TurnOutcome Outcome(TokenUsage usage, KeywordTools keywordTools)
     {
@@ -40,7 +49,7 @@ internal sealed class ChoiceResult : ModelOutput
             {
                 Refusal = Refusal.Length > 0 ? Refusal.ToString() : null,
                 Agent = Agent,
-                AgentSteps = AgentSteps,
+                AgentSteps = Steps(),
             },
             WireFinishReason, usage,
             EndsConversation: ToolCalls.Any(c => keywordTools.EndsConversation(c.Name)));

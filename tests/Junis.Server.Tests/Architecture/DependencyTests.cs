@@ -4,8 +4,8 @@ using Junis.Server.Tests.Infrastructure;
 namespace Junis.Server.Tests.Architecture;
 
 /// <summary>
-/// The server's folders depend one way: ChatCompletions → Orchestration → {Llm, Sessions} → Data, Auth → Data, and
-/// Agents → {Auth, Llm, Data}.
+/// The server's folders depend one way: ChatCompletions → Orchestration → {Llm, Sessions, Agents} → Data, Auth → Data,
+/// and Agents → {Auth, Llm, Data}: agents are run by the orchestration, never by the HTTP edge.
 /// Wire types stay at the HTTP edge, and SQLite's own API stays in the SQLite store. Read from the source, so a
 /// new file is held to it the moment it exists.
 /// </summary>
@@ -14,12 +14,12 @@ public sealed partial class DependencyTests
     /// <summary>What each folder must not name. Data names the entities it maps (Sessions, Auth, Agents), nothing else.</summary>
     public static TheoryData<string, string[]> ForbiddenReferences => new()
     {
-        { "Llm", ["ChatCompletions", "Orchestration", "Sessions", "Auth", "Data", "Errors", "Logging"] },
+        { "Llm", ["ChatCompletions", "Orchestration", "Sessions", "Auth", "Data", "Errors", "Logging", "Agents"] },
         { "Data", ["ChatCompletions", "Orchestration", "Llm", "Errors", "Logging"] },
-        { "Sessions", ["ChatCompletions", "Orchestration"] },
+        { "Sessions", ["ChatCompletions", "Orchestration", "Agents"] },
         { "Orchestration", ["ChatCompletions", "Auth", "Data", "Errors"] },
         { "Auth", ["ChatCompletions", "Orchestration", "Sessions", "Llm"] },
-        { "ChatCompletions", ["Sessions", "Data"] },
+        { "ChatCompletions", ["Sessions", "Data", "Agents"] },
         { "Errors", ["ChatCompletions", "Orchestration", "Sessions", "Llm", "Auth", "Data", "Agents"] },
         { "Agents", ["ChatCompletions", "Orchestration", "Sessions"] },
     };
