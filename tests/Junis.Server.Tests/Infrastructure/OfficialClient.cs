@@ -15,15 +15,24 @@ public static class OfficialClient
         new(model, new ApiKeyCredential(key), Options(app, extraBody, traffic));
 
     /// <summary>
-    /// Options for the app's own transport: in memory, or its real socket once the test has called
-    /// <c>UseKestrel</c> and <c>StartServer</c> (the client's base address says which).
+    /// The client a user gets by giving one agent's URL, <c>…/api/external/agents/{id}</c>, as the SDK's base URL: its
+    /// requests go to that agent's <c>chat/completions</c>, and the model it names is not what picks who answers.
     /// </summary>
-    public static OpenAIClientOptions Options(JunisApp app, JsonObject? extraBody = null, SdkTraffic? traffic = null)
+    public static ChatClient Agent(JunisApp app, Guid agent, string key = JunisApp.Key, string model = "junis-agent") =>
+        new(model, new ApiKeyCredential(key), Options(app, basePath: $"/api/external/agents/{agent}"));
+
+    /// <summary>
+    /// Options for the app's own transport: in memory, or its real socket once the test has called
+    /// <c>UseKestrel</c> and <c>StartServer</c> (the client's base address says which). The SDK's base URL is
+    /// <paramref name="basePath"/> on the server.
+    /// </summary>
+    public static OpenAIClientOptions Options(JunisApp app, JsonObject? extraBody = null, SdkTraffic? traffic = null,
+        string basePath = "/api/external/v1")
     {
         var http = app.CreateClient();
         var options = new OpenAIClientOptions
         {
-            Endpoint = new Uri(http.BaseAddress!, "/api/external/v1"),
+            Endpoint = new Uri(http.BaseAddress!, basePath),
             Transport = new HttpClientPipelineTransport(http),
             // The server's own errors are what these tests look at; retries would only repeat them.
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
