@@ -72,4 +72,37 @@ public static class AgentScripts
 
     public static Func<HttpContext, JsonObject, Task> Says(params string[] words) =>
         (context, body) => FakeOpenAIServer.StreamAsync(context, body, words);
+
+    /// <summary>The model calls the server's <c>exit_loop</c>, and says nothing.</summary>
+    public static Func<HttpContext, JsonObject, Task> ExitLoop() =>
+        (context, body) => FakeOpenAIServer.ToolCallAsync(context, body, "exit_loop", ["{}"], id: "call_exit");
+
+    /// <summary>An answer that depends on how many times this agent has been called this test (1 the first time).</summary>
+    public static Func<HttpContext, JsonObject, Task> Numbered(Func<int, Func<HttpContext, JsonObject, Task>> answer)
+    {
+        var calls = 0;
+        return (context, body) => answer(Interlocked.Increment(ref calls))(context, body);
+    }
+
+    /// <summary>The agent a request was made for: the name in its instruction's "You are {name}.".</summary>
+    public static string AgentOf(JsonObject body) =>
+        Instruction(body) is { } instruction && instruction.StartsWith("You are ", StringComparison.Ordinal)
+            ? instruction["You are ".Length..instruction.IndexOf('.', StringComparison.Ordinal)]
+            : "";
+
+    /// <summary>The names of the functions a request offers, in order.</summary>
+    public static List<string> FunctionsOffered(JsonObject body) =>
+        [.. body["tools"]?.AsArray().Select(t => (string)t!["function"]!["name"]!) ?? []];
+
+    /// <summary>Every system message a request holds, in order.</summary>
+    public static List<string?> SystemMessages(JsonObject body) =>
+        [.. body["messages"]!.AsArray().Where(m => (string?)m!["role"] == "system").Select(m => (string?)m!["content"])];
+
+    /// <summary>The words a stream's chunks carried to the caller, joined.</summary>
+    public static string Heard(IEnumerable<string> events) =>
+        string.Concat(events.Chunks().Where(c => c["choices"]!.AsArray().Count > 0).Select(c => (string?)c["choices"]![0]!["delta"]!["content"]));
+
+    /// <summary>The finish reason a stream ended its (only) choice with.</summary>
+    public static string? FinishReason(IEnumerable<string> events) =>
+        events.Chunks().Where(c => c["choices"]!.AsArray().Count > 0).Select(c => (string?)c["choices"]![0]!["finish_reason"]).LastOrDefault(r => r is not null);
 }
