@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using Junis.Server.Agents;
 using Microsoft.Extensions.AI;
@@ -43,7 +44,19 @@ internal sealed partial class AgentRun
         {
             foreach (var run in runs)
             {
-                var words = await run;
+                string words;
+                try
+                {
+                    words = await run;
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Cancelled because another sub-agent failed: that failure is the one the caller is told of.
+                    await Task.WhenAll(runs).ContinueWith(static _ => { }, TaskScheduler.Default);
+                    if (runs.Select(r => r.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) is { } failure)
+                        ExceptionDispatchInfo.Throw(failure);
+                    throw;
+                }
                 if (words.Length == 0)
                     continue;
                 var piece = said.Length > 0 ? "\n\n" + words : words;
