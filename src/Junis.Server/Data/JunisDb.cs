@@ -94,6 +94,8 @@ public class JunisDb : DbContext
             message.Property(m => m.Role).HasMaxLength(16);
             message.Property(m => m.ToolCallId).HasMaxLength(256);
             message.Property(m => m.FinishReason).HasMaxLength(32);
+            // As long as the name of the agent it records may be (Agents.Name).
+            message.Property(m => m.Agent).HasMaxLength(100);
             message.HasIndex(m => new { m.SessionId, m.Sequence }).IsUnique();
         });
 

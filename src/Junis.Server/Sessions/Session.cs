@@ -69,6 +69,12 @@ public sealed class SessionMessage
     /// <summary>A user message's content parts as OpenAI JSON (<c>[{"type":"image_url",…},{"type":"text",…}]</c>), when they hold more than text.</summary>
     public string? Parts { get; set; }
 
+    /// <summary>The agent whose words a reply holds, when agents answered the turn.</summary>
+    public string? Agent { get; set; }
+
+    /// <summary>A reply's agent steps as JSON (<c>[{"agent","content","tool_calls","output_key"}]</c>): the turn's model calls the caller did not see.</summary>
+    public string? AgentSteps { get; set; }
+
     public string? FinishReason { get; set; }
     public int? PromptTokens { get; set; }
     public int? CompletionTokens { get; set; }

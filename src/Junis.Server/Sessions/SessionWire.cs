@@ -34,6 +34,12 @@ public sealed record MessageView(
 
     /// <summary>A user message's content parts as sent (OpenAI's shapes), when they held more than text; <c>content</c> is their text.</summary>
     public JsonElement? ContentParts { get; init; }
+
+    /// <summary>The agent whose words the caller received, when agents answered the turn.</summary>
+    public string? Agent { get; init; }
+
+    /// <summary>The model calls inside the turn that the caller did not see, in order, when agents answered it.</summary>
+    public IReadOnlyList<AgentStepView>? AgentSteps { get; init; }
 }
 
 public sealed record MessageList(IReadOnlyList<MessageView> Messages, int Total, int Page, int PageSize, bool HasNext);
@@ -50,3 +56,17 @@ public sealed record ToolCallView([property: JsonPropertyOrder(-2)] string Id, F
 }
 
 public sealed record FunctionView(string Name, string Arguments);
+
+/// <summary>
+/// An agent step as the agent-steps column and the Sessions API write it. Its words are always written, null or not,
+/// as a message's are; its calls and output key only when it had them.
+/// </summary>
+public sealed record AgentStepView(
+    string Agent,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Content,
+    IReadOnlyList<ToolCallView>? ToolCalls = null,
+    string? OutputKey = null)
+{
+    public static AgentStepView Of(AgentStep step) =>
+        new(step.Agent, step.Content, step.ToolCalls is { Count: > 0 } calls ? [.. calls.Select(ToolCallView.Of)] : null, step.OutputKey);
+}

@@ -92,6 +92,8 @@ public static class SessionsApi
             Refusal = m.Refusal,
             Name = m.Name,
             ContentParts = m.Parts is null ? null : JsonElement.Parse(m.Parts),
+            Agent = m.Agent,
+            AgentSteps = m.AgentSteps is null ? null : StoredAgentSteps.Parse(m.AgentSteps),
         }).ToList();
         return TypedResults.Json(
             new MessageList(views, session.MessageCount, number, size, number * size < session.MessageCount),

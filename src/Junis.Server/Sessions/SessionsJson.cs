@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Junis.Server.Sessions;
 
-/// <summary>The Sessions API's types and the tool-calls column, serialized by generated code in OpenAI's snake_case.</summary>
+/// <summary>The Sessions API's types and the tool-calls and agent-steps columns, serialized by generated code in OpenAI's snake_case.</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
@@ -12,6 +12,7 @@ namespace Junis.Server.Sessions;
 [JsonSerializable(typeof(MessageList))]
 [JsonSerializable(typeof(SessionStatus))]
 [JsonSerializable(typeof(List<ToolCallView>))]
+[JsonSerializable(typeof(List<AgentStepView>))]
 internal sealed partial class SessionsJson : JsonSerializerContext
 {
     /// <summary>With <see cref="WireOptions"/>.</summary>

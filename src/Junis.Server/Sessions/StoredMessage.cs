@@ -16,8 +16,13 @@ public sealed record StoredMessage(string Role, string? Content, IReadOnlyList<S
     /// <summary>A message's content parts as written, when they hold more than text (images, audio, files).</summary>
     public IReadOnlyList<JsonElement>? Parts { get; init; }
 
+    /// <summary>The agent whose words these are, when agents answered the turn; not part of the transcript the caller hashes.</summary>
     public string? Agent { get; init; }
 
+    /// <summary>
+    /// The model calls inside the turn that the caller did not see as tool calls (a transfer, a workflow's earlier agents),
+    /// in order; kept with the reply for audit, never sent to the model again.
+    /// </summary>
     public IReadOnlyList<AgentStep>? AgentSteps { get; init; }
 
     public TranscriptMessage Transcript =>

@@ -11,7 +11,7 @@ namespace Junis.Server.Data.CompiledModel
     public partial class JunisDbModel
     {
         private JunisDbModel()
-            : base(skipDetectChanges: false, modelId: new Guid("2b58d706-0548-46d4-89d7-012354d4ff41"), entityTypeCount: 6)
+            : base(skipDetectChanges: false, modelId: new Guid("45f264f2-e36f-4f6b-a42f-919a399dc22d"), entityTypeCount: 6)
         {
         }
 

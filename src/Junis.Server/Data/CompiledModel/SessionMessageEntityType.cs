@@ -20,7 +20,7 @@ namespace Junis.Server.Data.CompiledModel
                 "Junis.Server.Sessions.SessionMessage",
                 typeof(SessionMessage),
                 baseEntityType,
-                propertyCount: 15,
+                propertyCount: 17,
                 foreignKeyCount: 1,
                 unnamedIndexCount: 1,
                 keyCount: 1);
@@ -33,6 +33,21 @@ namespace Junis.Server.Data.CompiledModel
                 valueGenerated: ValueGenerated.OnAdd,
                 afterSaveBehavior: PropertySaveBehavior.Throw,
                 sentinel: 0L);
+
+            var agent = runtimeEntityType.AddProperty(
+                "Agent",
+                typeof(string),
+                propertyInfo: typeof(SessionMessage).GetProperty("Agent", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(SessionMessage).GetField("<Agent>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true,
+                maxLength: 100);
+
+            var agentSteps = runtimeEntityType.AddProperty(
+                "AgentSteps",
+                typeof(string),
+                propertyInfo: typeof(SessionMessage).GetProperty("AgentSteps", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(SessionMessage).GetField("<AgentSteps>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true);
 
             var completionTokens = runtimeEntityType.AddProperty(
                 "CompletionTokens",

@@ -290,6 +290,13 @@ namespace Junis.Server.Data.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Agent")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AgentSteps")
+                        .HasColumnType("TEXT");
+
                     b.Property<int?>("CompletionTokens")
                         .HasColumnType("INTEGER");
 

@@ -93,9 +93,9 @@ internal sealed class TurnSql : IDisposable
         _insertMessage = new(connection,
             """
             INSERT INTO "SessionMessages" ("SessionId", "Sequence", "Role", "Content", "ToolCalls", "ToolCallId", "Refusal", "Name", "Parts",
-                                           "FinishReason", "PromptTokens", "CompletionTokens", "Interrupted", "CreatedAt")
+                                           "Agent", "AgentSteps", "FinishReason", "PromptTokens", "CompletionTokens", "Interrupted", "CreatedAt")
             VALUES (@session, @sequence, @role, @content, @toolCalls, @toolCallId, @refusal, @name, @parts,
-                    @finish, @prompt, @completion, @interrupted, @now)
+                    @agent, @agentSteps, @finish, @prompt, @completion, @interrupted, @now)
             """);
         _insertSession = new(connection,
             """
@@ -135,6 +135,7 @@ internal sealed class TurnSql : IDisposable
         _insertMessage.Bind("@session", session).Bind("@sequence", sequence).Bind("@role", message.Role).Bind("@content", message.Content)
             .Bind("@toolCalls", StoredToolCalls.Serialize(message.ToolCalls)).Bind("@toolCallId", message.ToolCallId)
             .Bind("@refusal", message.Refusal).Bind("@name", message.Name).Bind("@parts", StoredParts.Serialize(message.Parts))
+            .Bind("@agent", message.Agent).Bind("@agentSteps", StoredAgentSteps.Serialize(message.AgentSteps))
             .Bind("@finish", outcome?.FinishReason).Bind("@prompt", outcome?.Usage?.Prompt).Bind("@completion", outcome?.Usage?.Completion)
             .Bind("@interrupted", outcome?.Interrupted ?? false).Bind("@now", now)
             .Execute();

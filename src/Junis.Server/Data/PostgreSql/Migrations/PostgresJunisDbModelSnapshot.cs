@@ -297,6 +297,13 @@ namespace Junis.Server.Data.PostgreSql.Migrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<string>("Agent")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("AgentSteps")
+                        .HasColumnType("text");
+
                     b.Property<int?>("CompletionTokens")
                         .HasColumnType("integer");
 
