@@ -84,4 +84,62 @@ public sealed class AgentRunTests : IAsyncLifetime
         Assert.Equal(14, (int)body["usage"]!["completion_tokens"]!);
         Assert.Equal(43, (int)body["usage"]!["total_tokens"]!);
     }
+
+    [Fact]
+    public async Task TheSessionKeepsWhichAgentRepliedAndTheTransferTheCallerDidNotSee()
+    {
+        var support = LlmAgent("support", "billing");
+        support.IsOrchestrator = true;
+        await StoreAsync(_app, [support, LlmAgent("billing")]);
+        _model.Handler = ByAgent(("support", Transfer("billing")), ("billing", Says("Your", " invoice", " is", " paid.")));
+        var client = _app.CreateAuthorizedClient();
+
+        using var response = await client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("Was I charged twice?") }, stream = true });
+        await response.ReadEventsAsync();
+        using var stored = await client.GetAsync($"/api/external/sessions/{response.Headers.GetValues("X-Session-Id").Single()}/messages");
+        var messages = (await stored.ReadJsonAsync())["messages"]!.AsArray();
+
+        Assert.Equal(2, messages.Count);
+        Assert.Null(messages[0]!["agent"]);
+        var reply = messages[1]!;
+        Assert.Equal("Your invoice is paid.", (string?)reply["content"]);
+        Assert.Null(reply["tool_calls"]);
+        Assert.Equal("billing", (string?)reply["agent"]);
+        var steps = reply["agent_steps"]!.AsArray();
+        Assert.Equal(["support", "billing"], steps.Select(s => (string)s!["agent"]!));
+        var transfer = steps[0]!["tool_calls"]!.AsArray().Single()!;
+        Assert.Equal("call_transfer", (string?)transfer["id"]);
+        Assert.Equal("transfer_to_agent", (string?)transfer["function"]!["name"]);
+        Assert.Equal("{\"agent_name\":\"billing\"}", (string?)transfer["function"]!["arguments"]);
+        Assert.Equal("Your invoice is paid.", (string?)steps[1]!["content"]);
+    }
+}
+
+/// <summary>Agents on the zero-configuration model, Echo, which hands over to the agent a user names: the README's example.</summary>
+public sealed class EchoAgentTests : IDisposable
+{
+    private readonly JunisApp _app = new();
+
+    public void Dispose() => _app.Dispose();
+
+    [Theory]
+    [InlineData("I have a billing question", "billing")]
+    [InlineData("Hello there", "support")]
+    public async Task EchoHandsOverOnlyWhenTheUserNamesTheAgent(string question, string answeredBy)
+    {
+        var support = LlmAgent("support", "billing");
+        support.IsOrchestrator = true;
+        await StoreAsync(_app, [support, LlmAgent("billing")]);
+        var client = _app.CreateAuthorizedClient();
+
+        using var response = await client.PostCompletionAsync(new { messages = new[] { Api.UserMessage(question) } });
+        var body = await response.ReadJsonAsync();
+        using var stored = await client.GetAsync($"/api/external/sessions/{response.Headers.GetValues("X-Session-Id").Single()}/messages");
+        var reply = (await stored.ReadJsonAsync())["messages"]!.AsArray()[^1]!;
+
+        Assert.Equal("Echo: " + question, (string?)body["choices"]![0]!["message"]!["content"]);
+        Assert.Null(body["choices"]![0]!["message"]!["tool_calls"]);
+        Assert.Equal(answeredBy, (string?)reply["agent"]);
+        Assert.Equal(answeredBy == "billing" ? 2 : 1, reply["agent_steps"]!.AsArray().Count);
+    }
 }
