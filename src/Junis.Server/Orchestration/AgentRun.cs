@@ -29,8 +29,8 @@ internal sealed partial class AgentRun(
     private readonly List<AgentStep> _steps = [];
     private readonly UsageDetails _usage = new() { InputTokenCount = 0, OutputTokenCount = 0, TotalTokenCount = 0 };
 
-    /// <summary>Runs <paramref name="agent"/> for the caller: what the caller hears, as it is said.</summary>
-    public async IAsyncEnumerable<TurnEvent> RunAsync(AgentDefinition agent, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="agent"/> for the caller: what the caller hears, as it is said, then <paramref name="then"/>'s events.</summary>
+    public async IAsyncEnumerable<TurnEvent> RunAsync(AgentDefinition agent, Func<IEnumerable<TurnEvent>> then, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         result.AgentSteps = _steps;
         result.ModelUsage = _usage;
@@ -42,6 +42,8 @@ internal sealed partial class AgentRun(
                 result.Refusal.Append(refusal.Text);
             yield return e;
         }
+        foreach (var e in then())
+            yield return e;
     }
 
     /// <summary>Runs one agent; what it says is added to <paramref name="said"/>, and yielded when it <paramref name="speaks"/> to the caller.</summary>

@@ -35,9 +35,10 @@ internal class ModelOutput(StreamedCalls calls)
             yield return update;
     }
 
-    /// <summary>The model's updates as events, gathered into <paramref name="output"/> as they pass.</summary>
+    /// <summary>The model's updates as events, gathered into <paramref name="output"/> as they pass; then <paramref name="then"/>'s, if given.</summary>
     public static async IAsyncEnumerable<TurnEvent> GatherAsync(
-        int choice, IAsyncEnumerable<ChatResponseUpdate> updates, ModelOutput output, [EnumeratorCancellation] CancellationToken cancellationToken)
+        int choice, IAsyncEnumerable<ChatResponseUpdate> updates, ModelOutput output, [EnumeratorCancellation] CancellationToken cancellationToken,
+        Func<IEnumerable<TurnEvent>>? then = null)
     {
         await foreach (var update in updates.WithCancellation(cancellationToken))
         {
@@ -91,6 +92,11 @@ internal class ModelOutput(StreamedCalls calls)
             }
             if (update.FinishReason is { } reason)
                 output.FinishReason = reason;
+        }
+        if (then is not null)
+        {
+            foreach (var e in then())
+                yield return e;
         }
     }
 }

@@ -90,24 +90,27 @@ public sealed class Orchestrator(
         return input;
     }
 
-    private async IAsyncEnumerable<TurnEvent> GenerateAsync(
+    private IAsyncEnumerable<TurnEvent> GenerateAsync(
         int choice, TurnRequest request, List<ChatMessage> input, ChatOptions chatOptions, IReadOnlyCollection<string> justUsed,
-        ChoiceResult result, (OrganizationAgents Agents, AgentDefinition Agent)? answeredBy, [EnumeratorCancellation] CancellationToken cancellationToken)
+        ChoiceResult result, (OrganizationAgents Agents, AgentDefinition Agent)? answeredBy, CancellationToken cancellationToken)
     {
         if (answeredBy is var (agents, agent))
         {
             var run = new AgentRun(agents, _agentServices, choice, input, chatOptions, request.Streaming, result);
-            await foreach (var e in run.RunAsync(agent, cancellationToken))
-                yield return e;
+            return run.RunAsync(agent, () => Finish(choice, result, chatOptions, justUsed), cancellationToken);
         }
-        else
+        // The finish follows the model's updates in the same iterator: no second one for every token (bench/ANALYSIS.md, "Agents").
+        return ModelOutput.GatherAsync(choice, ModelOutput.Call(model, input, chatOptions, request.Streaming, cancellationToken), result, cancellationToken, then: () =>
         {
-            await foreach (var e in ModelOutput.GatherAsync(choice, ModelOutput.Call(model, input, chatOptions, request.Streaming, cancellationToken), result, cancellationToken))
-                yield return e;
             result.ToolCalls.AddRange(result.Calls.Complete());
             result.LegacyCalls = result.Calls.AnyLegacy;
-        }
+            return Finish(choice, result, chatOptions, justUsed);
+        });
+    }
 
+    /// <summary>The end of a generation: a keyword tool call when the reply asks for one, then its finish reason.</summary>
+    private IEnumerable<TurnEvent> Finish(int choice, ChoiceResult result, ChatOptions chatOptions, IReadOnlyCollection<string> justUsed)
+    {
         // What the assistant said may itself be a tool call: a farewell ends the call, a transfer transfers it. Not a
         // tool the model calls now, or one the conversation has just used: a client's tool loop would hear it again.
         if (chatOptions.Tools is { Count: > 0 } tools

@@ -35,12 +35,19 @@ public abstract partial class AgentCommandTests(Engine engine) : IAsyncLifetime
         await ServerProcess.RunAsync(arguments, new Dictionary<string, string?>(Settings) { ["Junis__Providers__fast__Provider"] = "Echo" },
             TimeSpan.FromSeconds(60));
 
+    /// <summary>A command a test builds on: it must succeed, and when it does not, its output says why.</summary>
+    private async Task SetUpAsync(params string[] arguments)
+    {
+        var outcome = await RunAsync(arguments);
+        Assert.True(outcome.ExitCode == 0, $"{string.Join(' ', arguments)} exited with {outcome.ExitCode}: {outcome.Output}");
+    }
+
     private async Task<string> ListAsync() => (await RunAsync("agents", "list", "--org", "acme")).Output;
 
     [Fact]
     public async Task AnAgentIsCreatedWithItsIdPrintedListedAndShown()
     {
-        await RunAsync("orgs", "create", "acme");
+        await SetUpAsync("orgs", "create", "acme");
         var billing = await RunAsync("agents", "create", "--org", "acme", "--name", "billing", "--instruction", "You answer billing questions.",
             "--provider", "fast", "--model", "small", "--temperature", "0.2", "--max-output-tokens", "300");
         var support = await RunAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "You are support.",
@@ -61,8 +68,8 @@ public abstract partial class AgentCommandTests(Engine engine) : IAsyncLifetime
     [Fact]
     public async Task ANewOrchestratorTakesThePlaceOfTheOldOne()
     {
-        await RunAsync("orgs", "create", "acme");
-        await RunAsync("agents", "create", "--org", "acme", "--name", "first", "--instruction", "One.", "--orchestrator");
+        await SetUpAsync("orgs", "create", "acme");
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "first", "--instruction", "One.", "--orchestrator");
         var second = await RunAsync("agents", "create", "--org", "acme", "--name", "second", "--instruction", "Two.", "--orchestrator");
 
         Assert.Equal(0, second.ExitCode);
@@ -74,8 +81,8 @@ public abstract partial class AgentCommandTests(Engine engine) : IAsyncLifetime
     [Fact]
     public async Task AnInvalidAgentIsRefusedWithEveryErrorNamedAndNothingChanged()
     {
-        await RunAsync("orgs", "create", "acme");
-        await RunAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "You are support.", "--orchestrator");
+        await SetUpAsync("orgs", "create", "acme");
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "You are support.", "--orchestrator");
         var before = await ListAsync();
 
         var refused = await RunAsync("agents", "create", "--org", "acme", "--name", "loop", "--type", "LOOP_AGENT", "--provider", "slow",
@@ -95,9 +102,9 @@ public abstract partial class AgentCommandTests(Engine engine) : IAsyncLifetime
     [Fact]
     public async Task AnAgentNamedAsASubAgentIsNotDeletedUntilNoneNamesIt()
     {
-        await RunAsync("orgs", "create", "acme");
-        await RunAsync("agents", "create", "--org", "acme", "--name", "billing", "--instruction", "Billing.");
-        await RunAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "Support.", "--sub-agents", "billing");
+        await SetUpAsync("orgs", "create", "acme");
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "billing", "--instruction", "Billing.");
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "Support.", "--sub-agents", "billing");
 
         var refused = await RunAsync("agents", "delete", "--org", "acme", "billing");
         var support = await RunAsync("agents", "delete", "--org", "acme", "support");
@@ -130,11 +137,11 @@ public abstract partial class AgentCommandTests(Engine engine) : IAsyncLifetime
     public async Task AnExportImportedIntoAnotherOrganizationExportsTheSameInJsonAndInYaml()
     {
         foreach (var organization in new[] { "acme", "globex", "initech" })
-            await RunAsync("orgs", "create", organization);
-        await RunAsync("agents", "create", "--org", "acme", "--name", "draft", "--instruction", "Write a first draft.", "--output-key", "draft",
+            await SetUpAsync("orgs", "create", organization);
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "draft", "--instruction", "Write a first draft.", "--output-key", "draft",
             "--provider", "fast", "--temperature", "0.7");
-        await RunAsync("agents", "create", "--org", "acme", "--name", "review", "--type", "LOOP_AGENT", "--sub-agents", "draft", "--max-iterations", "3");
-        await RunAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "Help, in 한국어 too.", "--sub-agents", "review",
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "review", "--type", "LOOP_AGENT", "--sub-agents", "draft", "--max-iterations", "3");
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "Help, in 한국어 too.", "--sub-agents", "review",
             "--orchestrator", "--max-llm-calls", "5");
         var json = await ExportAsync("acme");
         var yaml = await ExportAsync("acme", "yaml");
@@ -153,9 +160,9 @@ public abstract partial class AgentCommandTests(Engine engine) : IAsyncLifetime
     [Fact]
     public async Task AnImportMakesTheOrganizationsAgentsThoseOfTheFileKeepingTheIdsOfThoseItKeeps()
     {
-        await RunAsync("orgs", "create", "acme");
-        await RunAsync("agents", "create", "--org", "acme", "--name", "billing", "--instruction", "Billing.");
-        await RunAsync("agents", "create", "--org", "acme", "--name", "legacy", "--instruction", "Old.", "--orchestrator");
+        await SetUpAsync("orgs", "create", "acme");
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "billing", "--instruction", "Billing.");
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "legacy", "--instruction", "Old.", "--orchestrator");
         var billingId = Regex.Match(await ListAsync(), @"(?m)^billing\s.*\s([0-9a-f-]{36})$").Groups[1].Value;
 
         var imported = await RunAsync("agents", "import", "--org", "acme", File("agents.yaml", """
@@ -180,8 +187,8 @@ public abstract partial class AgentCommandTests(Engine engine) : IAsyncLifetime
     [Fact]
     public async Task AnInvalidFileIsRefusedWithEveryErrorNamedAndNothingChanged()
     {
-        await RunAsync("orgs", "create", "acme");
-        await RunAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "Support.", "--orchestrator");
+        await SetUpAsync("orgs", "create", "acme");
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "Support.", "--orchestrator");
         var before = await ExportAsync("acme");
 
         var invalid = await RunAsync("agents", "import", "--org", "acme", File("agents.json", """
@@ -205,9 +212,9 @@ public abstract partial class AgentCommandTests(Engine engine) : IAsyncLifetime
     [Fact]
     public async Task AnUpdateChangesOnlyTheFieldsGivenAndIsRefusedWhereItWouldCloseACircle()
     {
-        await RunAsync("orgs", "create", "acme");
-        await RunAsync("agents", "create", "--org", "acme", "--name", "billing", "--instruction", "Billing.", "--temperature", "0.3");
-        await RunAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "Support.", "--sub-agents", "billing", "--orchestrator");
+        await SetUpAsync("orgs", "create", "acme");
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "billing", "--instruction", "Billing.", "--temperature", "0.3");
+        await SetUpAsync("agents", "create", "--org", "acme", "--name", "support", "--instruction", "Support.", "--sub-agents", "billing", "--orchestrator");
 
         var changed = await RunAsync("agents", "update", "--org", "acme", "billing", "--model", "small", "--orchestrator", "--active", "false");
         var circle = await RunAsync("agents", "update", "--org", "acme", "billing", "--sub-agents", "support");
