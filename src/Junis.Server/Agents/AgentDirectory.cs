@@ -29,10 +29,15 @@ public sealed partial class AgentDirectory(IDbContextFactory<JunisDb> databases,
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        // Any create, update or delete moves the count or the latest change.
-        var version = await db.Agents.GroupBy(_ => 1)
-            .Select(all => new AgentsVersion(all.Count(), all.Max(a => a.UpdatedAt), all.Max(a => a.CreatedAt)))
-            .FirstOrDefaultAsync(cancellationToken) ?? new AgentsVersion(0, default, default);
+        // Any create, update or delete moves the count or the latest change. In plain SQL: asked four times a second,
+        // EF Core's query pipeline would cost more than the query (bench/ANALYSIS.md, "Agents").
+        AgentsVersion version;
+        await using (var command = await db.CommandAsync("""SELECT COUNT(*), MAX("UpdatedAt"), MAX("CreatedAt") FROM "Agents" """, cancellationToken))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            version = new AgentsVersion(reader.GetInt64(0), reader.GetUtcDateTime(1), reader.GetUtcDateTime(2));
+        }
         if (version == _version)
             return;
         var agents = await db.Agents.AsNoTracking().ToListAsync(cancellationToken);
@@ -67,7 +72,7 @@ public sealed partial class AgentDirectory(IDbContextFactory<JunisDb> databases,
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refreshing agents failed; keeping the agents loaded before")]
     private static partial void RefreshFailed(ILogger logger, Exception e);
 
-    private sealed record AgentsVersion(int Count, DateTime LatestUpdate, DateTime LatestCreate);
+    private sealed record AgentsVersion(long Count, DateTime? LatestUpdate, DateTime? LatestCreate);
 }
 
 /// <summary>One organization's agents as loaded: by name and by id, with its orchestrator when it has an active one.</summary>

@@ -38,7 +38,7 @@ public sealed record MessageView(
     /// <summary>The agent whose words the caller received, when agents answered the turn.</summary>
     public string? Agent { get; init; }
 
-    /// <summary>The model calls inside the turn that the caller did not see, in order, when agents answered it.</summary>
+    /// <summary>Every model call of the turn, in order, when agents answered it: the server-side calls the caller never saw among them.</summary>
     public IReadOnlyList<AgentStepView>? AgentSteps { get; init; }
 }
 
