@@ -13,34 +13,17 @@ namespace Junis.Server.Tests.Agents;
 /// The agents a caller cannot invoke directly, and the keys that cannot invoke one: refused before the model is called
 /// or a session is begun. Over real HTTP, against a scripted model server, on each engine.
 /// </summary>
-public abstract class AgentInvocationRefusalTests(Engine engine) : IAsyncLifetime
+public abstract class AgentInvocationRefusalTests(Engine engine) : ScriptedAgentsTests(engine)
 {
     public sealed class OnSqlite() : AgentInvocationRefusalTests(Engine.Sqlite);
 
     public sealed class OnPostgreSql() : AgentInvocationRefusalTests(Engine.PostgreSql);
 
-    private readonly FakeOpenAIServer _model = new();
-    private JunisApp _app = null!;
-
-    public Task InitializeAsync()
-    {
-        _app = new JunisApp(_model.Settings(), engine: engine);
-        _app.UseKestrel();
-        _app.StartServer();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _model.DisposeAsync();
-    }
-
     /// <summary>The model was never called, and no session or message was stored.</summary>
     private async Task AssertNothingRanAsync()
     {
-        Assert.Empty(_model.Requests);
-        Assert.Equal((0, 0), await _app.QueryAsync(async db => (await db.Sessions.CountAsync(), await db.SessionMessages.CountAsync())));
+        Assert.Empty(Model.Requests);
+        Assert.Equal((0, 0), await App.QueryAsync(async db => (await db.Sessions.CountAsync(), await db.SessionMessages.CountAsync())));
     }
 
     [Theory]
@@ -49,8 +32,8 @@ public abstract class AgentInvocationRefusalTests(Engine engine) : IAsyncLifetim
     [InlineData(AgentTypes.Loop)]
     public async Task AWorkflowAgentIsRefusedAsNotAnLlmAgent(string type)
     {
-        var ids = await StoreAsync(_app, [LlmAgent("billing"), WorkflowAgent("pipeline", type, "billing")]);
-        var client = _app.CreateAuthorizedClient();
+        var ids = await StoreAsync(App, [LlmAgent("billing"), WorkflowAgent("pipeline", type, "billing")]);
+        var client = App.CreateAuthorizedClient();
 
         var answers = new[]
         {
@@ -73,8 +56,8 @@ public abstract class AgentInvocationRefusalTests(Engine engine) : IAsyncLifetim
     {
         var retired = LlmAgent("retired");
         retired.IsActive = false;
-        var ids = await StoreAsync(_app, [retired]);
-        var client = _app.CreateAuthorizedClient();
+        var ids = await StoreAsync(App, [retired]);
+        var client = App.CreateAuthorizedClient();
 
         var answers = new[]
         {
@@ -94,9 +77,9 @@ public abstract class AgentInvocationRefusalTests(Engine engine) : IAsyncLifetim
     [Fact]
     public async Task AnotherOrganizationsAgentIsAsUnknownAsARandomIdOrNotAnId()
     {
-        var theirs = await StoreAsync(_app, [LlmAgent("billing")], organization: "globex");
-        await StoreAsync(_app, [LlmAgent("billing")]);
-        var client = _app.CreateAuthorizedClient();
+        var theirs = await StoreAsync(App, [LlmAgent("billing")], organization: "globex");
+        await StoreAsync(App, [LlmAgent("billing")]);
+        var client = App.CreateAuthorizedClient();
         string[] unknown = [theirs["billing"].ToString(), Guid.NewGuid().ToString(), "not-a-guid"];
 
         var shapes = new List<JsonNode>();
@@ -123,9 +106,9 @@ public abstract class AgentInvocationRefusalTests(Engine engine) : IAsyncLifetim
     [Fact]
     public async Task AKeyWithoutAgentsInvokeIsForbiddenTheAgentButNotTheOrganizationsChat()
     {
-        var ids = await StoreAsync(_app, [LlmAgent("billing")]);
-        var key = await _app.CreateKeyAsync(BootstrapKey.OrganizationName, Scopes.Invoke, Scopes.Stream);
-        var client = _app.CreateAuthorizedClient(key);
+        var ids = await StoreAsync(App, [LlmAgent("billing")]);
+        var key = await App.CreateKeyAsync(BootstrapKey.OrganizationName, Scopes.Invoke, Scopes.Stream);
+        var client = App.CreateAuthorizedClient(key);
 
         var answers = new[]
         {
@@ -148,10 +131,10 @@ public abstract class AgentInvocationRefusalTests(Engine engine) : IAsyncLifetim
     [Fact]
     public async Task AKeyWithOnlyAgentsInvokeInvokesTheAgentWholeAndStreamedButNotTheOrganizationsChat()
     {
-        var ids = await StoreAsync(_app, [LlmAgent("billing")]);
-        _model.Handler = ByAgent(("billing", Says("Your", " invoice", " is", " paid.")));
-        var key = await _app.CreateKeyAsync(BootstrapKey.OrganizationName, Scopes.AgentsInvoke);
-        var client = _app.CreateAuthorizedClient(key);
+        var ids = await StoreAsync(App, [LlmAgent("billing")]);
+        Model.Handler = ByAgent(("billing", Says("Your", " invoice", " is", " paid.")));
+        var key = await App.CreateKeyAsync(BootstrapKey.OrganizationName, Scopes.AgentsInvoke);
+        var client = App.CreateAuthorizedClient(key);
 
         var whole = await PostAsync(client, PathOf(ids["billing"]), "Was I charged twice?");
         var streamed = await PostAsync(client, PathOf(ids["billing"]), "And this month?", streamed: true);
@@ -165,6 +148,6 @@ public abstract class AgentInvocationRefusalTests(Engine engine) : IAsyncLifetim
         Assert.Contains(Scopes.Invoke, (string?)chat.Error["message"]);
         Assert.Equal((HttpStatusCode.Forbidden, "insufficient_scope"), (chatStreamed.Status, (string?)chatStreamed.Error["code"]));
         Assert.Contains(Scopes.Stream, (string?)chatStreamed.Error["message"]);
-        Assert.Equal(2, _model.Requests.Count);
+        Assert.Equal(2, Model.Requests.Count);
     }
 }

@@ -15,36 +15,20 @@ namespace Junis.Server.Tests.Agents;
 /// whose base URL is the agent's. The agent answers with its own instruction, whoever the organization's orchestrator is.
 /// Over real HTTP, against a scripted model server, on each engine.
 /// </summary>
-public abstract class AgentInvocationTests(Engine engine) : IAsyncLifetime
+public abstract class AgentInvocationTests(Engine engine) : ScriptedAgentsTests(engine)
 {
     public sealed class OnSqlite() : AgentInvocationTests(Engine.Sqlite);
 
     public sealed class OnPostgreSql() : AgentInvocationTests(Engine.PostgreSql);
 
     private static readonly string[] Words = ["Your", " invoice", " is", " paid."];
-    private readonly FakeOpenAIServer _model = new();
-    private JunisApp _app = null!;
-
-    public Task InitializeAsync()
-    {
-        _app = new JunisApp(_model.Settings(), engine: engine);
-        _app.UseKestrel();
-        _app.StartServer();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _model.DisposeAsync();
-    }
 
     [Fact]
     public async Task TheOfficialSdkWhoseBaseUrlIsTheAgentsIsAnsweredByItWholeAndStreamed()
     {
-        var ids = await StoreAsync(_app, [LlmAgent("billing")]);
-        _model.Handler = ByAgent(("billing", Says(Words)));
-        var chat = OfficialClient.Agent(_app, ids["billing"]);
+        var ids = await StoreAsync(App, [LlmAgent("billing")]);
+        Model.Handler = ByAgent(("billing", Says(Words)));
+        var chat = OfficialClient.Agent(App, ids["billing"]);
 
         var whole = (await chat.CompleteChatAsync([new UserChatMessage("Was I charged twice?")])).Value;
         var updates = new List<StreamingChatCompletionUpdate>();
@@ -56,13 +40,13 @@ public abstract class AgentInvocationTests(Engine engine) : IAsyncLifetime
         Assert.Equal(Words, updates.SelectMany(u => u.ContentUpdate).Select(p => p.Text).Where(t => t.Length > 0));
         Assert.All(updates, u => Assert.Equal("billing", u.Model));
         Assert.Equal(ChatFinishReason.Stop, updates.Last(u => u.FinishReason is not null).FinishReason);
-        Assert.Equal(2, _model.Requests.Count);
-        Assert.All(_model.Requests, request =>
+        Assert.Equal(2, Model.Requests.Count);
+        Assert.All(Model.Requests, request =>
         {
             var first = request.Body["messages"]!.AsArray()[0]!;
             Assert.Equal(("system", "You are billing."), ((string?)first["role"], (string?)first["content"]));
         });
-        Assert.Equal(["Was I charged twice?", "And this month?"], _model.Requests.Select(r => (string?)r.Body["messages"]!.AsArray()[^1]!["content"]));
+        Assert.Equal(["Was I charged twice?", "And this month?"], Model.Requests.Select(r => (string?)r.Body["messages"]!.AsArray()[^1]!["content"]));
     }
 
     [Theory]
@@ -70,9 +54,9 @@ public abstract class AgentInvocationTests(Engine engine) : IAsyncLifetime
     [InlineData(true)]
     public async Task JunissPathAnswersAsTheAgentAndKeepsTheTurnInItsSession(bool streamed)
     {
-        var ids = await StoreAsync(_app, [LlmAgent("billing")]);
-        _model.Handler = ByAgent(("billing", Says(Words)));
-        var client = _app.CreateAuthorizedClient();
+        var ids = await StoreAsync(App, [LlmAgent("billing")]);
+        Model.Handler = ByAgent(("billing", Says(Words)));
+        var client = App.CreateAuthorizedClient();
 
         var answer = await PostAsync(client, PathOf(ids["billing"]), "Was I charged twice?", streamed);
         using var stored = await client.GetAsync($"/api/external/sessions/{answer.Session}/messages");
@@ -89,7 +73,7 @@ public abstract class AgentInvocationTests(Engine engine) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
         Assert.Equal([("user", "Was I charged twice?"), ("assistant", "Your invoice is paid.")],
             messages.Select(m => ((string?)m!["role"], (string?)m!["content"])));
-        Assert.Equal("You are billing.", Instruction(Assert.Single(_model.Requests).Body));
+        Assert.Equal("You are billing.", Instruction(Assert.Single(Model.Requests).Body));
     }
 
     [Theory]
@@ -97,19 +81,19 @@ public abstract class AgentInvocationTests(Engine engine) : IAsyncLifetime
     [InlineData(true)]
     public async Task AnInvokedAgentHandsOverToItsSubAgentOutOfTheClientsSight(bool streamed)
     {
-        var ids = await StoreAsync(_app, [LlmAgent("billing", "refunds"), LlmAgent("refunds")]);
-        _model.Handler = ByAgent(("billing", Transfer("refunds")), ("refunds", Says("Refunded", " today.")));
+        var ids = await StoreAsync(App, [LlmAgent("billing", "refunds"), LlmAgent("refunds")]);
+        Model.Handler = ByAgent(("billing", Transfer("refunds")), ("refunds", Says("Refunded", " today.")));
 
-        var answer = await PostAsync(_app.CreateAuthorizedClient(), PathOf(ids["billing"]), "Refund me.", streamed);
+        var answer = await PostAsync(App.CreateAuthorizedClient(), PathOf(ids["billing"]), "Refund me.", streamed);
 
         Assert.Equal(HttpStatusCode.OK, answer.Status);
         Assert.Equal("Refunded today.", answer.Text);
         Assert.False(answer.HasToolCalls, answer.Raw);
         Assert.DoesNotContain("transfer_to_agent", answer.Raw);
         Assert.Equal("stop", answer.FinishReason);
-        Assert.Equal(["You are billing.", "You are refunds."], _model.Requests.Select(r => Instruction(r.Body)));
-        Assert.True(Offers(_model.Requests[0].Body, "transfer_to_agent"));
-        Assert.Equal("Refund me.", (string?)_model.Requests[1].Body["messages"]!.AsArray()[^1]!["content"]);
+        Assert.Equal(["You are billing.", "You are refunds."], Model.Requests.Select(r => Instruction(r.Body)));
+        Assert.True(Offers(Model.Requests[0].Body, "transfer_to_agent"));
+        Assert.Equal("Refund me.", (string?)Model.Requests[1].Body["messages"]!.AsArray()[^1]!["content"]);
     }
 
     [Fact]
@@ -117,9 +101,9 @@ public abstract class AgentInvocationTests(Engine engine) : IAsyncLifetime
     {
         var support = LlmAgent("support", "billing");
         support.IsOrchestrator = true;
-        var ids = await StoreAsync(_app, [support, LlmAgent("billing")]);
-        _model.Handler = ByAgent(("support", Says("Support", " here.")), ("billing", Says(Words)));
-        var client = _app.CreateAuthorizedClient();
+        var ids = await StoreAsync(App, [support, LlmAgent("billing")]);
+        Model.Handler = ByAgent(("support", Says("Support", " here.")), ("billing", Says(Words)));
+        var client = App.CreateAuthorizedClient();
 
         var direct = await PostAsync(client, PathOf(ids["billing"]), "Was I charged twice?");
         // The same organization's chat completions still go to its orchestrator.
@@ -128,8 +112,8 @@ public abstract class AgentInvocationTests(Engine engine) : IAsyncLifetime
         Assert.Equal((HttpStatusCode.OK, "Your invoice is paid."), (direct.Status, direct.Text));
         Assert.Equal(["billing"], direct.Models);
         Assert.Equal((HttpStatusCode.OK, "Support here."), (orchestrated.Status, orchestrated.Text));
-        Assert.Equal(["You are billing.", "You are support."], _model.Requests.Select(r => Instruction(r.Body)));
-        Assert.False(Offers(_model.Requests[0].Body, "transfer_to_agent"));
+        Assert.Equal(["You are billing.", "You are support."], Model.Requests.Select(r => Instruction(r.Body)));
+        Assert.False(Offers(Model.Requests[0].Body, "transfer_to_agent"));
     }
 }
 

@@ -7,34 +7,18 @@ using static Junis.Server.Tests.Agents.AgentScripts;
 namespace Junis.Server.Tests.Agents;
 
 /// <summary>An organization's orchestrator answering its chat completions, over real HTTP, against a scripted model server.</summary>
-public sealed class AgentRunTests : IAsyncLifetime
+public sealed class AgentRunTests : ScriptedAgentsTests
 {
-    private readonly FakeOpenAIServer _model = new();
-    private JunisApp _app = null!;
-
-    public Task InitializeAsync()
-    {
-        _app = new JunisApp(_model.Settings());
-        _app.UseKestrel();
-        _app.StartServer();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _model.DisposeAsync();
-    }
 
     [Fact]
     public async Task TheOrchestratorHandsOverAndTheSubAgentsWordsStreamWithoutTheTransfer()
     {
         var support = LlmAgent("support", "billing");
         support.IsOrchestrator = true;
-        await StoreAsync(_app, [support, LlmAgent("billing")]);
-        _model.Handler = ByAgent(("support", Transfer("billing")), ("billing", Says("Your", " invoice", " is", " paid.")));
+        await StoreAsync(App, [support, LlmAgent("billing")]);
+        Model.Handler = ByAgent(("support", Transfer("billing")), ("billing", Says("Your", " invoice", " is", " paid.")));
 
-        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new
+        using var response = await App.CreateAuthorizedClient().PostCompletionAsync(new
         {
             messages = new[] { Api.UserMessage("Was I charged twice?") }, stream = true, stream_options = new { include_usage = true },
         });
@@ -51,13 +35,13 @@ public sealed class AgentRunTests : IAsyncLifetime
         Assert.True((int)chunks[^1]["usage"]!["prompt_tokens"]! > 9);
         Assert.True((int)chunks[^1]["usage"]!["completion_tokens"]! > 4);
 
-        Assert.Equal(2, _model.Requests.Count);
-        var toSupport = _model.Requests[0].Body;
+        Assert.Equal(2, Model.Requests.Count);
+        var toSupport = Model.Requests[0].Body;
         Assert.Equal("You are support.", Instruction(toSupport));
         var transfer = toSupport["tools"]!.AsArray().Single()!["function"]!;
         Assert.Equal("transfer_to_agent", (string?)transfer["name"]);
         Assert.Equal(["billing"], transfer["parameters"]!["properties"]!["agent_name"]!["enum"]!.AsArray().Select(n => (string)n!));
-        var toBilling = _model.Requests[1].Body;
+        var toBilling = Model.Requests[1].Body;
         Assert.Equal("You are billing.", Instruction(toBilling));
         Assert.Null(toBilling["tools"]);
         Assert.Equal("Was I charged twice?", (string?)toBilling["messages"]!.AsArray()[^1]!["content"]);
@@ -68,10 +52,10 @@ public sealed class AgentRunTests : IAsyncLifetime
     {
         var support = LlmAgent("support", "billing");
         support.IsOrchestrator = true;
-        await StoreAsync(_app, [support, LlmAgent("billing")]);
-        _model.Handler = ByAgent(("support", Transfer("billing")), ("billing", Says("Your", " invoice", " is", " paid.")));
+        await StoreAsync(App, [support, LlmAgent("billing")]);
+        Model.Handler = ByAgent(("support", Transfer("billing")), ("billing", Says("Your", " invoice", " is", " paid.")));
 
-        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Was I charged twice?") } });
+        using var response = await App.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Was I charged twice?") } });
         var body = await response.ReadJsonAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -90,9 +74,9 @@ public sealed class AgentRunTests : IAsyncLifetime
     {
         var support = LlmAgent("support", "billing");
         support.IsOrchestrator = true;
-        await StoreAsync(_app, [support, LlmAgent("billing")]);
-        _model.Handler = ByAgent(("support", Transfer("billing")), ("billing", Says("Your", " invoice", " is", " paid.")));
-        var client = _app.CreateAuthorizedClient();
+        await StoreAsync(App, [support, LlmAgent("billing")]);
+        Model.Handler = ByAgent(("support", Transfer("billing")), ("billing", Says("Your", " invoice", " is", " paid.")));
+        var client = App.CreateAuthorizedClient();
 
         using var response = await client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("Was I charged twice?") }, stream = true });
         await response.ReadEventsAsync();
@@ -118,9 +102,9 @@ public sealed class AgentRunTests : IAsyncLifetime
 /// <summary>Agents on the zero-configuration model, Echo, which hands over to the agent a user names: the README's example.</summary>
 public sealed class EchoAgentTests : IDisposable
 {
-    private readonly JunisApp _app = new();
+    private readonly JunisApp App = new();
 
-    public void Dispose() => _app.Dispose();
+    public void Dispose() => App.Dispose();
 
     [Theory]
     [InlineData("I have a billing question", "billing")]
@@ -129,8 +113,8 @@ public sealed class EchoAgentTests : IDisposable
     {
         var support = LlmAgent("support", "billing");
         support.IsOrchestrator = true;
-        await StoreAsync(_app, [support, LlmAgent("billing")]);
-        var client = _app.CreateAuthorizedClient();
+        await StoreAsync(App, [support, LlmAgent("billing")]);
+        var client = App.CreateAuthorizedClient();
 
         using var response = await client.PostCompletionAsync(new { messages = new[] { Api.UserMessage(question) } });
         var body = await response.ReadJsonAsync();

@@ -9,41 +9,33 @@ namespace Junis.Server.Tests.Agents;
 /// An agent's model settings as the model server receives them: its model, its temperature beside the caller's, its
 /// output cap over the caller's, and its provider, a second model server with a key of its own.
 /// </summary>
-public sealed class AgentSettingsTests : IAsyncLifetime
+public sealed class AgentSettingsTests : ScriptedAgentsTests
 {
     private const string OtherKey = "sk-other-provider-secret";
-    private readonly FakeOpenAIServer _model = new();
     private readonly FakeOpenAIServer _other = new();
-    private JunisApp _app = null!;
 
-    public Task InitializeAsync()
+    protected override void Configure(Dictionary<string, string?> settings)
     {
-        var settings = _model.Settings();
         settings["Junis:Providers:other:Provider"] = "OpenAI";
         settings["Junis:Providers:other:BaseUrl"] = _other.BaseUrl;
         settings["Junis:Providers:other:ApiKey"] = OtherKey;
         settings["Junis:Providers:other:Model"] = "other-model";
         settings["Junis:Providers:other:TimeoutSeconds"] = "30";
-        _app = new JunisApp(settings);
-        _app.UseKestrel();
-        _app.StartServer();
-        return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        await _app.DisposeAsync();
-        await _model.DisposeAsync();
+        await base.DisposeAsync();
         await _other.DisposeAsync();
     }
 
     private async Task<JsonObject> AskAsync(object request)
     {
-        var before = _model.Requests.Count;
-        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(request);
+        var before = Model.Requests.Count;
+        using var response = await App.CreateAuthorizedClient().PostCompletionAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(before + 1, _model.Requests.Count);
-        return _model.Requests[^1].Body;
+        Assert.Equal(before + 1, Model.Requests.Count);
+        return Model.Requests[^1].Body;
     }
 
     private static object[] Question => [Api.UserMessage("How warm is it?")];
@@ -55,7 +47,7 @@ public sealed class AgentSettingsTests : IAsyncLifetime
         front.Model = "agent-model";
         front.Temperature = 0.2;
         front.MaxOutputTokens = 100;
-        await StoreAsync(_app, [front]);
+        await StoreAsync(App, [front]);
     }
 
     [Fact]
@@ -93,7 +85,7 @@ public sealed class AgentSettingsTests : IAsyncLifetime
     {
         var front = LlmAgent("front");
         front.IsOrchestrator = true;
-        await StoreAsync(_app, [front]);
+        await StoreAsync(App, [front]);
 
         var bare = await AskAsync(new { messages = Question });
         var callers = await AskAsync(new { messages = Question, temperature = 0.7, max_completion_tokens = 321 });
@@ -113,16 +105,16 @@ public sealed class AgentSettingsTests : IAsyncLifetime
         front.IsOrchestrator = true;
         var specialist = LlmAgent("specialist");
         specialist.Provider = "other";
-        await StoreAsync(_app, [front, specialist]);
-        _model.Handler = ByAgent(("front", Transfer("specialist")));
+        await StoreAsync(App, [front, specialist]);
+        Model.Handler = ByAgent(("front", Transfer("specialist")));
         _other.Handler = ByAgent(("specialist", Says("Twenty", " degrees.")));
 
-        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages = Question });
+        using var response = await App.CreateAuthorizedClient().PostCompletionAsync(new { messages = Question });
         var body = await response.ReadJsonAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Twenty degrees.", (string?)body["choices"]![0]!["message"]!["content"]);
-        var toDefault = Assert.Single(_model.Requests);
+        var toDefault = Assert.Single(Model.Requests);
         Assert.Equal(("front", "Bearer sk-upstream-secret", "fake-model"), (AgentOf(toDefault.Body), toDefault.Authorization, (string?)toDefault.Body["model"]));
         var toOther = Assert.Single(_other.Requests);
         Assert.Equal(("specialist", $"Bearer {OtherKey}", "other-model"), (AgentOf(toOther.Body), toOther.Authorization, (string?)toOther.Body["model"]));
@@ -135,15 +127,15 @@ public sealed class AgentSettingsTests : IAsyncLifetime
         tuned.IsOrchestrator = true;
         tuned.Provider = "other";
         tuned.Model = "other-large";
-        await StoreAsync(_app, [tuned]);
+        await StoreAsync(App, [tuned]);
         _other.Handler = ByAgent(("tuned", Says("Done.")));
 
-        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages = Question, stream = true });
+        using var response = await App.CreateAuthorizedClient().PostCompletionAsync(new { messages = Question, stream = true });
         var events = await response.ReadEventsAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Done.", Heard(events));
-        Assert.Empty(_model.Requests);
+        Assert.Empty(Model.Requests);
         var toOther = Assert.Single(_other.Requests);
         Assert.Equal(($"Bearer {OtherKey}", "other-large"), (toOther.Authorization, (string?)toOther.Body["model"]));
     }

@@ -11,7 +11,7 @@ namespace Junis.Server.Tests.Agents;
 /// The caller's own tools beside the server's functions: offered to the agents that speak to the caller, their calls
 /// passed to the caller as the only tool calls it hears of.
 /// </summary>
-public sealed class ClientToolAgentTests : IAsyncLifetime
+public sealed class ClientToolAgentTests : ScriptedAgentsTests
 {
     private static readonly object[] Tools =
     [
@@ -27,23 +27,12 @@ public sealed class ClientToolAgentTests : IAsyncLifetime
     ];
 
     private static readonly object[] Question = [Api.UserMessage("How warm is it in Seoul?")];
-    private readonly FakeOpenAIServer _model = new();
-    private JunisApp _app = null!;
 
-    public async Task InitializeAsync()
+    protected override Task SeedAsync()
     {
-        _app = new JunisApp(_model.Settings());
-        _app.UseKestrel();
-        _app.StartServer();
         var support = LlmAgent("support", "weather");
         support.IsOrchestrator = true;
-        await StoreAsync(_app, [support, LlmAgent("weather")]);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _model.DisposeAsync();
+        return StoreAsync(App, [support, LlmAgent("weather")]);
     }
 
     private static Func<HttpContext, JsonObject, Task> CallsGetWeather() =>
@@ -69,24 +58,24 @@ public sealed class ClientToolAgentTests : IAsyncLifetime
     [Fact]
     public async Task TheOrchestratorIsOfferedTheCallersToolBesideTheTransferAndItsCallReachesTheCaller()
     {
-        _model.Handler = ByAgent(("support", CallsGetWeather()));
+        Model.Handler = ByAgent(("support", CallsGetWeather()));
 
-        var (response, events, broken) = await _app.CreateAuthorizedClient().StreamAsync(new { messages = Question, tools = Tools, stream = true });
+        var (response, events, broken) = await App.CreateAuthorizedClient().StreamAsync(new { messages = Question, tools = Tools, stream = true });
         using var _ = response;
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Null(broken);
         AssertOneGetWeatherCallAtIndexZero(events);
-        var toSupport = Assert.Single(_model.Requests).Body;
+        var toSupport = Assert.Single(Model.Requests).Body;
         Assert.Equal(["get_weather", "transfer_to_agent"], FunctionsOffered(toSupport));
     }
 
     [Fact]
     public async Task AWholeAnswerCarriesTheOrchestratorsClientCall()
     {
-        _model.Handler = ByAgent(("support", CallsGetWeather()));
+        Model.Handler = ByAgent(("support", CallsGetWeather()));
 
-        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages = Question, tools = Tools });
+        using var response = await App.CreateAuthorizedClient().PostCompletionAsync(new { messages = Question, tools = Tools });
         var body = await response.ReadJsonAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -99,18 +88,18 @@ public sealed class ClientToolAgentTests : IAsyncLifetime
     [Fact]
     public async Task AfterATransferTheSubAgentsClientCallIsTheFirstAndOnlyCallTheCallerHears()
     {
-        _model.Handler = ByAgent(("support", Transfer("weather")), ("weather", CallsGetWeather()));
+        Model.Handler = ByAgent(("support", Transfer("weather")), ("weather", CallsGetWeather()));
 
-        var (response, events, broken) = await _app.CreateAuthorizedClient().StreamAsync(new { messages = Question, tools = Tools, stream = true });
+        var (response, events, broken) = await App.CreateAuthorizedClient().StreamAsync(new { messages = Question, tools = Tools, stream = true });
         using var _ = response;
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Null(broken);
         AssertOneGetWeatherCallAtIndexZero(events);
-        Assert.Equal(["support", "weather"], _model.Requests.Select(r => AgentOf(r.Body)));
-        Assert.Equal(["get_weather", "transfer_to_agent"], FunctionsOffered(_model.Requests[0].Body));
+        Assert.Equal(["support", "weather"], Model.Requests.Select(r => AgentOf(r.Body)));
+        Assert.Equal(["get_weather", "transfer_to_agent"], FunctionsOffered(Model.Requests[0].Body));
         // The agent handed to speaks to the caller: it is offered the caller's tool, and has no sub-agents to transfer to.
-        Assert.Equal(["get_weather"], FunctionsOffered(_model.Requests[1].Body));
+        Assert.Equal(["get_weather"], FunctionsOffered(Model.Requests[1].Body));
     }
 
     [Fact]
@@ -118,23 +107,23 @@ public sealed class ClientToolAgentTests : IAsyncLifetime
     {
         var pipeline = WorkflowAgent("pipeline", AgentTypes.Sequential, "researcher", "presenter");
         pipeline.IsOrchestrator = true;
-        await StoreAsync(_app, [pipeline, LlmAgent("researcher"), LlmAgent("presenter")], "tools-org");
-        var key = await _app.CreateKeyAsync("tools-org");
-        _model.Handler = ByAgent(("researcher", Says("Notes.")), ("presenter", CallsGetWeather()));
+        await StoreAsync(App, [pipeline, LlmAgent("researcher"), LlmAgent("presenter")], "tools-org");
+        var key = await App.CreateKeyAsync("tools-org");
+        Model.Handler = ByAgent(("researcher", Says("Notes.")), ("presenter", CallsGetWeather()));
 
-        var (response, events, broken) = await _app.CreateAuthorizedClient(key).StreamAsync(
+        var (response, events, broken) = await App.CreateAuthorizedClient(key).StreamAsync(
             new { messages = Question, tools = Tools, tool_choice = "required", stream = true });
         using var _ = response;
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Null(broken);
         AssertOneGetWeatherCallAtIndexZero(events);
-        Assert.Equal(["researcher", "presenter"], _model.Requests.Select(r => AgentOf(r.Body)));
+        Assert.Equal(["researcher", "presenter"], Model.Requests.Select(r => AgentOf(r.Body)));
         // The researcher is heard only through its output: no tools, and no tool choice without them.
-        var toResearcher = _model.Requests[0].Body;
+        var toResearcher = Model.Requests[0].Body;
         Assert.Null(toResearcher["tools"]);
         Assert.Null(toResearcher["tool_choice"]);
-        var toPresenter = _model.Requests[1].Body;
+        var toPresenter = Model.Requests[1].Body;
         Assert.Equal(["get_weather"], FunctionsOffered(toPresenter));
         Assert.Equal("required", (string?)toPresenter["tool_choice"]);
     }

@@ -9,24 +9,8 @@ namespace Junis.Server.Tests.Agents;
 /// <c>LOOP_AGENT</c>s and <c>max_llm_calls</c>, over real HTTP: how many model calls a loop makes, what ends it, and
 /// what the caller hears of it.
 /// </summary>
-public sealed class LoopAgentTests : IAsyncLifetime
+public sealed class LoopAgentTests : ScriptedAgentsTests
 {
-    private readonly FakeOpenAIServer _model = new();
-    private JunisApp _app = null!;
-
-    public Task InitializeAsync()
-    {
-        _app = new JunisApp(_model.Settings());
-        _app.UseKestrel();
-        _app.StartServer();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _model.DisposeAsync();
-    }
 
     private static Agent Loop(string name, int maxIterations, params string[] subAgents)
     {
@@ -37,14 +21,14 @@ public sealed class LoopAgentTests : IAsyncLifetime
 
     private async Task<string?> AskAsync()
     {
-        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Write me a poem.") } });
+        using var response = await App.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Write me a poem.") } });
         var body = await response.ReadJsonAsync();
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("stop", (string?)body["choices"]![0]!["finish_reason"]);
         return (string?)body["choices"]![0]!["message"]!["content"];
     }
 
-    private List<string> AgentsCalled() => [.. _model.Requests.Select(r => AgentOf(r.Body))];
+    private List<string> AgentsCalled() => [.. Model.Requests.Select(r => AgentOf(r.Body))];
 
     [Fact]
     public async Task ACriticsExitLoopEndsTheLoopAndTheCallerHearsTheLastWordsSaid()
@@ -52,13 +36,13 @@ public sealed class LoopAgentTests : IAsyncLifetime
         // The orchestrator hands over to the loop; the critic is content on the second round.
         var lead = LlmAgent("lead", "review");
         lead.IsOrchestrator = true;
-        await StoreAsync(_app, [lead, Loop("review", 5, "writer", "critic"), LlmAgent("writer"), LlmAgent("critic")]);
-        _model.Handler = ByAgent(
+        await StoreAsync(App, [lead, Loop("review", 5, "writer", "critic"), LlmAgent("writer"), LlmAgent("critic")]);
+        Model.Handler = ByAgent(
             ("lead", Transfer("review")),
             ("writer", Numbered(n => Says("Draft", $" {n}."))),
             ("critic", Numbered(n => n < 2 ? Says("Needs", " rhyme.") : ExitLoop())));
 
-        var (response, events, broken) = await _app.CreateAuthorizedClient().StreamAsync(
+        var (response, events, broken) = await App.CreateAuthorizedClient().StreamAsync(
             new { messages = new[] { Api.UserMessage("Write me a poem.") }, stream = true });
         using var _ = response;
 
@@ -74,8 +58,8 @@ public sealed class LoopAgentTests : IAsyncLifetime
         Assert.DoesNotContain("tool_calls", all, StringComparison.Ordinal);
 
         // exit_loop is offered inside the loop only; the orchestrator outside it is offered the transfer alone.
-        Assert.Equal(["transfer_to_agent"], FunctionsOffered(_model.Requests[0].Body));
-        Assert.All(_model.Requests.Skip(1), r => Assert.Equal(["exit_loop"], FunctionsOffered(r.Body)));
+        Assert.Equal(["transfer_to_agent"], FunctionsOffered(Model.Requests[0].Body));
+        Assert.All(Model.Requests.Skip(1), r => Assert.Equal(["exit_loop"], FunctionsOffered(r.Body)));
     }
 
     [Fact]
@@ -83,8 +67,8 @@ public sealed class LoopAgentTests : IAsyncLifetime
     {
         var rounds = Loop("rounds", 3, "writer", "critic");
         rounds.IsOrchestrator = true;
-        await StoreAsync(_app, [rounds, LlmAgent("writer"), LlmAgent("critic")]);
-        _model.Handler = ByAgent(
+        await StoreAsync(App, [rounds, LlmAgent("writer"), LlmAgent("critic")]);
+        Model.Handler = ByAgent(
             ("writer", Numbered(n => Says("Draft", $" {n}."))),
             ("critic", Numbered(n => Says("Critique", $" {n}."))));
 
@@ -93,7 +77,7 @@ public sealed class LoopAgentTests : IAsyncLifetime
         // Three rounds of two agents.
         Assert.Equal(["writer", "critic", "writer", "critic", "writer", "critic"], AgentsCalled());
         Assert.Equal("Critique 3.", answer);
-        Assert.All(_model.Requests, r => Assert.Equal(["exit_loop"], FunctionsOffered(r.Body)));
+        Assert.All(Model.Requests, r => Assert.Equal(["exit_loop"], FunctionsOffered(r.Body)));
     }
 
     [Fact]
@@ -101,12 +85,12 @@ public sealed class LoopAgentTests : IAsyncLifetime
     {
         var rounds = Loop("rounds", 2, "writer", "critic");
         rounds.IsOrchestrator = true;
-        await StoreAsync(_app, [rounds, LlmAgent("writer"), LlmAgent("critic")]);
-        _model.Handler = ByAgent(("writer", Numbered(n => Says("Draft", $" {n}."))), ("critic", Says()));
+        await StoreAsync(App, [rounds, LlmAgent("writer"), LlmAgent("critic")]);
+        Model.Handler = ByAgent(("writer", Numbered(n => Says("Draft", $" {n}."))), ("critic", Says()));
 
         var answer = await AskAsync();
 
-        Assert.Equal(4, _model.Requests.Count);
+        Assert.Equal(4, Model.Requests.Count);
         Assert.Equal("Draft 2.", answer);
     }
 
@@ -117,8 +101,8 @@ public sealed class LoopAgentTests : IAsyncLifetime
         rounds.IsOrchestrator = true;
         var worker = LlmAgent("worker");
         worker.MaxLlmCalls = 2;
-        await StoreAsync(_app, [rounds, worker]);
-        _model.Handler = ByAgent(("worker", Numbered(n => Says("Try", $" {n}."))));
+        await StoreAsync(App, [rounds, worker]);
+        Model.Handler = ByAgent(("worker", Numbered(n => Says("Try", $" {n}."))));
 
         var answer = await AskAsync();
 
@@ -135,8 +119,8 @@ public sealed class LoopAgentTests : IAsyncLifetime
         rounds.IsOrchestrator = true;
         var worker = LlmAgent("worker");
         worker.MaxLlmCalls = 2;
-        await StoreAsync(_app, [rounds, worker, LlmAgent("checker")]);
-        _model.Handler = ByAgent(
+        await StoreAsync(App, [rounds, worker, LlmAgent("checker")]);
+        Model.Handler = ByAgent(
             ("worker", Numbered(n => Says("Try", $" {n}."))),
             ("checker", Numbered(n => Says("Check", $" {n}."))));
 
@@ -154,13 +138,13 @@ public sealed class LoopAgentTests : IAsyncLifetime
         rounds.IsOrchestrator = true;
         var worker = LlmAgent("worker");
         worker.MaxLlmCalls = 3;
-        await StoreAsync(_app, [rounds, worker]);
-        _model.Handler = ByAgent(("worker", Numbered(n => Says("Try", $" {n}."))));
+        await StoreAsync(App, [rounds, worker]);
+        Model.Handler = ByAgent(("worker", Numbered(n => Says("Try", $" {n}."))));
 
         var first = await AskAsync();
         var second = await AskAsync();
 
-        Assert.Equal(6, _model.Requests.Count);
+        Assert.Equal(6, Model.Requests.Count);
         Assert.Equal(("Try 3.", "Try 6."), (first, second));
     }
 }

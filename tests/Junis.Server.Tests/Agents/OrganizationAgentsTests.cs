@@ -13,31 +13,16 @@ namespace Junis.Server.Tests.Agents;
 /// Each organization answered by its own orchestrator, on each database engine: its instruction and nobody else's,
 /// the server's own prompt for an organization without one, and agents changed under a running server.
 /// </summary>
-public abstract class OrganizationAgentsTests(Engine engine) : IAsyncLifetime
+public abstract class OrganizationAgentsTests(Engine engine) : ScriptedAgentsTests(engine)
 {
     public sealed class OnSqlite() : OrganizationAgentsTests(Engine.Sqlite);
 
     public sealed class OnPostgreSql() : OrganizationAgentsTests(Engine.PostgreSql);
 
     private const string ServerPrompt = "You are Junis, the server's own assistant.";
-    private readonly FakeOpenAIServer _model = new();
-    private JunisApp _app = null!;
 
-    public Task InitializeAsync()
-    {
-        var settings = _model.Settings();
+    protected override void Configure(Dictionary<string, string?> settings) =>
         settings["Junis:Orchestrator:SystemPrompt"] = ServerPrompt;
-        _app = new JunisApp(settings, engine: engine);
-        _app.UseKestrel();
-        _app.StartServer();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _model.DisposeAsync();
-    }
 
     private static Agent Orchestrator(string name, string instruction, params string[] subAgents)
     {
@@ -50,25 +35,25 @@ public abstract class OrganizationAgentsTests(Engine engine) : IAsyncLifetime
     /// <summary>Asks as <paramref name="key"/>'s organization; the body of the model request it made.</summary>
     private async Task<JsonObject> AskAsync(string key, string question)
     {
-        var before = _model.Requests.Count;
-        using var response = await _app.CreateAuthorizedClient(key).PostCompletionAsync(new { messages = new[] { Api.UserMessage(question) } });
+        var before = Model.Requests.Count;
+        using var response = await App.CreateAuthorizedClient(key).PostCompletionAsync(new { messages = new[] { Api.UserMessage(question) } });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Hello from the model", (string?)(await response.ReadJsonAsync())["choices"]![0]!["message"]!["content"]);
-        Assert.Equal(before + 1, _model.Requests.Count);
-        return _model.Requests[^1].Body;
+        Assert.Equal(before + 1, Model.Requests.Count);
+        return Model.Requests[^1].Body;
     }
 
     [Fact]
     public async Task EachOrganizationsCallsCarryItsOwnInstructionOnlyAndOneWithoutAgentsIsAnsweredAsBefore()
     {
-        var globex = await _app.CreateKeyAsync("globex");
-        var initech = await _app.CreateKeyAsync("initech");
+        var globex = await App.CreateKeyAsync("globex");
+        var initech = await App.CreateKeyAsync("initech");
         // What an organization without agents sent before any organization had agents.
         var asBefore = await AskAsync(initech, "What can you do?");
 
         // Both orchestrators share a name; each organization's own is the one that answers it.
-        await StoreAsync(_app, [Orchestrator("front", "Answer for Acme only."), LlmAgent("acme-helper")]);
-        await StoreAsync(_app, [Orchestrator("front", "Answer for Globex only.")], "globex");
+        await StoreAsync(App, [Orchestrator("front", "Answer for Acme only."), LlmAgent("acme-helper")]);
+        await StoreAsync(App, [Orchestrator("front", "Answer for Globex only.")], "globex");
         var acme = await AskAsync(JunisApp.Key, "Who are you?");
         var globexs = await AskAsync(globex, "Who are you?");
         var initechs = await AskAsync(initech, "What can you do?");
@@ -97,7 +82,7 @@ public abstract class OrganizationAgentsTests(Engine engine) : IAsyncLifetime
     {
         var retired = Orchestrator("front", "Answer for Acme only.");
         retired.IsActive = false;
-        await StoreAsync(_app, [retired, LlmAgent("helper")]);
+        await StoreAsync(App, [retired, LlmAgent("helper")]);
 
         var request = await AskAsync(JunisApp.Key, "Who are you?");
 
@@ -111,7 +96,7 @@ public abstract class OrganizationAgentsTests(Engine engine) : IAsyncLifetime
         Assert.Equal([ServerPrompt], SystemMessages(await AskAsync(JunisApp.Key, "Hello?")));
 
         // Written as another process would write it: straight to the database, nobody telling the server.
-        var added = await _app.QueryAsync(async db =>
+        var added = await App.QueryAsync(async db =>
         {
             var org = await db.Organizations.SingleAsync(o => o.Name == BootstrapKey.OrganizationName);
             var agent = Orchestrator("front", "Answer for Acme only.");
@@ -123,7 +108,7 @@ public abstract class OrganizationAgentsTests(Engine engine) : IAsyncLifetime
         });
         var addedAfter = await TimeUntilAnsweredWithAsync("Answer for Acme only.");
 
-        await _app.QueryAsync(async db =>
+        await App.QueryAsync(async db =>
         {
             var agent = await db.Agents.SingleAsync(a => a.Id == added);
             agent.IsActive = false;

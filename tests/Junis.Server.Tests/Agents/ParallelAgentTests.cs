@@ -11,26 +11,15 @@ namespace Junis.Server.Tests.Agents;
 /// A <c>PARALLEL_AGENT</c> as the orchestrator, over real sockets: its sub-agents' model calls made at once, cancelled
 /// together, and their outputs joined in the order the agent names them.
 /// </summary>
-public sealed class ParallelAgentTests : IAsyncLifetime
+public sealed class ParallelAgentTests : ScriptedAgentsTests
 {
     private static readonly TimeSpan Soon = TimeSpan.FromSeconds(5);
-    private readonly FakeOpenAIServer _model = new();
-    private JunisApp _app = null!;
 
-    public async Task InitializeAsync()
+    protected override Task SeedAsync()
     {
-        _app = new JunisApp(_model.Settings());
-        _app.UseKestrel();
-        _app.StartServer();
         var fanout = WorkflowAgent("fanout", AgentTypes.Parallel, "left", "right");
         fanout.IsOrchestrator = true;
-        await StoreAsync(_app, [fanout, LlmAgent("left"), LlmAgent("right")]);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _model.DisposeAsync();
+        return StoreAsync(App, [fanout, LlmAgent("left"), LlmAgent("right")]);
     }
 
     /// <summary>A model that starts its answer (when streamed) and then says nothing, signalling its arrival and its cancellation.</summary>
@@ -56,10 +45,10 @@ public sealed class ParallelAgentTests : IAsyncLifetime
     public async Task TheCallerLeavingCancelsEverySubAgentsModelCall(bool stream)
     {
         var (leftArrived, leftAborted, rightArrived, rightAborted) = (Signal(), Signal(), Signal(), Signal());
-        _model.Handler = ByAgent(("left", Stalls(leftArrived, leftAborted)), ("right", Stalls(rightArrived, rightAborted)));
+        Model.Handler = ByAgent(("left", Stalls(leftArrived, leftAborted)), ("right", Stalls(rightArrived, rightAborted)));
         using var leave = new CancellationTokenSource();
 
-        var call = _app.CreateAuthorizedClient().SendAsync(
+        var call = App.CreateAuthorizedClient().SendAsync(
             new HttpRequestMessage(HttpMethod.Post, Api.Completions) { Content = Api.Json(new { messages = new[] { Api.UserMessage("Compare them.") }, stream }) },
             HttpCompletionOption.ResponseHeadersRead, leave.Token);
         await Task.WhenAll(leftArrived.Task, rightArrived.Task).WaitAsync(TimeSpan.FromSeconds(10));
@@ -69,7 +58,7 @@ public sealed class ParallelAgentTests : IAsyncLifetime
         // Each model call would otherwise last 20 s (or the server's 30 s timeout).
         await leftAborted.Task.WaitAsync(Soon);
         await rightAborted.Task.WaitAsync(Soon);
-        Assert.Equal(2, _model.Requests.Count);
+        Assert.Equal(2, Model.Requests.Count);
     }
 
     [Theory]
@@ -79,7 +68,7 @@ public sealed class ParallelAgentTests : IAsyncLifetime
     {
         var (arrived, aborted) = (Signal(), Signal());
         // The failing agent fails once the other's call is under way, so that there is a call to cancel.
-        _model.Handler = ByAgent(
+        Model.Handler = ByAgent(
             (stalling, Stalls(arrived, aborted)),
             (failing, async (context, _) =>
             {
@@ -87,7 +76,7 @@ public sealed class ParallelAgentTests : IAsyncLifetime
                 await FakeOpenAIServer.ErrorAsync(context, 500, $"The {failing} model is down.", "server_error");
             }));
 
-        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Compare them.") } });
+        using var response = await App.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Compare them.") } });
         var body = await response.ReadJsonAsync();
 
         await aborted.Task.WaitAsync(Soon);
@@ -101,7 +90,7 @@ public sealed class ParallelAgentTests : IAsyncLifetime
     private void SecondFinishesFirst(List<string> finished)
     {
         var rightDone = Signal();
-        _model.Handler = ByAgent(
+        Model.Handler = ByAgent(
             ("left", async (context, body) =>
             {
                 await rightDone.Task.WaitAsync(TimeSpan.FromSeconds(10));
@@ -124,7 +113,7 @@ public sealed class ParallelAgentTests : IAsyncLifetime
         var finished = new List<string>();
         SecondFinishesFirst(finished);
 
-        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Compare them.") } });
+        using var response = await App.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Compare them.") } });
         var body = await response.ReadJsonAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -132,8 +121,8 @@ public sealed class ParallelAgentTests : IAsyncLifetime
         Assert.Equal("Left one speaking.\n\nRight two.", (string?)body["choices"]![0]!["message"]!["content"]);
         Assert.Equal("stop", (string?)body["choices"]![0]!["finish_reason"]);
         // Silent sub-agents: each call is its own agent's, with nothing to offer.
-        Assert.Equal(["left", "right"], _model.Requests.Select(r => AgentOf(r.Body)).Order());
-        Assert.All(_model.Requests, r => Assert.Null(r.Body["tools"]));
+        Assert.Equal(["left", "right"], Model.Requests.Select(r => AgentOf(r.Body)).Order());
+        Assert.All(Model.Requests, r => Assert.Null(r.Body["tools"]));
     }
 
     [Fact]
@@ -142,7 +131,7 @@ public sealed class ParallelAgentTests : IAsyncLifetime
         var finished = new List<string>();
         SecondFinishesFirst(finished);
 
-        var (response, events, broken) = await _app.CreateAuthorizedClient().StreamAsync(
+        var (response, events, broken) = await App.CreateAuthorizedClient().StreamAsync(
             new { messages = new[] { Api.UserMessage("Compare them.") }, stream = true });
         using var _ = response;
 

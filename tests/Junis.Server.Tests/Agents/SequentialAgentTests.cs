@@ -10,29 +10,13 @@ namespace Junis.Server.Tests.Agents;
 /// A <c>SEQUENTIAL_AGENT</c> as the orchestrator, on each database engine: its sub-agents one after another, each
 /// one's output passed to the next through its output key, and only the last one heard by the caller.
 /// </summary>
-public abstract class SequentialAgentTests(Engine engine) : IAsyncLifetime
+public abstract class SequentialAgentTests(Engine engine) : ScriptedAgentsTests(engine)
 {
     public sealed class OnSqlite() : SequentialAgentTests(Engine.Sqlite);
 
     public sealed class OnPostgreSql() : SequentialAgentTests(Engine.PostgreSql);
 
     private const string DraftersWords = "Rough draft about the tides.";
-    private readonly FakeOpenAIServer _model = new();
-    private JunisApp _app = null!;
-
-    public Task InitializeAsync()
-    {
-        _app = new JunisApp(_model.Settings(), engine: engine);
-        _app.UseKestrel();
-        _app.StartServer();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _model.DisposeAsync();
-    }
 
     /// <summary><c>pipeline</c> → <c>drafter</c> (output key <c>draft</c>) → <c>editor</c>, whose instruction names <c>{draft}</c>.</summary>
     private Task StorePipelineAsync()
@@ -43,15 +27,15 @@ public abstract class SequentialAgentTests(Engine engine) : IAsyncLifetime
         drafter.OutputKey = "draft";
         var editor = LlmAgent("editor");
         editor.Instruction = "You are editor. Polish this draft: <<{draft}>>";
-        return StoreAsync(_app, [pipeline, drafter, editor]);
+        return StoreAsync(App, [pipeline, drafter, editor]);
     }
 
     private void AssertTheEditorWasGivenTheDraft()
     {
-        Assert.Equal(["drafter", "editor"], _model.Requests.Select(r => AgentOf(r.Body)));
-        var toDrafter = _model.Requests[0].Body;
+        Assert.Equal(["drafter", "editor"], Model.Requests.Select(r => AgentOf(r.Body)));
+        var toDrafter = Model.Requests[0].Body;
         Assert.Equal(["You are drafter."], SystemMessages(toDrafter));
-        var toEditor = _model.Requests[1].Body;
+        var toEditor = Model.Requests[1].Body;
         Assert.Equal([$"You are editor. Polish this draft: <<{DraftersWords}>>"], SystemMessages(toEditor));
         foreach (var request in new[] { toDrafter, toEditor })
             Assert.Equal("Write about the sea.", (string?)request["messages"]!.AsArray()[^1]!["content"]);
@@ -65,7 +49,7 @@ public abstract class SequentialAgentTests(Engine engine) : IAsyncLifetime
         // a sequence that kept its last agent's words until the end would make the caller wait those 5 s.
         var heardFirstWord = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var heldUntilHeard = false;
-        _model.Handler = ByAgent(
+        Model.Handler = ByAgent(
             ("drafter", Says("Rough", " draft", " about", " the", " tides.")),
             ("editor", async (context, body) =>
             {
@@ -79,7 +63,7 @@ public abstract class SequentialAgentTests(Engine engine) : IAsyncLifetime
                 await FakeOpenAIServer.WriteEventAsync(context, "[DONE]");
             }));
 
-        var (response, events, broken) = await _app.CreateAuthorizedClient().StreamAsync(
+        var (response, events, broken) = await App.CreateAuthorizedClient().StreamAsync(
             new { messages = new[] { Api.UserMessage("Write about the sea.") }, stream = true },
             data =>
             {
@@ -102,11 +86,11 @@ public abstract class SequentialAgentTests(Engine engine) : IAsyncLifetime
     public async Task AWholeAnswerIsTheEditorsAloneAndItsUsageSumsBothCalls()
     {
         await StorePipelineAsync();
-        _model.Handler = ByAgent(
+        Model.Handler = ByAgent(
             ("drafter", Says("Rough", " draft", " about", " the", " tides.")),
             ("editor", Says("Polished", " prose", " of the sea.")));
 
-        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Write about the sea.") } });
+        using var response = await App.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Write about the sea.") } });
         var text = await response.Content.ReadAsStringAsync();
         var body = JsonNode.Parse(text)!;
 
@@ -131,14 +115,14 @@ public abstract class SequentialAgentTests(Engine engine) : IAsyncLifetime
         drafter.Instruction = "You are drafter. Earlier draft: [{draft}]";
         var editor = LlmAgent("editor");
         editor.Instruction = "You are editor. First {draft}, again {draft}; unknown {nothing}.";
-        await StoreAsync(_app, [pipeline, drafter, editor]);
-        _model.Handler = ByAgent(("drafter", Says("D1")), ("editor", Says("Done.")));
+        await StoreAsync(App, [pipeline, drafter, editor]);
+        Model.Handler = ByAgent(("drafter", Says("D1")), ("editor", Says("Done.")));
 
-        using var response = await _app.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Write about the sea.") } });
+        using var response = await App.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Write about the sea.") } });
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Done.", (string?)(await response.ReadJsonAsync())["choices"]![0]!["message"]!["content"]);
-        Assert.Equal(["You are drafter. Earlier draft: []"], SystemMessages(_model.Requests[0].Body));
-        Assert.Equal(["You are editor. First D1, again D1; unknown {nothing}."], SystemMessages(_model.Requests[1].Body));
+        Assert.Equal(["You are drafter. Earlier draft: []"], SystemMessages(Model.Requests[0].Body));
+        Assert.Equal(["You are editor. First D1, again D1; unknown {nothing}."], SystemMessages(Model.Requests[1].Body));
     }
 }
