@@ -50,22 +50,23 @@ public static class ChatCompletionsApi
     private static async Task<IResult> CompleteAsync(HttpContext http, Orchestrator orchestrator, Guid? agent, string modelName,
         RequestLimitsOptions limits, TimeProvider clock, Draining draining, ILogger<CompletionStream> logger)
     {
-        var (request, error) = await ChatRequestReader.ReadAsync(http.Request, limits);
+        var (read, error) = await ChatRequestReader.ReadAsync(http.Request, limits);
         if (error is not null)
             return error;
+        var request = read!;
         var caller = http.Caller();
         // An agent invoked directly needs only agents:invoke, as in Junis: checked before its request is read.
-        var scope = request!.IsStreaming ? Scopes.Stream : Scopes.Invoke;
+        var scope = request.IsStreaming ? Scopes.Stream : Scopes.Invoke;
         if (agent is null && !caller.Has(scope))
             return ScopeChecks.Missing(scope);
 
         // A stream also ends when the server's drain window has passed, so it can say why before it is closed.
-        var open = request!.IsStreaming ? draining.Track(http.RequestAborted) : null;
+        var open = request.IsStreaming ? draining.Track(http.RequestAborted) : null;
         var cancellationToken = open?.Token ?? http.RequestAborted;
         TurnScope turn;
         try
         {
-            turn = await orchestrator.BeginAsync(request!.ToTurnRequest(caller) with { AgentId = agent }, cancellationToken);
+            turn = await orchestrator.BeginAsync(request.ToTurnRequest(caller) with { AgentId = agent }, cancellationToken);
         }
         catch
         {
