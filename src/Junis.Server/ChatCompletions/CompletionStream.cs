@@ -46,8 +46,10 @@ public sealed partial class CompletionStream(
     private HashSet<(int Choice, int Index)>? _legacyCalls;
 
     /// <summary>
-    /// Waits for the model's first word before committing to 200, so a model that fails at once gets a real HTTP error;
-    /// what the model says about its answer before then (its request id, its fingerprint) is noted for the stream.
+    /// Waits for the model to begin its answer before committing to 200, so a model that fails at once gets a real HTTP
+    /// error; but no longer: a model that has begun (its first chunk, a role chunk alone included) and then thinks gets
+    /// the caller its headers at once, as voice clients that time out on headers need. What the model said about its
+    /// answer (its request id, its fingerprint) goes with them.
     /// </summary>
     public static async Task<IResult> StartAsync(
         HttpContext http, TurnScope turn, Draining.TrackedResponse open, CompletionIdentity identity, int choices, bool includeUsage,
@@ -59,8 +61,8 @@ public sealed partial class CompletionStream(
         bool started;
         try
         {
-            while ((started = await events.MoveNextAsync()) && events.Current is AnswerInfo info)
-                answer ??= info;
+            if ((started = await events.MoveNextAsync()) && events.Current is AnswerInfo info)
+                answer = info;
         }
         catch (Exception e)
         {
@@ -76,7 +78,7 @@ public sealed partial class CompletionStream(
         return new CompletionStream(turn, events, open, started, identity, choices, includeUsage, answer, draining, logger);
     }
 
-    /// <param name="httpContext">The response, not yet started; <c>events</c> is already at the model's first words (or call, or refusal) when <c>started</c>.</param>
+    /// <param name="httpContext">The response, not yet started; <c>events</c> is already at the turn's first event (the model's answer begun, or its first words) when <c>started</c>.</param>
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var http = httpContext;
@@ -101,10 +103,20 @@ public sealed partial class CompletionStream(
             // The model's request id, if it gave one, names this response too.
             if (answer?.RequestId is { } requestId)
                 response.Headers[RequestIds.Header] = requestId;
+            var more = started;
+            if (more && events.Current is AnswerInfo)
+            {
+                // The model has begun but not yet said what: the headers go now, the role chunk with its first words,
+                // whose kind (words, refusal, call) its shape follows, as OpenAI's does.
+                await response.StartAsync(cancellationToken);
+                await pipe.FlushAsync(cancellationToken);
+                while ((more = await ReadAsync(events.MoveNextAsync())) && events.Current is AnswerInfo info)
+                    Write(pipe, json, info);
+            }
             for (var i = 0; i < choices; i++)
-                WriteChunk(pipe, json, new ChunkChoice(i, RoleDelta(i)));
+                WriteChunk(pipe, json, new ChunkChoice(i, RoleDelta(i, more)));
 
-            for (var more = started; more;)
+            while (more)
             {
                 Write(pipe, json, events.Current);
                 var next = events.MoveNextAsync();
@@ -195,7 +207,7 @@ public sealed partial class CompletionStream(
     /// A choice's first delta, as OpenAI writes it: empty content for a reply in words, none for one that begins with a
     /// tool call or a refusal, so a client that adds up the deltas ends with null content, as the whole answer has.
     /// </summary>
-    private Delta RoleDelta(int choice) => !started ? new Delta { Role = "assistant", Content = "" } : events.Current switch
+    private Delta RoleDelta(int choice, bool answered) => !answered ? new Delta { Role = "assistant", Content = "" } : events.Current switch
     {
         RefusalDelta refusal when refusal.Choice == choice => new Delta { Role = "assistant" },
         ToolCallStarted call when call.Choice == choice => new Delta { Role = "assistant" },

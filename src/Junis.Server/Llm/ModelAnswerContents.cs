@@ -20,9 +20,7 @@ internal static class ModelAnswerContents
 
         public string? RequestId { get; init; }
 
-        /// <summary>What the stream has said about its answer, until it goes out with the answer's first update.</summary>
-        public AnswerMetadata? Metadata { get; set; }
-
+        /// <summary>Whether the answer's metadata has gone out, with the stream's first chunk.</summary>
         public bool MetadataSent { get; set; }
     }
 
@@ -49,8 +47,13 @@ internal static class ModelAnswerContents
             throw new ModelCallException(502, $"The model provider failed mid-answer: {error.Message ?? "no details"}.");
 
         List<AIContent>? contents = null;
-        if (!state.MetadataSent && state.Metadata is null && (chunk.SystemFingerprint ?? chunk.ServiceTier ?? state.RequestId) is not null)
-            state.Metadata = new AnswerMetadata(state.RequestId, chunk.SystemFingerprint, chunk.ServiceTier);
+        // The first chunk, a role chunk alone included, says the model has begun its answer: its metadata goes out at
+        // once, and with it the caller's headers, however long the model then thinks.
+        if (!state.MetadataSent)
+        {
+            contents = [new AnswerMetadata(state.RequestId, chunk.SystemFingerprint, chunk.ServiceTier)];
+            state.MetadataSent = true;
+        }
         ChatFinishReason? finish = null;
         foreach (var choice in chunk.Choices ?? [])
         {
@@ -66,12 +69,6 @@ internal static class ModelAnswerContents
 
         if (contents is not { Count: > 0 } && finish is null)
             return null;
-        // With the first update that says something, not before: a role chunk alone is not yet an answer.
-        if (!state.MetadataSent && state.Metadata is { } metadata)
-        {
-            (contents ??= []).Insert(0, metadata);
-            state.MetadataSent = true;
-        }
         return new ChatResponseUpdate { Role = ChatRole.Assistant, Contents = contents ?? [], FinishReason = finish };
     }
 
