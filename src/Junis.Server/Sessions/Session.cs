@@ -55,6 +55,9 @@ public sealed class SessionMessage
     public required string Role { get; set; }
     public string? Content { get; set; }
 
+    /// <summary>Of a reply the caller interrupted, the part it heard, as its client sent it back; the reply as generated stays in <see cref="Content"/>.</summary>
+    public string? HeardContent { get; set; }
+
     /// <summary>The assistant's tool calls as OpenAI JSON (<c>[{"id","type","function":{…}}]</c>).</summary>
     public string? ToolCalls { get; set; }
 

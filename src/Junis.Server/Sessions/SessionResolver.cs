@@ -7,8 +7,10 @@ namespace Junis.Server.Sessions;
 
 /// <summary>
 /// Finds the session a turn belongs to, in this order: the conversation id its caller names, a lone message starts
-/// a new one, otherwise the hash of the transcript before its new messages; a miss there tries the user turns alone,
-/// then starts a new session. At most three indexed reads, always within the caller's organization.
+/// a new one, otherwise the hash of the transcript before its new messages; a miss there tries an interruption (the
+/// request's last assistant message cut short of a session's last reply), then starts a new session. Never the user
+/// turns alone: callers of unrelated conversations say the same things ("hello", "yes"). At most three indexed reads,
+/// always within the caller's organization.
 /// </summary>
 public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOptions> options)
 {
@@ -43,13 +45,30 @@ public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOp
         if (continued is { } id)
             return view.Continue(owner, id, userId);
 
-        // Voice clients cut the assistant's words where the caller interrupted, so the exact hash misses;
-        // the user turns alone still say which conversation this is, if there are any.
-        if (!view.HasUserTurnsBeforeInput)
-            return view.NewSession(owner, conversation: null, userId);
-        var byUserTurns = await lookups.ByUserTurnsAsync(owner.OrganizationId, view.PrefixUserTurnsHash);
-        return byUserTurns is { } found ? view.Continue(owner, found, userId) : view.NewSession(owner, conversation: null, userId);
+        // Voice clients cut the assistant's words where the caller interrupted, so the exact hash misses: the session is the
+        // one whose last reply was cut, found by the exact transcript before that reply and the cut text being its start.
+        if (view.Interruption is { } cut)
+        {
+            var replies = await lookups.LastRepliesAsync(owner.OrganizationId, cut.BeforeHash, MaxInterruptionCandidates);
+            var heard = Normalized(cut.Message.Content);
+            foreach (var reply in replies)
+            {
+                if (Normalized(reply.Content).StartsWith(heard, StringComparison.Ordinal))
+                    return view.Continue(owner, reply.SessionId, userId, new HeardReply(reply.Sequence, cut.Message.Content ?? ""));
+            }
+        }
+        return view.NewSession(owner, conversation: null, userId);
     }
+
+    /// <summary>
+    /// Sessions whose transcript before their last reply is the same (a common greeting, say) compete for an interruption:
+    /// the newest whose reply the cut text starts wins; this many are read, enough for sessions that start alike at once.
+    /// </summary>
+    private const int MaxInterruptionCandidates = 16;
+
+    /// <summary>Whitespace collapsed to one space and trimmed: clients re-space the words they send back.</summary>
+    private static string Normalized(string? text) =>
+        string.Join(' ', (text ?? "").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     /// <summary>The last <see cref="SessionsOptions.HistoryLimit"/> messages stored before sequence <paramref name="before"/>.</summary>
     private async ValueTask<List<ChatMessage>> HistoryAsync(Guid sessionId, int before)
@@ -88,11 +107,12 @@ public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOp
         public required int InputStart { get; init; }
         public required byte[] PrefixHash { get; init; }
         public required byte[] AllHash { get; init; }
-        public required byte[] PrefixUserTurnsHash { get; init; }
         public required byte[] AllUserTurnsHash { get; init; }
 
+        /// <summary>The request's last assistant message, which may be a stored reply cut short, and the hash of what came before it.</summary>
+        public Cut? Interruption { get; init; }
+
         public bool HasHistory => InputStart > 0;
-        public bool HasUserTurnsBeforeInput => Transcript.Take(InputStart).Any(m => m.Role == "user");
         private List<StoredMessage> Input => Transcript[InputStart..];
 
         public static RequestView Of(IReadOnlyList<ChatMessage> messages)
@@ -106,18 +126,25 @@ public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOp
             var inputStart = transcript.FindLastIndex(m => m.Role == "assistant") + 1;
 
             // One pass over the chain: the hashes before the input are those the session should already hold.
-            byte[] all = TranscriptHash.Empty, allUsers = TranscriptHash.Empty, prefix = all, prefixUsers = allUsers;
+            byte[] all = TranscriptHash.Empty, allUsers = TranscriptHash.Empty, prefix = all, beforeLastAssistant = all;
             for (var i = 0; i < transcript.Count; i++)
             {
+                if (i == inputStart - 1)
+                    beforeLastAssistant = all;
                 if (i == inputStart)
-                    (prefix, prefixUsers) = (all, allUsers);
+                    prefix = all;
                 var message = transcript[i].Transcript;
                 all = TranscriptHash.Extend(all, message);
                 if (TranscriptHash.IsUserTurn(message))
                     allUsers = TranscriptHash.Extend(allUsers, message);
             }
             if (inputStart == transcript.Count)
-                (prefix, prefixUsers) = (all, allUsers);
+                prefix = all;
+
+            // Only text can be cut where the caller stopped hearing it, and only new words after it tell of an interruption.
+            var last = inputStart > 0 ? transcript[inputStart - 1] : null;
+            var interruption = last is { ToolCalls: null or { Count: 0 }, Refusal: null } && inputStart < transcript.Count
+                ? new Cut(last, beforeLastAssistant) : null;
 
             return new RequestView
             {
@@ -125,8 +152,8 @@ public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOp
                 InputStart = inputStart,
                 PrefixHash = prefix,
                 AllHash = all,
-                PrefixUserTurnsHash = prefixUsers,
                 AllUserTurnsHash = allUsers,
+                Interruption = interruption,
             };
         }
 
@@ -150,8 +177,9 @@ public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOp
             UserTurnsHash = AllUserTurnsHash,
         };
 
-        public Turn Continue(TurnOwner owner, Guid sessionId, string? userId) => new()
+        public Turn Continue(TurnOwner owner, Guid sessionId, string? userId, HeardReply? heard = null) => new()
         {
+            Heard = heard,
             SessionId = sessionId,
             UserId = userId,
             OrganizationId = owner.OrganizationId,
@@ -180,6 +208,8 @@ public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOp
                 UserTurnsHash = TranscriptHash.Extend(session.UserTurnsHash, input.Select(m => m.Transcript).Where(TranscriptHash.IsUserTurn)),
             };
         }
+
+        public sealed record Cut(StoredMessage Message, byte[] BeforeHash);
 
         public static Turn Replay(TurnOwner owner, Session session, string? userId, List<ChatMessage> history) => new()
         {

@@ -32,6 +32,9 @@ public sealed record MessageView(
 
     public string? Name { get; init; }
 
+    /// <summary>Of a reply the caller interrupted, what it heard (as its client sent it back); <c>content</c> is the reply as generated.</summary>
+    public string? HeardContent { get; init; }
+
     /// <summary>A user message's content parts as sent (OpenAI's shapes), when they held more than text; <c>content</c> is their text.</summary>
     public JsonElement? ContentParts { get; init; }
 

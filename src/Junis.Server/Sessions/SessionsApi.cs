@@ -91,6 +91,7 @@ public static class SessionsApi
         {
             Refusal = m.Refusal,
             Name = m.Name,
+            HeardContent = m.HeardContent,
             ContentParts = m.Parts is null ? null : JsonElement.Parse(m.Parts),
             Agent = m.Agent,
             AgentSteps = m.AgentSteps is null ? null : StoredAgentSteps.Parse(m.AgentSteps),

@@ -47,7 +47,13 @@ public sealed class Turn
     public required byte[] StartHash { get; init; }
     public required byte[] InputHash { get; init; }
     public required byte[] UserTurnsHash { get; init; }
+
+    /// <summary>The stored reply this turn's request cut where its caller interrupted it, and what the caller heard of it.</summary>
+    public HeardReply? Heard { get; init; }
 }
+
+/// <summary>What the caller heard of a stored reply: the text its client sent back in place of the reply at <paramref name="Sequence"/>.</summary>
+public sealed record HeardReply(int Sequence, string Content);
 
 /// <summary>How a turn ended, as the session stores it.</summary>
 public sealed record TurnOutcome(StoredMessage? Reply, string? FinishReason, TokenUsage? Usage, bool Interrupted = false, bool EndsConversation = false)

@@ -134,6 +134,9 @@ public sealed partial class TurnWriter(ITurnStore store, TimeProvider clock, ILo
             await sql.UpdateSessionAsync(session.Id, state);
         foreach (var (sequence, message, messageOutcome) in messages)
             await sql.InsertMessageAsync(session.Id, sequence, message, messageOutcome, now);
+        // In the turn's transaction: the session never holds the caller's next words without what it had heard before them.
+        if (turn.Heard is { } heard)
+            await sql.SetHeardAsync(session.Id, heard.Sequence, heard.Content);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} turns failed; writing them one at a time")]

@@ -65,7 +65,7 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
             ["conversation"] = await PlanAsync(SqliteSessionLookups.ByConversationSql),
             ["replay"] = await PlanAsync(SqliteSessionLookups.ByTurnInputSql),
             ["transcript"] = await PlanAsync(SqliteSessionLookups.ByTranscriptSql),
-            ["user turns"] = await PlanAsync(SqliteSessionLookups.ByUserTurnsSql),
+            ["last replies"] = await PlanAsync(SqliteSessionLookups.LastRepliesSql),
             ["history"] = await PlanAsync(SqliteSessionLookups.HistorySql),
         };
         foreach (var (lookup, plan) in plans)
@@ -76,10 +76,13 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("USING INDEX IX_Sessions_OrganizationId_ConversationId (OrganizationId=? AND ConversationId=?)", plans["conversation"]);
         Assert.Contains("USING INDEX IX_Sessions_OrganizationId_TurnInputHash_LastUpdateAt (OrganizationId=? AND TurnInputHash=?)", plans["replay"]);
         Assert.Contains("USING INDEX IX_Sessions_OrganizationId_TranscriptHash_LastUpdateAt (OrganizationId=? AND TranscriptHash=?)", plans["transcript"]);
-        Assert.Contains("USING INDEX IX_Sessions_OrganizationId_UserTurnsHash_LastUpdateAt (OrganizationId=? AND UserTurnsHash=?)", plans["user turns"]);
+        Assert.Contains("USING INDEX IX_Sessions_OrganizationId_TurnInputHash_LastUpdateAt (OrganizationId=? AND TurnInputHash=?)", plans["last replies"]);
+        Assert.Contains("USING INDEX IX_SessionMessages_SessionId_Sequence (SessionId=? AND Sequence=?)", plans["last replies"]);
         Assert.Contains("USING INDEX IX_SessionMessages_SessionId_Sequence (SessionId=? AND Sequence<?)", plans["history"]);
         // The newest match, or the newest messages, come straight from the index order, without sorting.
-        Assert.DoesNotContain("TEMP B-TREE", plans["replay"] + plans["transcript"] + plans["user turns"] + plans["history"]);
+        Assert.DoesNotContain("TEMP B-TREE", plans["replay"] + plans["transcript"] + plans["history"]);
+        // Sessions alike up to the same instant are put in the order of their ids; nothing else is sorted.
+        Assert.DoesNotContain("USE TEMP B-TREE FOR ORDER BY", plans["last replies"]);
     }
 
     /// <summary>The SQL an EF Core query runs, without the parameter values <c>ToQueryString</c> puts before it.</summary>

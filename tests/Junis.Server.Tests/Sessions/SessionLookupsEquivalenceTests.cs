@@ -39,7 +39,8 @@ public sealed class SessionLookupsEquivalenceTests
         Assert.Equal(seeded.Older, (await efCore.ByConversationAsync(seeded.OrganizationA, seeded.Older.ToString()))!.Id);
         Assert.Equal(seeded.NamedAfterAnId, (await efCore.ByConversationAsync(seeded.OrganizationA, seeded.Newest.ToString()))!.Id);
         Assert.Equal(seeded.Newest, (await efCore.ByTurnInputAsync(seeded.OrganizationA, sessions.Single(s => s.Id == seeded.Newest).TurnInputHash))!.Id);
-        Assert.Equal(seeded.Other, await efCore.ByUserTurnsAsync(seeded.OrganizationB, sessions.Single(s => s.Id == seeded.Newest).UserTurnsHash));
+        Assert.Equal([seeded.Newest, seeded.Middle],
+            (await efCore.LastRepliesAsync(seeded.OrganizationA, sessions.Single(s => s.Id == seeded.Newest).TurnInputHash, 16)).Select(r => r.SessionId));
         Assert.True(answers.Count(a => a.Contains("=> none", StringComparison.Ordinal)) is var misses && misses > 100 && misses < answers.Count - 100,
             "both hits and misses");
     }
@@ -63,7 +64,7 @@ public sealed class SessionLookupsEquivalenceTests
         return answers.ConvertAll(new StoreRun.Labels().Of);
     }
 
-    private sealed record Seeded(Guid OrganizationA, Guid OrganizationB, Guid Older, Guid Newest, Guid NamedAfterAnId, Guid Other);
+    private sealed record Seeded(Guid OrganizationA, Guid OrganizationB, Guid Older, Guid Middle, Guid Newest, Guid NamedAfterAnId, Guid Other);
 
     /// <summary>
     /// Two organizations; unnamed conversations sharing hashes (the newest must win); named ones, one holding tool calls,
@@ -117,7 +118,7 @@ public sealed class SessionLookupsEquivalenceTests
             return await db.SaveChangesAsync();
         });
         Assert.NotEqual(middle.Session, newest.Session);
-        return new Seeded(organizationA, organizationB, older.Session, newest.Session, namedAfterAnId, otherSession);
+        return new Seeded(organizationA, organizationB, older.Session, middle.Session, newest.Session, namedAfterAnId, otherSession);
     }
 
     /// <summary>Every organization, id, name and hash the database holds, and some it doesn't.</summary>
@@ -156,7 +157,11 @@ public sealed class SessionLookupsEquivalenceTests
                     var hex = Convert.ToHexString(hash);
                     answers.Add($"ByTurnInput({organization}, {hex}) => {Show(await lookups.ByTurnInputAsync(organization, hash))}");
                     answers.Add($"ByTranscript({organization}, {hex}) => {(await lookups.ByTranscriptAsync(organization, hash))?.ToString() ?? "none"}");
-                    answers.Add($"ByUserTurns({organization}, {hex}) => {(await lookups.ByUserTurnsAsync(organization, hash))?.ToString() ?? "none"}");
+                    foreach (var limit in new[] { 1, 16 })
+                    {
+                        var replies = await lookups.LastRepliesAsync(organization, hash, limit);
+                        answers.Add($"LastReplies({organization}, {hex}, {limit}) => {(replies.Count == 0 ? "none" : string.Join(" | ", replies))}");
+                    }
                 }
             }
             foreach (var id in Ids)

@@ -6,7 +6,7 @@ using static Junis.Server.Tests.Sessions.SessionTestHelpers;
 
 namespace Junis.Server.Tests.Sessions;
 
-/// <summary>How a request finds its conversation: conversation id, a lone message, the transcript hash, the user turns.</summary>
+/// <summary>How a request finds its conversation: conversation id, a lone message, the transcript hash (interruptions: <see cref="InterruptionTests"/>).</summary>
 public abstract class SessionResolutionTests : IDisposable
 {
     public sealed class OnSqlite() : SessionResolutionTests(Engine.Sqlite);
@@ -152,35 +152,6 @@ public abstract class SessionResolutionTests : IDisposable
 
         Assert.Equal(["user:from elsewhere", "assistant:an answer we never gave", "user:and then", "assistant:Reply to and then"],
             (await _app.MessagesAsync(session)).Transcript());
-    }
-
-    [Fact]
-    public async Task AnAssistantMessageCutShortByAVoiceClientStillFindsItsSessionByTheUserTurns()
-    {
-        var (session, reply) = await _client.TurnAsync(new { messages = Conversation(("user", "tell me everything")) });
-        var interrupted = reply[..5]; // the caller spoke over the rest
-
-        var (next, _) = await _client.TurnAsync(new { messages = Conversation(("user", "tell me everything"), ("assistant", interrupted), ("user", "stop, please")) });
-        var (after, _) = await _client.TurnAsync(new
-        {
-            messages = Conversation(("user", "tell me everything"), ("assistant", interrupted), ("user", "stop, please"), ("assistant", "Reply to stop, please"), ("user", "thanks")),
-        });
-
-        Assert.Equal(session, next);
-        Assert.Equal(session, after); // and the client's own version of the transcript is what continues from there
-        Assert.Single(await _app.SessionsAsync());
-    }
-
-    [Fact]
-    public async Task OfTwoSessionsMatchingTheUserTurnsTheNewestWins()
-    {
-        var (older, _) = await _client.TurnAsync(new { messages = Conversation(("user", "hi")) });
-        var (newer, _) = await _client.TurnAsync(new { messages = Conversation(("user", "hi")) });
-
-        var (chosen, _) = await _client.TurnAsync(new { messages = Conversation(("user", "hi"), ("assistant", "Rep"), ("user", "more")) });
-
-        Assert.NotEqual(older, newer);
-        Assert.Equal(newer, chosen);
     }
 
     [Fact]

@@ -101,6 +101,7 @@ public sealed class SessionStoreEquivalenceTests
 
         Assert.Equal(1, Count(kept, "Sessions"));
         Assert.Equal(6, Count(kept, "SessionMessages"));
+        Assert.Single(kept, line => line.StartsWith("SessionMessages: ", StringComparison.Ordinal) && !line.Contains("HeardContent=NULL", StringComparison.Ordinal));
     }
 
     [Fact]

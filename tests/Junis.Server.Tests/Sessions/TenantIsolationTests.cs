@@ -214,19 +214,19 @@ public abstract class TenantIsolationTests : IDisposable
     }
 
     [Fact]
-    public async Task AnotherOrganizationMatchingOnlyTheUserTurnsStartsASessionOfItsOwn()
+    public async Task AnotherOrganizationInterruptingTheSameReplyStartsASessionOfItsOwn()
     {
         var (sessionOfA, transcript) = await TranscriptOfAAsync();
         var b = await OrganizationBAsync();
-        // The assistant's words cut short, as a voice client sends them after the caller interrupted.
-        var interrupted = Conversation(transcript[0], ("assistant", "Echo"), transcript[2], ("assistant", "Echo:"), ("user", "sorry, go on"));
+        // The last reply cut short, as a voice client sends it after the caller interrupted.
+        var interrupted = Conversation(transcript[0], transcript[1], transcript[2], ("assistant", "Echo:"), ("user", "sorry, go on"));
 
         var (sessionOfB, _) = await b.TurnAsync(new { messages = interrupted });
         await AssertUntouchedAsync(sessionOfA, messages: 4);
         var (control, _) = await _a.TurnAsync(new { messages = interrupted });
 
         Assert.NotEqual(sessionOfA, sessionOfB);
-        Assert.Equal(sessionOfA, control); // from A the user turns do find A's session
+        Assert.Equal(sessionOfA, control); // from A the interruption does find A's session
     }
 
     [Fact]

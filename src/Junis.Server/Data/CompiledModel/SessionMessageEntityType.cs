@@ -20,7 +20,7 @@ namespace Junis.Server.Data.CompiledModel
                 "Junis.Server.Sessions.SessionMessage",
                 typeof(SessionMessage),
                 baseEntityType,
-                propertyCount: 17,
+                propertyCount: 18,
                 foreignKeyCount: 1,
                 unnamedIndexCount: 1,
                 keyCount: 1);
@@ -78,6 +78,13 @@ namespace Junis.Server.Data.CompiledModel
                 fieldInfo: typeof(SessionMessage).GetField("<FinishReason>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 nullable: true,
                 maxLength: 32);
+
+            var heardContent = runtimeEntityType.AddProperty(
+                "HeardContent",
+                typeof(string),
+                propertyInfo: typeof(SessionMessage).GetProperty("HeardContent", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(SessionMessage).GetField("<HeardContent>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true);
 
             var interrupted = runtimeEntityType.AddProperty(
                 "Interrupted",

@@ -310,6 +310,9 @@ namespace Junis.Server.Data.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("HeardContent")
+                        .HasColumnType("TEXT");
+
                     b.Property<bool>("Interrupted")
                         .HasColumnType("INTEGER");
 

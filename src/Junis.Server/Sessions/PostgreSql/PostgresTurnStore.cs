@@ -141,6 +141,13 @@ internal sealed class PostgresTurnStore(IConfiguration configuration) : ITurnSto
             return default;
         }
 
+        public ValueTask SetHeardAsync(Guid session, int sequence, string heard)
+        {
+            Queue("""UPDATE "SessionMessages" SET "HeardContent" = $3 WHERE "SessionId" = $1 AND "Sequence" = $2 AND "Role" = 'assistant'""",
+                Value(session, NpgsqlDbType.Uuid), Value(sequence, NpgsqlDbType.Integer), Value(heard, NpgsqlDbType.Text));
+            return default;
+        }
+
         public async Task CommitAsync()
         {
             Queue("COMMIT");

@@ -42,10 +42,11 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
         ORDER BY "LastUpdateAt" DESC LIMIT 1
         """;
 
-    internal const string ByUserTurnsSql = """
-        SELECT "Id" FROM "Sessions"
-        WHERE "OrganizationId" = @org AND "ConversationId" IS NULL AND "UserTurnsHash" = @hash
-        ORDER BY "LastUpdateAt" DESC LIMIT 1
+    internal const string LastRepliesSql = """
+        SELECT m."SessionId", m."Sequence", m."Content" FROM "Sessions" AS s
+        JOIN "SessionMessages" AS m ON m."SessionId" = s."Id" AND m."Sequence" = s."LastReplySequence"
+        WHERE s."OrganizationId" = @org AND s."ConversationId" IS NULL AND s."TurnInputHash" = @hash AND m."Role" = 'assistant'
+        ORDER BY s."LastUpdateAt" DESC, s."Id" DESC LIMIT @limit
         """;
 
     internal const string HistorySql = """
@@ -65,7 +66,7 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
 
     public ValueTask<Guid?> ByTranscriptAsync(Guid organization, byte[] transcriptHash) => new(Use(r => r.ByTranscript(organization, transcriptHash)));
 
-    public ValueTask<Guid?> ByUserTurnsAsync(Guid organization, byte[] userTurnsHash) => new(Use(r => r.ByUserTurns(organization, userTurnsHash)));
+    public ValueTask<List<LastReply>> LastRepliesAsync(Guid organization, byte[] inputHash, int limit) => new(Use(r => r.LastReplies(organization, inputHash, limit)));
 
     public ValueTask<List<SessionMessage>> HistoryAsync(Guid session, int before, int limit) => new(Use(r => r.History(session, before, limit)));
 
@@ -110,7 +111,7 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
     private sealed class Reader : IDisposable
     {
         private readonly JunisDb _db;
-        private readonly SqliteStatement _byConversation, _byTurnInput, _byTranscript, _byUserTurns, _history;
+        private readonly SqliteStatement _byConversation, _byTurnInput, _byTranscript, _lastReplies, _history;
 
         internal Reader(JunisDb db)
         {
@@ -122,7 +123,7 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
                 _byConversation = new(connection, ByConversationSql);
                 _byTurnInput = new(connection, ByTurnInputSql);
                 _byTranscript = new(connection, ByTranscriptSql);
-                _byUserTurns = new(connection, ByUserTurnsSql);
+                _lastReplies = new(connection, LastRepliesSql);
                 _history = new(connection, HistorySql);
             }
             catch
@@ -143,8 +144,9 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
         public Guid? ByTranscript(Guid organization, byte[] transcriptHash) =>
             _byTranscript.Bind("@org", organization).Bind("@hash", transcriptHash).QueryFirst(row => (Guid?)row.Guid(0));
 
-        public Guid? ByUserTurns(Guid organization, byte[] userTurnsHash) =>
-            _byUserTurns.Bind("@org", organization).Bind("@hash", userTurnsHash).QueryFirst(row => (Guid?)row.Guid(0));
+        public List<LastReply> LastReplies(Guid organization, byte[] inputHash, int limit) =>
+            _lastReplies.Bind("@org", organization).Bind("@hash", inputHash).Bind("@limit", limit)
+                .QueryAll(row => new LastReply(row.Guid(0), row.Int32(1), row.Text(2)));
 
         /// <summary>The last <paramref name="limit"/> messages stored before sequence <paramref name="before"/>, newest first.</summary>
         public List<SessionMessage> History(Guid session, int before, int limit) =>
@@ -174,7 +176,7 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
 
         public void Dispose()
         {
-            foreach (var statement in new[] { _byConversation, _byTurnInput, _byTranscript, _byUserTurns, _history })
+            foreach (var statement in new[] { _byConversation, _byTurnInput, _byTranscript, _lastReplies, _history })
                 statement?.Dispose();
             _db.Dispose();
         }

@@ -66,6 +66,12 @@ internal sealed class SqliteTurnStore(IDbContextFactory<JunisDb> databases) : IT
             return default;
         }
 
+        public ValueTask SetHeardAsync(Guid session, int sequence, string heard)
+        {
+            sql.SetHeard(session, sequence, heard);
+            return default;
+        }
+
         public Task CommitAsync() => transaction.CommitAsync();
 
         public ValueTask DisposeAsync() => transaction.DisposeAsync();
@@ -78,7 +84,7 @@ internal sealed class SqliteTurnStore(IDbContextFactory<JunisDb> databases) : IT
 /// </summary>
 internal sealed class TurnSql : IDisposable
 {
-    private readonly SqliteStatement _findById, _findByConversation, _sumFrom, _deleteFrom, _insertMessage, _insertSession, _updateSession;
+    private readonly SqliteStatement _findById, _findByConversation, _sumFrom, _deleteFrom, _insertMessage, _insertSession, _updateSession, _setHeard;
 
     public TurnSql(SqliteConnection connection)
     {
@@ -113,6 +119,8 @@ internal sealed class TurnSql : IDisposable
                 "LastReplySequence" = @reply, "PromptTokens" = "PromptTokens" + @prompt, "CompletionTokens" = "CompletionTokens" + @completion
             WHERE "Id" = @id
             """);
+        _setHeard = new(connection,
+            """UPDATE "SessionMessages" SET "HeardContent" = @heard WHERE "SessionId" = @session AND "Sequence" = @sequence AND "Role" = 'assistant'""");
     }
 
     public StoredSession? Find(Guid id, Guid organization) =>
@@ -156,9 +164,12 @@ internal sealed class TurnSql : IDisposable
             .Bind("@reply", state.ReplySequence).Bind("@prompt", state.PromptTokens).Bind("@completion", state.CompletionTokens)
             .Execute();
 
+    public void SetHeard(Guid session, int sequence, string heard) =>
+        _setHeard.Bind("@session", session).Bind("@sequence", sequence).Bind("@heard", heard).Execute();
+
     public void Dispose()
     {
-        foreach (var statement in new[] { _findById, _findByConversation, _sumFrom, _deleteFrom, _insertMessage, _insertSession, _updateSession })
+        foreach (var statement in new[] { _findById, _findByConversation, _sumFrom, _deleteFrom, _insertMessage, _insertSession, _updateSession, _setHeard })
             statement.Dispose();
     }
 }

@@ -28,11 +28,15 @@ internal sealed class EfCoreSessionLookups(IDbContextFactory<JunisDb> databases)
             .OrderByDescending(s => s.LastUpdateAt).Select(s => (Guid?)s.Id).FirstOrDefaultAsync();
     }
 
-    public async ValueTask<Guid?> ByUserTurnsAsync(Guid organization, byte[] userTurnsHash)
+    public async ValueTask<List<LastReply>> LastRepliesAsync(Guid organization, byte[] inputHash, int limit)
     {
         await using var db = await databases.CreateDbContextAsync();
-        return await Unnamed(db, organization).Where(s => s.UserTurnsHash == userTurnsHash)
-            .OrderByDescending(s => s.LastUpdateAt).Select(s => (Guid?)s.Id).FirstOrDefaultAsync();
+        return await Unnamed(db, organization).Where(s => s.TurnInputHash == inputHash)
+            .Join(db.SessionMessages, s => new { SessionId = s.Id, Sequence = s.LastReplySequence }, m => new { m.SessionId, m.Sequence },
+                (s, m) => new { s.LastUpdateAt, s.Id, m.Role, m.Sequence, m.Content })
+            .Where(r => r.Role == "assistant")
+            .OrderByDescending(r => r.LastUpdateAt).ThenByDescending(r => r.Id).Take(limit)
+            .Select(r => new LastReply(r.Id, r.Sequence, r.Content)).ToListAsync();
     }
 
     public async ValueTask<List<SessionMessage>> HistoryAsync(Guid session, int before, int limit)

@@ -111,6 +111,13 @@ internal sealed class EfCoreTurnStore(IDbContextFactory<JunisDb> databases) : IT
             return default;
         }
 
+        public async ValueTask SetHeardAsync(Guid session, int sequence, string heard)
+        {
+            await SaveAsync();
+            await db.SessionMessages.Where(m => m.SessionId == session && m.Sequence == sequence && m.Role == "assistant")
+                .ExecuteUpdateAsync(set => set.SetProperty(m => m.HeardContent, heard));
+        }
+
         public async Task CommitAsync()
         {
             await SaveAsync();

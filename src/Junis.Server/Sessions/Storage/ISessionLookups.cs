@@ -17,9 +17,15 @@ public interface ISessionLookups
     /// <summary>The unnamed session, most recently updated, whose transcript hashes to <paramref name="transcriptHash"/>.</summary>
     ValueTask<Guid?> ByTranscriptAsync(Guid organization, byte[] transcriptHash);
 
-    /// <summary>The unnamed session, most recently updated, whose user turns alone hash to <paramref name="userTurnsHash"/>.</summary>
-    ValueTask<Guid?> ByUserTurnsAsync(Guid organization, byte[] userTurnsHash);
+    /// <summary>
+    /// The last replies of the unnamed sessions whose last turn's input hashes to <paramref name="inputHash"/>, most recently
+    /// updated first, at most <paramref name="limit"/>: the replies a caller may have interrupted after that transcript.
+    /// </summary>
+    ValueTask<List<LastReply>> LastRepliesAsync(Guid organization, byte[] inputHash, int limit);
 
     /// <summary>The last <paramref name="limit"/> messages stored before sequence <paramref name="before"/>, newest first.</summary>
     ValueTask<List<SessionMessage>> HistoryAsync(Guid session, int before, int limit);
 }
+
+/// <summary>A session's last reply: its sequence number and text.</summary>
+public sealed record LastReply(Guid SessionId, int Sequence, string? Content);

@@ -65,6 +65,9 @@ public interface ITurnTransaction : IAsyncDisposable
 
     ValueTask InsertMessageAsync(Guid session, int sequence, StoredMessage message, TurnOutcome? outcome, DateTime now);
 
+    /// <summary>Records what the caller heard of the session's reply at <paramref name="sequence"/> (see <see cref="Turn.Heard"/>).</summary>
+    ValueTask SetHeardAsync(Guid session, int sequence, string heard);
+
     Task CommitAsync();
 }
 

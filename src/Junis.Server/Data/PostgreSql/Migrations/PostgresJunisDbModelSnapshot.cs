@@ -317,6 +317,9 @@ namespace Junis.Server.Data.PostgreSql.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
 
+                    b.Property<string>("HeardContent")
+                        .HasColumnType("text");
+
                     b.Property<bool>("Interrupted")
                         .HasColumnType("boolean");
 
