@@ -104,14 +104,21 @@ public sealed partial class CompletionStream(
             if (answer?.RequestId is { } requestId)
                 response.Headers[RequestIds.Header] = requestId;
             var more = started;
-            if (more && events.Current is AnswerInfo)
+            while (more && events.Current is AnswerInfo info)
             {
-                // The model has begun but not yet said what: the headers go now, the role chunk with its first words,
-                // whose kind (words, refusal, call) its shape follows, as OpenAI's does.
-                await response.StartAsync(cancellationToken);
-                await pipe.FlushAsync(cancellationToken);
-                while ((more = await ReadAsync(events.MoveNextAsync())) && events.Current is AnswerInfo info)
-                    Write(pipe, json, info);
+                // The model has begun but not yet said what: the role chunk waits for its first words, whose kind
+                // (words, refusal, call) its shape follows, as OpenAI's does; the headers go now if those are not
+                // already here (one send, not two, when they are: bench/ANALYSIS.md, "Headers at once").
+                Write(pipe, json, info);
+                var next = events.MoveNextAsync();
+                if (!next.IsCompleted && !response.HasStarted)
+                {
+                    await response.StartAsync(cancellationToken);
+                    await pipe.FlushAsync(cancellationToken);
+                }
+#pragma warning disable CA2012 // awaited once
+                more = await ReadAsync(next);
+#pragma warning restore CA2012
             }
             for (var i = 0; i < choices; i++)
                 WriteChunk(pipe, json, new ChunkChoice(i, RoleDelta(i, more)));
