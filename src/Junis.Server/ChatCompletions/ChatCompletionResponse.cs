@@ -25,6 +25,10 @@ public sealed record ChatCompletion(
     /// <summary>The id the model's server gave the request, for the <c>x-request-id</c> header; not part of the body.</summary>
     [JsonIgnore]
     public string? RequestId { get; init; }
+
+    /// <summary>The model provider that answered, for the <c>X-Model-Provider</c> header; not part of the body.</summary>
+    [JsonIgnore]
+    public string? Provider { get; init; }
 }
 
 public sealed record CompletionChoice(

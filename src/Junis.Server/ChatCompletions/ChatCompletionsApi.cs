@@ -13,6 +13,9 @@ public static class ChatCompletionsApi
     /// <summary>Tells the caller which session the turn went to, for the Sessions API.</summary>
     public const string SessionHeader = "X-Session-Id";
 
+    /// <summary>The model provider that answered (<c>Junis:Llm</c> is <c>default</c>), when it is named.</summary>
+    public const string ProviderHeader = "X-Model-Provider";
+
     public static IEndpointRouteBuilder MapChatCompletions(this IEndpointRouteBuilder routes)
     {
         routes.MapPost("/chat/completions", CreateAsync);
@@ -86,6 +89,8 @@ public static class ChatCompletionsApi
                     var completion = await CompletionFolder.FoldAsync(turn, identity, choices, cancellationToken);
                     if (completion.RequestId is { } requestId)
                         http.Response.Headers[RequestIds.Header] = requestId;
+                    if (completion.Provider is { } provider)
+                        http.Response.Headers[ProviderHeader] = provider;
                     return TypedResults.Json(completion, ChatCompletionsJson.ForResults.ChatCompletion);
                 }
                 catch (Exception e)

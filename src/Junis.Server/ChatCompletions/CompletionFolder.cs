@@ -21,7 +21,8 @@ public static class CompletionFolder
             switch (e)
             {
                 case AnswerInfo answer:
-                    info ??= answer;
+                    // The provider that answered is the last to say so (a chain's fallback after the first).
+                    info = info is null ? answer : info with { Provider = answer.Provider ?? info.Provider };
                     break;
                 case TextDelta delta:
                     (choices[delta.Choice].Text ??= new StringBuilder()).Append(delta.Text);
@@ -53,6 +54,7 @@ public static class CompletionFolder
             SystemFingerprint = info?.SystemFingerprint,
             ServiceTier = info?.ServiceTier,
             RequestId = info?.RequestId,
+            Provider = info?.Provider,
         };
     }
 

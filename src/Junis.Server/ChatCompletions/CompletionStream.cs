@@ -103,6 +103,8 @@ public sealed partial class CompletionStream(
             // The model's request id, if it gave one, names this response too.
             if (answer?.RequestId is { } requestId)
                 response.Headers[RequestIds.Header] = requestId;
+            if (answer?.Provider is { } provider)
+                response.Headers[ChatCompletionsApi.ProviderHeader] = provider;
             var more = started;
             while (more && events.Current is AnswerInfo info)
             {
@@ -110,6 +112,9 @@ public sealed partial class CompletionStream(
                 // (words, refusal, call) its shape follows, as OpenAI's does; the headers go now if those are not
                 // already here (one send, not two, when they are: bench/ANALYSIS.md, "Headers at once").
                 Write(pipe, json, info);
+                // A chain that may still fall back names its provider once it has spoken, if the headers have not gone.
+                if (info.Provider is { } named && !response.HasStarted)
+                    response.Headers[ChatCompletionsApi.ProviderHeader] = named;
                 var next = events.MoveNextAsync();
                 if (!next.IsCompleted && !response.HasStarted)
                 {

@@ -96,6 +96,8 @@ public class JunisDb : DbContext
             message.Property(m => m.FinishReason).HasMaxLength(32);
             // As long as the name of the agent it records may be (Agents.Name).
             message.Property(m => m.Agent).HasMaxLength(100);
+            // As long as a provider's name may be (LlmOptionsValidator).
+            message.Property(m => m.Provider).HasMaxLength(64);
             message.HasIndex(m => new { m.SessionId, m.Sequence }).IsUnique();
         });
 

@@ -52,10 +52,13 @@ public sealed class LogprobsContent(JsonElement logprobs) : AIContent
 
 /// <summary>
 /// What the model's server says about its answer, on the first update that knows it: the id it gave the request
-/// (its <c>x-request-id</c> header), <c>system_fingerprint</c> and <c>service_tier</c>.
+/// (its <c>x-request-id</c> header), <c>system_fingerprint</c> and <c>service_tier</c>, and the name of the
+/// provider (<see cref="ModelProviders"/>) that answers.
 /// </summary>
 public sealed class AnswerMetadata(string? requestId, string? systemFingerprint, string? serviceTier) : AIContent
 {
+    public string? Provider { get; init; }
+
     public string? RequestId { get; } = requestId;
     public string? SystemFingerprint { get; } = systemFingerprint;
     public string? ServiceTier { get; } = serviceTier;

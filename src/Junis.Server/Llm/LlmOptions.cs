@@ -37,13 +37,31 @@ public sealed class LlmOptions
 
     /// <summary>Echo only: the pause between streamed words, to imitate a real model.</summary>
     public int TokenDelayMs { get; set; }
+
+    /// <summary>
+    /// Providers (<see cref="ModelProviders"/>) tried in order when this one fails before its first words: it cannot be
+    /// reached, times out, or answers 408, 429 or 5xx. The chain is this provider's: every call to it, an agent's included.
+    /// </summary>
+    public string[] Fallbacks { get; set; } = [];
+
+    /// <summary>
+    /// With <see cref="Fallbacks"/>, for streams: when the provider has said no words this many milliseconds after it
+    /// was called, the next in the chain starts too, and whichever speaks first answers (the other is cancelled). 0: off.
+    /// </summary>
+    public int FirstTokenMs { get; set; }
+
+    /// <summary>As a fallback's or a chain's first: after this many failures in a row, the provider is skipped for <see cref="BreakSeconds"/>.</summary>
+    public int BreakAfterFailures { get; set; } = 5;
+
+    /// <summary>How long a provider that keeps failing is skipped, before one call is let through to try it again.</summary>
+    public int BreakSeconds { get; set; } = 30;
 }
 
 /// <summary>
 /// Validates <c>Junis:Llm</c> (the unnamed options, the provider named <see cref="ModelProviders.Default"/>) and each
 /// named provider, <c>Junis:Providers:{name}</c>, naming the key that is wrong.
 /// </summary>
-public sealed partial class LlmOptionsValidator : IValidateOptions<LlmOptions>
+public sealed partial class LlmOptionsValidator(ModelProviders providers) : IValidateOptions<LlmOptions>
 {
     public ValidateOptionsResult Validate(string? name, LlmOptions options)
     {
@@ -68,6 +86,24 @@ public sealed partial class LlmOptionsValidator : IValidateOptions<LlmOptions>
             errors.Add($"{section}:MaxRetries must be between 0 and 5.");
         if (options.TokenDelayMs is < 0 or > 10_000)
             errors.Add($"{section}:TokenDelayMs must be between 0 and 10000.");
+        var self = string.IsNullOrEmpty(name) ? ModelProviders.Default : name;
+        foreach (var fallback in options.Fallbacks)
+        {
+            if (!providers.Has(fallback))
+                errors.Add($"{section}:Fallbacks names '{fallback}', which is not a provider: configure it as {ModelProviders.Section}:{fallback}, or name {ModelProviders.Default} for {LlmOptions.Section}.");
+            else if (fallback == self)
+                errors.Add($"{section}:Fallbacks names the provider itself.");
+        }
+        if (options.Fallbacks.Length > 10)
+            errors.Add($"{section}:Fallbacks names at most 10 providers.");
+        if (options.Fallbacks.Distinct(StringComparer.Ordinal).Count() != options.Fallbacks.Length)
+            errors.Add($"{section}:Fallbacks names a provider twice.");
+        if (options.FirstTokenMs is < 0 or > 600_000)
+            errors.Add($"{section}:FirstTokenMs must be between 0 (off) and 600000.");
+        if (options.BreakAfterFailures is < 2 or > 1000)
+            errors.Add($"{section}:BreakAfterFailures must be between 2 and 1000.");
+        if (options.BreakSeconds is < 1 or > 3600)
+            errors.Add($"{section}:BreakSeconds must be between 1 and 3600.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

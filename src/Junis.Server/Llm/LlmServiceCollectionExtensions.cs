@@ -7,34 +7,66 @@ public static class LlmServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the configured model as the <see cref="IChatClient"/> the orchestrator talks to, and every model provider
-    /// (<see cref="ModelProviders"/>) as an <see cref="IChatClient"/> keyed by its name, each validated at start.
+    /// (<see cref="ModelProviders"/>) as an <see cref="IChatClient"/> keyed by its name, each validated at start; a
+    /// provider that names fallbacks is a <see cref="ModelChain"/> of them.
     /// </summary>
     public static IServiceCollection AddLlm(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LlmOptions>, LlmOptionsValidator>();
         services.AddSingleton<TokenCounter>();
-        services.AddSingleton(sp => Create(sp, sp.GetRequiredService<IOptions<LlmOptions>>().Value));
+        services.AddSingleton<ProviderBreakers>();
+        services.AddSingleton(sp => Model(sp, ModelProviders.Default));
         // The default provider is the unnamed client, whatever replaces it (a test's model, say).
         services.AddKeyedSingleton(ModelProviders.Default, (sp, _) => sp.GetRequiredService<IChatClient>());
+        services.AddKeyedSingleton(new ProviderKey(ModelProviders.Default), (sp, _) => Create(sp, ModelProviders.Default));
 
         var providers = ModelProviders.In(configuration);
         foreach (var name in providers.Names.Skip(1))
         {
             services.AddOptions<LlmOptions>(name).BindConfiguration($"{ModelProviders.Section}:{name}").ValidateOnStart();
             if (!name.Equals(ModelProviders.Default, StringComparison.OrdinalIgnoreCase))
-                services.AddKeyedSingleton(name, (sp, _) => Create(sp, sp.GetRequiredService<IOptionsMonitor<LlmOptions>>().Get(name)));
+            {
+                services.AddKeyedSingleton(name, (sp, _) => Model(sp, name));
+                services.AddKeyedSingleton(new ProviderKey(name), (sp, _) => Create(sp, name));
+            }
         }
         services.AddSingleton(providers);
         return services;
     }
 
-    private static IChatClient Create(IServiceProvider services, LlmOptions options) => options.Provider switch
+    /// <summary>A provider's own client, without its fallbacks: what a chain calls.</summary>
+    private sealed record ProviderKey(string Name);
+
+    private static LlmOptions OptionsOf(IServiceProvider services, string provider) =>
+        services.GetRequiredService<IOptionsMonitor<LlmOptions>>().Get(provider == ModelProviders.Default ? Options.DefaultName : provider);
+
+    /// <summary>The provider's model: its own client, or, when it names fallbacks, the chain of them.</summary>
+    private static IChatClient Model(IServiceProvider services, string provider)
     {
-        LlmProvider.OpenAI => new OpenAICompatibleChatClient(
-            CreateHttpClient(options), options, services.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm")),
-        _ => new EchoChatClient(services.GetRequiredService<TokenCounter>(), TimeSpan.FromMilliseconds(options.TokenDelayMs)),
-    };
+        var options = OptionsOf(services, provider);
+        var own = services.GetRequiredKeyedService<IChatClient>(new ProviderKey(provider));
+        if (options.Fallbacks.Length == 0)
+            return own;
+        var breakers = services.GetRequiredService<ProviderBreakers>();
+        ChainMember[] members = [
+            new(provider, own, breakers.For(provider)),
+            .. options.Fallbacks.Select(name => new ChainMember(name, services.GetRequiredKeyedService<IChatClient>(new ProviderKey(name)), breakers.For(name))),
+        ];
+        return new ModelChain(members, options.FirstTokenMs > 0 ? TimeSpan.FromMilliseconds(options.FirstTokenMs) : null,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm"));
+    }
+
+    private static IChatClient Create(IServiceProvider services, string provider)
+    {
+        var options = OptionsOf(services, provider);
+        return options.Provider switch
+        {
+            LlmProvider.OpenAI => new OpenAICompatibleChatClient(
+                CreateHttpClient(options), options, services.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm"), provider),
+            _ => new EchoChatClient(services.GetRequiredService<TokenCounter>(), TimeSpan.FromMilliseconds(options.TokenDelayMs)),
+        };
+    }
 
     private static HttpClient CreateHttpClient(LlmOptions options)
     {

@@ -20,18 +20,21 @@ internal static class ModelAnswerContents
 
         public string? RequestId { get; init; }
 
+        /// <summary>The name of the provider answering.</summary>
+        public string? Provider { get; init; }
+
         /// <summary>Whether the answer's metadata has gone out, with the stream's first chunk.</summary>
         public bool MetadataSent { get; set; }
     }
 
-    public static ChatResponse ToResponse(ModelAnswer answer, string? requestId)
+    public static ChatResponse ToResponse(ModelAnswer answer, string? requestId, string? provider)
     {
         if (answer.Error is { } error)
             throw new ModelCallException(502, $"The model provider failed: {error.Message ?? "no details"}.");
         var choice = answer.Choices is { Count: > 0 } choices ? choices[0] : throw new JsonException("The answer has no choices.");
         var contents = new List<AIContent>();
-        if ((requestId ?? answer.SystemFingerprint ?? answer.ServiceTier) is not null)
-            contents.Add(new AnswerMetadata(requestId, answer.SystemFingerprint, answer.ServiceTier));
+        if ((requestId ?? answer.SystemFingerprint ?? answer.ServiceTier ?? provider) is not null)
+            contents.Add(new AnswerMetadata(requestId, answer.SystemFingerprint, answer.ServiceTier) { Provider = provider });
         if (choice.Message is { } reply)
             AddReply(contents, reply, choice.Logprobs, state: null);
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents))
@@ -51,7 +54,7 @@ internal static class ModelAnswerContents
         // once, and with it the caller's headers, however long the model then thinks.
         if (!state.MetadataSent)
         {
-            contents = [new AnswerMetadata(state.RequestId, chunk.SystemFingerprint, chunk.ServiceTier)];
+            contents = [new AnswerMetadata(state.RequestId, chunk.SystemFingerprint, chunk.ServiceTier) { Provider = state.Provider }];
             state.MetadataSent = true;
         }
         ChatFinishReason? finish = null;

@@ -18,7 +18,7 @@ namespace Junis.Server.Llm;
 /// cannot pass on as written (bench/ANALYSIS.md, "Model client"). What any other <see cref="IChatClient"/> behind
 /// the orchestrator must honour is said on <see cref="ToolCallFragment"/>.
 /// </remarks>
-public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptions llm, ILogger logger) : IChatClient
+public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptions llm, ILogger logger, string provider = ModelProviders.Default) : IChatClient
 {
     private readonly Uri _endpoint = new(llm.BaseUrl!.TrimEnd('/') + "/chat/completions");
     private readonly AuthenticationHeaderValue? _authorization =
@@ -38,7 +38,7 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
             using var response = await SendAsync(Request(messages, options, stream: false), stream: false, silence, cancellationToken);
             silence.CancelAfter(_timeout);
             var answer = ModelAnswerReader.Read(await response.Content.ReadAsByteArrayAsync(silence.Token));
-            return ModelAnswerContents.ToResponse(answer ?? throw new JsonException("The answer was JSON null."), RequestIdOf(response));
+            return ModelAnswerContents.ToResponse(answer ?? throw new JsonException("The answer was JSON null."), RequestIdOf(response), provider);
         }
         catch (Exception e) when (Failure(e, cancellationToken) is { } failure)
         {
@@ -66,7 +66,7 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
             // Chunks are parsed from the connection's own buffers as they arrive; "[DONE]" parses to null and ends the stream.
             await using var events = SseParser.Create(await response.Content.ReadAsStreamAsync(cancellationToken), ParseChunk)
                 .EnumerateAsync(silence.Token).GetAsyncEnumerator(silence.Token);
-            var state = new ModelAnswerContents.StreamState { RequestId = RequestIdOf(response) };
+            var state = new ModelAnswerContents.StreamState { RequestId = RequestIdOf(response), Provider = provider };
             while (true)
             {
                 ChatResponseUpdate? update;

@@ -86,6 +86,7 @@ internal sealed partial class AgentRun(
         if (speaks)
         {
             result.Agent = agent.Name;
+            result.Provider = output.Provider;
             result.ToolCalls.AddRange(clientCalls);
             result.LegacyCalls |= output.Calls.AnyLegacy;
             result.FinishReason = clientCalls.Count == 0 && serverCalls.Count > 0 ? ChatFinishReason.Stop : output.FinishReason;

@@ -49,6 +49,7 @@ internal sealed class ChoiceResult : ModelOutput
             {
                 Refusal = Refusal.Length > 0 ? Refusal.ToString() : null,
                 Agent = Agent,
+                Provider = Provider,
                 AgentSteps = Steps(),
             },
             WireFinishReason, usage,

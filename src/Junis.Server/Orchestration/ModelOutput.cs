@@ -18,6 +18,9 @@ internal class ModelOutput(StreamedCalls calls)
     public StreamedCalls Calls { get; } = calls;
     public ChatFinishReason? FinishReason { get; set; }
 
+    /// <summary>The provider that answered, when it said (the last to, after a chain's fallback).</summary>
+    public string? Provider { get; set; }
+
     /// <summary>The usage the model reported, if it did.</summary>
     public UsageDetails? ModelUsage { get; set; }
 
@@ -64,7 +67,8 @@ internal class ModelOutput(StreamedCalls calls)
                         output.ModelUsage = usage.Details;
                         break;
                     case AnswerMetadata metadata:
-                        yield return new AnswerInfo(metadata.RequestId, metadata.SystemFingerprint, metadata.ServiceTier);
+                        output.Provider = metadata.Provider ?? output.Provider;
+                        yield return new AnswerInfo(metadata.RequestId, metadata.SystemFingerprint, metadata.ServiceTier, metadata.Provider);
                         break;
                     case ReplyFields fields:
                         yield return new OtherReplyFields(choice, fields.Fields);

@@ -8,8 +8,11 @@ namespace Junis.Server.Orchestration;
 /// </summary>
 public abstract record TurnEvent;
 
-/// <summary>What the model's server said about its answer: its request id, <c>system_fingerprint</c>, <c>service_tier</c>.</summary>
-public sealed record AnswerInfo(string? RequestId, string? SystemFingerprint, string? ServiceTier) : TurnEvent;
+/// <summary>
+/// What the model's server said about its answer: its request id, <c>system_fingerprint</c>, <c>service_tier</c>; and
+/// the provider answering, when it is named (see <c>ModelProviders</c>).
+/// </summary>
+public sealed record AnswerInfo(string? RequestId, string? SystemFingerprint, string? ServiceTier, string? Provider = null) : TurnEvent;
 
 /// <summary>Words of the reply, with the log probabilities of their tokens when the caller asked for them.</summary>
 public sealed record TextDelta(int Choice, string Text, JsonElement? Logprobs = null) : TurnEvent;

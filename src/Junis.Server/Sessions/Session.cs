@@ -78,6 +78,9 @@ public sealed class SessionMessage
     /// <summary>A reply's agent steps as JSON (<c>[{"agent","content","tool_calls","output_key"}]</c>): the turn's model calls the caller did not see.</summary>
     public string? AgentSteps { get; set; }
 
+    /// <summary>The model provider whose answer a reply is (<c>default</c> is <c>Junis:Llm</c>), when it was named.</summary>
+    public string? Provider { get; set; }
+
     public string? FinishReason { get; set; }
     public int? PromptTokens { get; set; }
     public int? CompletionTokens { get; set; }

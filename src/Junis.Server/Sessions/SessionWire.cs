@@ -43,6 +43,9 @@ public sealed record MessageView(
 
     /// <summary>Every model call of the turn, in order, when agents answered it: the server-side calls the caller never saw among them.</summary>
     public IReadOnlyList<AgentStepView>? AgentSteps { get; init; }
+
+    /// <summary>The model provider that answered (<c>default</c>, or a fallback's name), when it was named.</summary>
+    public string? Provider { get; init; }
 }
 
 public sealed record MessageList(IReadOnlyList<MessageView> Messages, int Total, int Page, int PageSize, bool HasNext);

@@ -95,6 +95,7 @@ public static class SessionsApi
             ContentParts = m.Parts is null ? null : JsonElement.Parse(m.Parts),
             Agent = m.Agent,
             AgentSteps = m.AgentSteps is null ? null : StoredAgentSteps.Parse(m.AgentSteps),
+            Provider = m.Provider,
         }).ToList();
         return TypedResults.Json(
             new MessageList(views, session.MessageCount, number, size, number * size < session.MessageCount),

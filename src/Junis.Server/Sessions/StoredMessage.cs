@@ -19,6 +19,9 @@ public sealed record StoredMessage(string Role, string? Content, IReadOnlyList<S
     /// <summary>The agent whose words these are, when agents answered the turn; not part of the transcript the caller hashes.</summary>
     public string? Agent { get; init; }
 
+    /// <summary>The model provider whose answer this reply is, when it was named.</summary>
+    public string? Provider { get; init; }
+
     /// <summary>
     /// The model calls inside the turn that the caller did not see as tool calls (a transfer, a workflow's earlier agents),
     /// in order; kept with the reply for audit, never sent to the model again.

@@ -11,7 +11,7 @@ namespace Junis.Server.Data.CompiledModel
     public partial class JunisDbModel
     {
         private JunisDbModel()
-            : base(skipDetectChanges: false, modelId: new Guid("8a5f42dd-2349-41f4-8ecb-e1578e44b9e2"), entityTypeCount: 6)
+            : base(skipDetectChanges: false, modelId: new Guid("a39f8f5d-bc3f-4998-96ca-198954de277f"), entityTypeCount: 6)
         {
         }
 

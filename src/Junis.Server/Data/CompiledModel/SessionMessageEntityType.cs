@@ -20,7 +20,7 @@ namespace Junis.Server.Data.CompiledModel
                 "Junis.Server.Sessions.SessionMessage",
                 typeof(SessionMessage),
                 baseEntityType,
-                propertyCount: 18,
+                propertyCount: 19,
                 foreignKeyCount: 1,
                 unnamedIndexCount: 1,
                 keyCount: 1);
@@ -113,6 +113,14 @@ namespace Junis.Server.Data.CompiledModel
                 propertyInfo: typeof(SessionMessage).GetProperty("PromptTokens", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 fieldInfo: typeof(SessionMessage).GetField("<PromptTokens>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 nullable: true);
+
+            var provider = runtimeEntityType.AddProperty(
+                "Provider",
+                typeof(string),
+                propertyInfo: typeof(SessionMessage).GetProperty("Provider", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(SessionMessage).GetField("<Provider>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true,
+                maxLength: 64);
 
             var refusal = runtimeEntityType.AddProperty(
                 "Refusal",

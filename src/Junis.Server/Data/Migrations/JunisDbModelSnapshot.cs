@@ -325,6 +325,10 @@ namespace Junis.Server.Data.Migrations
                     b.Property<int?>("PromptTokens")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Provider")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Refusal")
                         .HasColumnType("TEXT");
 

@@ -127,14 +127,15 @@ internal sealed class PostgresTurnStore(IConfiguration configuration) : ITurnSto
         {
             Queue("""
                 INSERT INTO "SessionMessages" ("SessionId", "Sequence", "Role", "Content", "ToolCalls", "ToolCallId", "Refusal", "Name", "Parts",
-                                               "Agent", "AgentSteps", "FinishReason", "PromptTokens", "CompletionTokens", "Interrupted", "CreatedAt")
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                                               "Agent", "AgentSteps", "Provider", "FinishReason", "PromptTokens", "CompletionTokens", "Interrupted", "CreatedAt")
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
                 """,
                 Value(session, NpgsqlDbType.Uuid), Value(sequence, NpgsqlDbType.Integer), Value(message.Role, NpgsqlDbType.Varchar),
                 Value(message.Content, NpgsqlDbType.Text), Value(StoredToolCalls.Serialize(message.ToolCalls), NpgsqlDbType.Text),
                 Value(message.ToolCallId, NpgsqlDbType.Varchar), Value(message.Refusal, NpgsqlDbType.Text), Value(message.Name, NpgsqlDbType.Text),
                 Value(StoredParts.Serialize(message.Parts), NpgsqlDbType.Text),
                 Value(message.Agent, NpgsqlDbType.Varchar), Value(StoredAgentSteps.Serialize(message.AgentSteps), NpgsqlDbType.Text),
+                Value(message.Provider, NpgsqlDbType.Varchar),
                 Value(outcome?.FinishReason, NpgsqlDbType.Varchar),
                 Value(outcome?.Usage?.Prompt, NpgsqlDbType.Integer), Value(outcome?.Usage?.Completion, NpgsqlDbType.Integer),
                 Value(outcome?.Interrupted ?? false, NpgsqlDbType.Boolean), Value(now, NpgsqlDbType.TimestampTz));

@@ -99,9 +99,9 @@ internal sealed class TurnSql : IDisposable
         _insertMessage = new(connection,
             """
             INSERT INTO "SessionMessages" ("SessionId", "Sequence", "Role", "Content", "ToolCalls", "ToolCallId", "Refusal", "Name", "Parts",
-                                           "Agent", "AgentSteps", "FinishReason", "PromptTokens", "CompletionTokens", "Interrupted", "CreatedAt")
+                                           "Agent", "AgentSteps", "Provider", "FinishReason", "PromptTokens", "CompletionTokens", "Interrupted", "CreatedAt")
             VALUES (@session, @sequence, @role, @content, @toolCalls, @toolCallId, @refusal, @name, @parts,
-                    @agent, @agentSteps, @finish, @prompt, @completion, @interrupted, @now)
+                    @agent, @agentSteps, @provider, @finish, @prompt, @completion, @interrupted, @now)
             """);
         _insertSession = new(connection,
             """
@@ -143,7 +143,7 @@ internal sealed class TurnSql : IDisposable
         _insertMessage.Bind("@session", session).Bind("@sequence", sequence).Bind("@role", message.Role).Bind("@content", message.Content)
             .Bind("@toolCalls", StoredToolCalls.Serialize(message.ToolCalls)).Bind("@toolCallId", message.ToolCallId)
             .Bind("@refusal", message.Refusal).Bind("@name", message.Name).Bind("@parts", StoredParts.Serialize(message.Parts))
-            .Bind("@agent", message.Agent).Bind("@agentSteps", StoredAgentSteps.Serialize(message.AgentSteps))
+            .Bind("@agent", message.Agent).Bind("@agentSteps", StoredAgentSteps.Serialize(message.AgentSteps)).Bind("@provider", message.Provider)
             .Bind("@finish", outcome?.FinishReason).Bind("@prompt", outcome?.Usage?.Prompt).Bind("@completion", outcome?.Usage?.Completion)
             .Bind("@interrupted", outcome?.Interrupted ?? false).Bind("@now", now)
             .Execute();

@@ -103,7 +103,7 @@ internal sealed class EfCoreTurnStore(IDbContextFactory<JunisDb> databases) : IT
                 SessionId = session, Sequence = sequence, Role = message.Role, Content = message.Content,
                 ToolCalls = StoredToolCalls.Serialize(message.ToolCalls), ToolCallId = message.ToolCallId,
                 Refusal = message.Refusal, Name = message.Name, Parts = StoredParts.Serialize(message.Parts),
-                Agent = message.Agent, AgentSteps = StoredAgentSteps.Serialize(message.AgentSteps),
+                Agent = message.Agent, AgentSteps = StoredAgentSteps.Serialize(message.AgentSteps), Provider = message.Provider,
                 FinishReason = outcome?.FinishReason, PromptTokens = outcome?.Usage?.Prompt, CompletionTokens = outcome?.Usage?.Completion,
                 Interrupted = outcome?.Interrupted ?? false, CreatedAt = now,
             });

@@ -332,6 +332,10 @@ namespace Junis.Server.Data.PostgreSql.Migrations
                     b.Property<int?>("PromptTokens")
                         .HasColumnType("integer");
 
+                    b.Property<string>("Provider")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
                     b.Property<string>("Refusal")
                         .HasColumnType("text");
 

@@ -1,0 +1,325 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Hedging;
+
+namespace Junis.Server.Llm;
+
+/// <summary>
+/// A provider and its fallbacks (<see cref="LlmOptions.Fallbacks"/>) as one model. The next provider is called when
+/// the current one fails before its first words; with <see cref="LlmOptions.FirstTokenMs"/>, a stream's next provider
+/// also starts when the current one has said nothing by then, and whichever speaks first answers while the other's
+/// call is cancelled (its connection closed). A provider that keeps failing is skipped by its breaker
+/// (<see cref="ProviderBreakers"/>). Built on Polly's hedging strategy, which runs, times and cancels the attempts.
+/// </summary>
+/// <remarks>
+/// The answer's metadata goes on at once, as the first provider to begin its answer gives it, so a stream's headers
+/// are not held back by the chain. It names that provider unless another may still overtake it (a hedging chain);
+/// the provider that spoke first then names itself with its words, and the session records it.
+/// </remarks>
+internal sealed partial class ModelChain : IChatClient
+{
+    private static readonly ResiliencePropertyKey<ChainCall> CallKey = new("junis.chain-call");
+
+    private readonly IReadOnlyList<ChainMember> _members;
+    private readonly bool _hedges;
+    private readonly ResiliencePipeline<StartedAnswer> _streams;
+    private readonly ResiliencePipeline<ChatResponse> _wholes;
+    private readonly ILogger _logger;
+
+    /// <param name="members">The provider first, then its fallbacks in order.</param>
+    /// <param name="firstToken">For streams: how long the current provider may stay silent before the next starts too; null: only on failure.</param>
+    /// <param name="logger">Where each provider's failure and each call down the chain is told.</param>
+    public ModelChain(IReadOnlyList<ChainMember> members, TimeSpan? firstToken, ILogger logger)
+    {
+        (_members, _logger, _hedges) = (members, logger, firstToken is not null);
+        _streams = Pipeline<StartedAnswer>(firstToken, static (call, attempt, token) => call.StreamAttemptAsync(attempt, token));
+        _wholes = Pipeline<ChatResponse>(null, static (call, attempt, token) => call.WholeAttemptAsync(attempt, token));
+    }
+
+    private ResiliencePipeline<T> Pipeline<T>(TimeSpan? delay, Func<ChainCall, int, CancellationToken, ValueTask<Outcome<T>>> attempt) =>
+        new ResiliencePipelineBuilder<T>().AddHedging(new HedgingStrategyOptions<T>
+        {
+            MaxHedgedAttempts = _members.Count - 1,
+            // Infinite: the next provider is called only when the current one has failed.
+            Delay = delay ?? Timeout.InfiniteTimeSpan,
+            ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Exception is { } e && IsProviderFailure(e)),
+            ActionGenerator = args =>
+            {
+                var call = args.PrimaryContext.Properties.GetValue(CallKey, null!);
+                var number = args.AttemptNumber;
+                var token = args.ActionContext.CancellationToken;
+                return () => attempt(call, number, token);
+            },
+            OnHedging = args =>
+            {
+                NextProvider(_logger, _members[args.AttemptNumber].Name);
+                return ValueTask.CompletedTask;
+            },
+        }).Build();
+
+    /// <summary>A failure another provider may not have: anything but the caller's own request refused (400) or cancelled.</summary>
+    private static bool IsProviderFailure(Exception e) => e switch
+    {
+        ModelCallException { Status: 400 } => false,
+        OperationCanceledException => false,
+        _ => true,
+    };
+
+    public async Task<ChatResponse> GetResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var call = new ChainCall(this, messages as IList<ChatMessage> ?? [.. messages], options, cancellationToken);
+        var context = call.Context();
+        try
+        {
+            var outcome = await _wholes.ExecuteOutcomeAsync(static (context, call) => call.WholeAttemptAsync(0, context.CancellationToken), context, call);
+            outcome.ThrowIfException();
+            return outcome.Result!;
+        }
+        catch (Exception e) when (call.Failure(e) is { } failure)
+        {
+            throw failure;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var call = new ChainCall(this, messages as IList<ChatMessage> ?? [.. messages], options, cancellationToken);
+        var context = call.Context();
+        Task<StartedAnswer> starting;
+        try
+        {
+            starting = StartAsync(call, context);
+        }
+        catch
+        {
+            ResilienceContextPool.Shared.Return(context);
+            throw;
+        }
+
+        // The first provider to begin its answer says so at once: the caller's headers need not wait for the chain.
+        string? named = null;
+        if (await Task.WhenAny(starting, call.Begun.Task) != starting)
+        {
+            var metadata = call.Begun.Task.Result;
+            named = metadata.Provider;
+            yield return new ChatResponseUpdate(ChatRole.Assistant, [metadata]);
+        }
+
+        StartedAnswer answer;
+        try
+        {
+            answer = await starting;
+        }
+        catch (Exception e) when (call.Failure(e) is { } failure)
+        {
+            throw failure;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+
+        await using (answer)
+        {
+            foreach (var update in answer.Said)
+                yield return named == answer.Provider ? WithoutMetadata(update) : update;
+            while (await answer.Rest.MoveNextAsync())
+                yield return answer.Rest.Current;
+        }
+    }
+
+    private async Task<StartedAnswer> StartAsync(ChainCall call, ResilienceContext context)
+    {
+        var outcome = await _streams.ExecuteOutcomeAsync(static (context, call) => call.StreamAttemptAsync(0, context.CancellationToken), context, call);
+        outcome.ThrowIfException();
+        return outcome.Result!;
+    }
+
+    /// <summary>The update without the metadata already passed on.</summary>
+    private static ChatResponseUpdate WithoutMetadata(ChatResponseUpdate update)
+    {
+        if (!update.Contents.Any(c => c is AnswerMetadata))
+            return update;
+        var copy = update.Clone();
+        copy.Contents = [.. update.Contents.Where(c => c is not AnswerMetadata)];
+        return copy;
+    }
+
+    /// <summary>Whether the update says something: words, a refusal, a tool call, other reply fields, or the answer's end.</summary>
+    private static bool Speaks(ChatResponseUpdate update)
+    {
+        if (update.FinishReason is not null)
+            return true;
+        foreach (var content in update.Contents)
+        {
+            if (content is TextContent { Text.Length: > 0 } or RefusalContent or ToolCallFragment or FunctionCallContent or ReplyFields)
+                return true;
+        }
+        return false;
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+
+    public void Dispose() { }
+
+    /// <summary>One call through the chain: what every attempt sends, and what the attempts have learnt.</summary>
+    private sealed class ChainCall(ModelChain chain, IList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+    {
+        private Exception? _lastFailure;
+
+        /// <summary>The first provider to begin its answer, with its metadata.</summary>
+        public TaskCompletionSource<AnswerMetadata> Begun { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ResilienceContext Context()
+        {
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            context.Properties.Set(CallKey, this);
+            return context;
+        }
+
+        /// <summary>
+        /// An agent's own model is its provider's: a fallback is sent the model it is configured with.
+        /// </summary>
+        private ChatOptions? OptionsFor(int attempt)
+        {
+            if (attempt == 0 || options?.ModelId is null)
+                return options;
+            var own = options.Clone();
+            own.ModelId = null;
+            return own;
+        }
+
+        public async ValueTask<Outcome<ChatResponse>> WholeAttemptAsync(int attempt, CancellationToken token)
+        {
+            var member = chain._members[attempt];
+            try
+            {
+                return Outcome.FromResult(await member.Breaker.ExecuteAsync(
+                    static ((IList<ChatMessage> Messages, ChainMember Member, ChatOptions? Options) state, CancellationToken token) =>
+                        new ValueTask<ChatResponse>(state.Member.Model.GetResponseAsync(state.Messages, state.Options, token)),
+                    (messages, member, OptionsFor(attempt)), token));
+            }
+            catch (Exception e)
+            {
+                return Failed<ChatResponse>(member, e);
+            }
+        }
+
+        public async ValueTask<Outcome<StartedAnswer>> StreamAttemptAsync(int attempt, CancellationToken token)
+        {
+            var member = chain._members[attempt];
+            try
+            {
+                return Outcome.FromResult(await member.Breaker.ExecuteAsync(
+                    static ((ChainCall Call, ChainMember Member, int Attempt) state, CancellationToken token) => state.Call.StartAsync(state.Member, state.Attempt, token),
+                    (this, member, attempt), token));
+            }
+            catch (Exception e)
+            {
+                return Failed<StartedAnswer>(member, e);
+            }
+        }
+
+        /// <summary>Calls one provider and reads its answer up to its first words; the attempt's cancellation closes its call.</summary>
+        private async ValueTask<StartedAnswer> StartAsync(ChainMember member, int attempt, CancellationToken attemptToken)
+        {
+            // The answer outlives the attempt (Polly reuses an attempt's token): it runs on the caller's.
+            var own = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var updates = member.Model.GetStreamingResponseAsync(messages, OptionsFor(attempt), own.Token).GetAsyncEnumerator(own.Token);
+            var said = new List<ChatResponseUpdate>();
+            try
+            {
+                using (attemptToken.UnsafeRegister(static own => ((CancellationTokenSource)own!).Cancel(), own))
+                {
+                    while (await updates.MoveNextAsync())
+                    {
+                        var update = updates.Current;
+                        said.Add(update);
+                        if (said.Count == 1 && update.Contents.OfType<AnswerMetadata>().FirstOrDefault() is { } metadata)
+                        {
+                            // Named only if no other provider can overtake it.
+                            var named = !chain._hedges || attempt == chain._members.Count - 1;
+                            Begun.TrySetResult(Named(metadata, named ? member.Name : null));
+                        }
+                        if (Speaks(update))
+                            break;
+                    }
+                }
+                attemptToken.ThrowIfCancellationRequested();
+                return new StartedAnswer(member.Name, said, updates, own);
+            }
+            catch
+            {
+                await updates.DisposeAsync();
+                own.Dispose();
+                throw;
+            }
+        }
+
+        private static AnswerMetadata Named(AnswerMetadata metadata, string? provider) =>
+            new(metadata.RequestId, metadata.SystemFingerprint, metadata.ServiceTier) { Provider = provider };
+
+        private Outcome<T> Failed<T>(ChainMember member, Exception e)
+        {
+            if (IsProviderFailure(e))
+            {
+                _lastFailure = e;
+                if (e is BrokenCircuitException)
+                    Skipped(chain._logger, member.Name);
+                else
+                    ProviderFailed(chain._logger, member.Name, e.Message);
+            }
+            return Outcome.FromException<T>(e);
+        }
+
+        /// <summary>What the caller is told when no provider answered: the last provider failure, as a model failure.</summary>
+        public ModelCallException? Failure(Exception e)
+        {
+            if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
+                return null;
+            var last = _lastFailure ?? e;
+            return last switch
+            {
+                ModelCallException model => model == e ? null : model,
+                BrokenCircuitException => new ModelCallException(502, "No model provider is available; retry shortly.", last),
+                _ => new ModelCallException(502, "The model call failed.", last),
+            };
+        }
+    }
+
+    /// <summary>A provider's answer that has begun to speak: what it said so far, and the rest to read.</summary>
+    private sealed class StartedAnswer(string provider, List<ChatResponseUpdate> said, IAsyncEnumerator<ChatResponseUpdate> rest, CancellationTokenSource own)
+        : IAsyncDisposable
+    {
+        public string Provider => provider;
+        public List<ChatResponseUpdate> Said => said;
+        public IAsyncEnumerator<ChatResponseUpdate> Rest => rest;
+
+        public async ValueTask DisposeAsync()
+        {
+            await rest.DisposeAsync();
+            own.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model provider {Provider} failed before its first words: {Reason}")]
+    private static partial void ProviderFailed(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model provider {Provider} skipped: it has failed too often of late")]
+    private static partial void Skipped(ILogger logger, string provider);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Calling model provider {Provider} in the chain")]
+    private static partial void NextProvider(ILogger logger, string provider);
+}
+
+/// <summary>A provider of a chain: its name, its model, and its breaker.</summary>
+internal sealed record ChainMember(string Name, IChatClient Model, ResiliencePipeline Breaker);
