@@ -92,31 +92,45 @@ internal sealed partial class ModelChain : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var call = new ChainCall(this, messages as IList<ChatMessage> ?? [.. messages], options, cancellationToken);
-        var context = call.Context();
-        Task<StartedAnswer> starting;
+        var starting = StartAsync(call);
+        StartedAnswer? answer = null;
         try
         {
-            starting = StartAsync(call, context);
-        }
-        catch
-        {
-            ResilienceContextPool.Shared.Return(context);
-            throw;
-        }
+            // The first provider to begin its answer says so at once: the caller's headers need not wait for the chain.
+            string? named = null;
+            if (await Task.WhenAny(starting, call.Begun.Task) != starting)
+            {
+                var metadata = await call.Begun.Task;
+                named = metadata.Provider;
+                yield return new ChatResponseUpdate(ChatRole.Assistant, [metadata]);
+            }
 
-        // The first provider to begin its answer says so at once: the caller's headers need not wait for the chain.
-        string? named = null;
-        if (await Task.WhenAny(starting, call.Begun.Task) != starting)
-        {
-            var metadata = call.Begun.Task.Result;
-            named = metadata.Provider;
-            yield return new ChatResponseUpdate(ChatRole.Assistant, [metadata]);
-        }
-
-        StartedAnswer answer;
-        try
-        {
             answer = await starting;
+            foreach (var update in answer.Said)
+                yield return named == answer.Provider ? WithoutMetadata(update) : update;
+            while (await answer.Rest.MoveNextAsync())
+                yield return answer.Rest.Current;
+        }
+        finally
+        {
+            if (answer is not null)
+                await answer.DisposeAsync();
+            else
+                // Left before the chain had chosen (the caller gone): the answer it chooses is closed when it comes.
+                _ = starting.ContinueWith(static started => started.Result.DisposeAsync(), CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>The answer of the first provider to speak, or the failure the caller is told.</summary>
+    private async Task<StartedAnswer> StartAsync(ChainCall call)
+    {
+        var context = call.Context();
+        try
+        {
+            var outcome = await _streams.ExecuteOutcomeAsync(static (context, call) => call.StreamAttemptAsync(0, context.CancellationToken), context, call);
+            outcome.ThrowIfException();
+            return outcome.Result!;
         }
         catch (Exception e) when (call.Failure(e) is { } failure)
         {
@@ -126,21 +140,6 @@ internal sealed partial class ModelChain : IChatClient
         {
             ResilienceContextPool.Shared.Return(context);
         }
-
-        await using (answer)
-        {
-            foreach (var update in answer.Said)
-                yield return named == answer.Provider ? WithoutMetadata(update) : update;
-            while (await answer.Rest.MoveNextAsync())
-                yield return answer.Rest.Current;
-        }
-    }
-
-    private async Task<StartedAnswer> StartAsync(ChainCall call, ResilienceContext context)
-    {
-        var outcome = await _streams.ExecuteOutcomeAsync(static (context, call) => call.StreamAttemptAsync(0, context.CancellationToken), context, call);
-        outcome.ThrowIfException();
-        return outcome.Result!;
     }
 
     /// <summary>The update without the metadata already passed on.</summary>
