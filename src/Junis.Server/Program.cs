@@ -8,14 +8,15 @@ using Junis.Server.Llm;
 using Junis.Server.Logging;
 using Junis.Server.Orchestration;
 using Junis.Server.Sessions;
+using Junis.Server.Usage;
 
 // The same appsettings.json whatever folder the server is started in, or no start at all.
 var contentRoot = ContentRoot.Find(args);
 if (!contentRoot.HasSettings)
     return contentRoot.RefuseToStart();
 
-if (AdminCommands.Handles(args) || AgentCommands.Handles(args))
-    return await AdminCommands.RunAsync(args, contentRoot.Path, AgentCommands.Create);
+if (AdminCommands.Handles(args) || AgentCommands.Handles(args) || UsageCommands.Handles(args))
+    return await AdminCommands.RunAsync(args, contentRoot.Path, AgentCommands.Create, UsageCommands.Create);
 
 // Configuration is read and validated once, at start-up; nothing here reloads it. Watching the content root for
 // changes would wake a thread for every write to a database that lives there.
@@ -37,6 +38,7 @@ builder.Services.AddSessions();
 builder.Services.AddAgents();
 builder.Services.AddOrchestration();
 builder.Services.AddChatCompletions();
+builder.Services.AddUsage();
 
 var app = builder.Build();
 
@@ -54,6 +56,7 @@ var api = app.MapGroup("/api/external").RequireAuthorization();
 api.MapGroup("/v1").MapChatCompletions().MapModels();
 api.MapSessions();
 api.MapAgents().MapAgentCompletions();
+api.MapUsage();
 
 app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
 app.MapHealthChecks("/health/ready");

@@ -1,6 +1,7 @@
 using Junis.Server.Agents;
 using Junis.Server.Auth;
 using Junis.Server.Sessions;
+using Junis.Server.Usage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
@@ -23,6 +24,7 @@ public class JunisDb : DbContext
     public DbSet<SessionMessage> SessionMessages => Set<SessionMessage>();
     public DbSet<LimitWindow> LimitWindows => Set<LimitWindow>();
     public DbSet<Agent> Agents => Set<Agent>();
+    public DbSet<UsageRecord> UsageRecords => Set<UsageRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -53,6 +55,14 @@ public class JunisDb : DbContext
             key.HasIndex(k => k.SecretHash).IsUnique();
             key.HasIndex(k => k.Prefix);
             key.HasOne(k => k.Organization).WithMany().HasForeignKey(k => k.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<UsageRecord>(usage =>
+        {
+            // As long as the name of the agent it records may be (Agents.Name).
+            usage.Property(u => u.Agent).HasMaxLength(100);
+            // Every report reads one organization's days.
+            usage.HasIndex(u => new { u.OrganizationId, u.Day });
         });
 
         modelBuilder.Entity<Agent>(agent =>

@@ -11,7 +11,7 @@ namespace Junis.Server.Data.CompiledModel
     public partial class JunisDbModel
     {
         private JunisDbModel()
-            : base(skipDetectChanges: false, modelId: new Guid("a39f8f5d-bc3f-4998-96ca-198954de277f"), entityTypeCount: 6)
+            : base(skipDetectChanges: false, modelId: new Guid("a61ef276-69a6-47f1-8942-bbcb9ef3ef6d"), entityTypeCount: 7)
         {
         }
 
@@ -23,6 +23,7 @@ namespace Junis.Server.Data.CompiledModel
             var organization = OrganizationEntityType.Create(this);
             var session = SessionEntityType.Create(this);
             var sessionMessage = SessionMessageEntityType.Create(this);
+            var usageRecord = UsageRecordEntityType.Create(this);
 
             AgentEntityType.CreateForeignKey1(agent, organization);
             ApiKeyEntityType.CreateForeignKey1(apiKey, organization);
@@ -35,6 +36,7 @@ namespace Junis.Server.Data.CompiledModel
             OrganizationEntityType.CreateAnnotations(organization);
             SessionEntityType.CreateAnnotations(session);
             SessionMessageEntityType.CreateAnnotations(sessionMessage);
+            UsageRecordEntityType.CreateAnnotations(usageRecord);
 
             AddAnnotation("ProductVersion", "10.0.15");
         }

@@ -358,6 +358,53 @@ namespace Junis.Server.Data.Migrations
                     b.ToTable("SessionMessages");
                 });
 
+            modelBuilder.Entity("Junis.Server.Usage.UsageRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Agent")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("ApiKeyId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CompletionTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Errors")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("FirstTokenCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("FirstTokenMsTotal")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("PromptTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Requests")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("WrittenAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OrganizationId", "Day");
+
+                    b.ToTable("UsageRecords");
+                });
+
             modelBuilder.Entity("Junis.Server.Agents.Agent", b =>
                 {
                     b.HasOne("Junis.Server.Auth.Organization", null)
