@@ -28,6 +28,24 @@ public static class Payloads
 
     public static ReadOnlySpan<byte> Done => "data: [DONE]\n\n"u8;
 
+    /// <summary>A stream's first chunk with no words yet (the silent mode's only one): the role and empty content.</summary>
+    public static byte[] RoleChunk => _roleChunk ??= Event(json => WriteChunk(json, "", withRole: true));
+    static byte[]? _roleChunk;
+
+    /// <summary>The failing mode's answer to every request, with HTTP 500.</summary>
+    public static byte[] ServerError => _serverError ??= Json(json =>
+    {
+        json.WriteStartObject();
+        json.WriteStartObject("error");
+        json.WriteString("message", "The mock upstream fails every request (--mode failing).");
+        json.WriteString("type", "server_error");
+        json.WriteNull("param");
+        json.WriteNull("code");
+        json.WriteEndObject();
+        json.WriteEndObject();
+    });
+    static byte[]? _serverError;
+
     public static readonly byte[] FinishChunk = Event(json =>
     {
         WriteChunkStart(json);

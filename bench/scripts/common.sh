@@ -27,7 +27,7 @@ port_in_use() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # A port taken by something else would make us measure that instead; BENCH_*_PORT variables move ours.
 claim_port() {
   if port_in_use "$1"; then
-    echo "port $1 is already in use; free it or set BENCH_MOCK_PORT/BENCH_YARP_PORT/BENCH_SERVER_PORT/BENCH_SPARE_PORT/BENCH_BASE_PORT/BENCH_SERVER_PG_PORT/BENCH_PG_PORT" >&2
+    echo "port $1 is already in use; free it or set BENCH_MOCK_PORT/BENCH_YARP_PORT/BENCH_SERVER_PORT/BENCH_SPARE_PORT/BENCH_BASE_PORT/BENCH_SERVER_PG_PORT/BENCH_PG_PORT/BENCH_S8_PORT" >&2
     exit 1
   fi
 }
@@ -65,6 +65,9 @@ start_yarp() {
 
 # start_server NAME PORT DATABASE [DLL]: Junis.Server, the current build unless DLL names another (BASE's).
 # DATABASE is a SQLite file, or pg:NAME for a database of the run's PostgreSQL cluster (scripts/postgres.sh).
+# SERVER_EXTRA_ENV (NAME=VALUE words, empty unless a caller sets it, say as a local) goes after its own settings,
+# so it adds to them or overrides them: another model, fallbacks (S8).
+SERVER_EXTRA_ENV=()
 start_server() {
   local provider=Sqlite connection="Data Source=$3"
   if [[ $3 == pg:* ]]; then
@@ -76,7 +79,7 @@ start_server() {
     Junis__Auth__BootstrapKey=$KEY Junis__RateLimits__Enabled=false \
     Junis__Database__Provider=$provider ConnectionStrings__Junis="$connection" \
     Serilog__MinimumLevel__Default=Warning \
-    start "$1" "$2" env "${DEPLOYED_RUNTIME[@]}" dotnet "${4:-$SERVER_DLL}" --urls "http://127.0.0.1:$2"
+    start "$1" "$2" env "${DEPLOYED_RUNTIME[@]}" "${SERVER_EXTRA_ENV[@]}" dotnet "${4:-$SERVER_DLL}" --urls "http://127.0.0.1:$2"
 }
 
 # fresh_database TARGET NAME: prints where a new, empty database for that target is (for start_server), a SQLite

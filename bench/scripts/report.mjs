@@ -9,7 +9,9 @@ const records = fs.readFileSync(rawFile, 'utf8').split('\n').filter(Boolean).map
 const notes = fs.readFileSync(notesFile, 'utf8').split('\n').filter(Boolean);
 const env = process.env;
 const streams = Number(env.BENCH_S5_STREAMS);
-const requested = new Set((env.BENCH_ONLY ?? 'S1,S2,S3,S4,S5,S6,S7').split(','));
+const requested = new Set((env.BENCH_ONLY ?? 'S1,S2,S3,S4,S5,S6,S7,S8').split(','));
+// S8's hedging deadline (Junis:Llm:FirstTokenMs of HEDGE), which its figure is taken beyond; bench/run passes it.
+const firstTokenMs = Number(env.BENCH_S8_FIRST_TOKEN_MS || 100);
 // With --compare, BASE is the server built at another revision, measured beside SERVER in every scenario but S6.
 const compare = env.BENCH_COMPARE
   ? { revision: env.BENCH_COMPARE, commit: env.BENCH_BASE_COMMIT, base: env.BENCH_BASE_TITLE, server: env.BENCH_SERVER_TITLE }
@@ -197,6 +199,28 @@ for (const target of ['DIRECT', 'YARP', ...sqliteBuilds]) {
 versusBase('S7', 'process start to first answer', (rep, target) => get(rep, target, 'seconds'));
 versusBase('S7', 'idle RSS', (rep, target) => get(rep, target, 'idle_rss_kib'));
 
+// S8: time to first content, each target's, and the server's behind a broken primary as a difference from DIRECT's
+// within the same repetition (HEDGE's beyond its deadline too); the broken primary's calls show which path was taken.
+const firstContent = (rep, target, p) => get(rep, target, 'first_content_us')?.[p];
+const overDirect = (target, deadline = 0) => rep => {
+  const a = firstContent(rep, target, 'p50'), b = firstContent(rep, 'DIRECT', 'p50');
+  return a == null || b == null ? undefined : ms(a - b) - deadline;
+};
+const primaryCallsPer = target => rep =>
+  rep[target]?.extra && rep[target].data?.count ? rep[target].extra.primary_calls / rep[target].data.count : undefined;
+for (const target of ['DIRECT', 'SERVER', 'FALLBACK', 'BREAKER', 'HEDGE']) {
+  row('S8', target, 'time to first content p50', 'ms', rep => ms(firstContent(rep, target, 'p50')), { digits: 2 });
+  row('S8', target, 'time to first content p99', 'ms', rep => ms(firstContent(rep, target, 'p99')), { digits: 2 });
+  if (target === 'DIRECT') continue;
+  if (target === 'HEDGE')
+    row('S8', target, `first content p50 − DIRECT's − FirstTokenMs (${firstTokenMs} ms)`, 'ms', overDirect(target, firstTokenMs),
+      { digits: 2, bar: '≤ 20 ms', pass: v => v <= 20 });
+  else
+    row('S8', target, "first content p50 − DIRECT's", 'ms', overDirect(target), { digits: 2 });
+  if (target !== 'SERVER')
+    row('S8', target, 'calls to the broken primary per request', '', primaryCallsPer(target), { digits: 2 });
+}
+
 const machine = {
   cpu: os.cpus()[0]?.model ?? 'unknown',
   cores: os.cpus().length,
@@ -215,6 +239,7 @@ const run = {
   steady_seconds: Number(env.BENCH_STEADY),
   warmup_seconds: Number(env.BENCH_WARMUP),
   engine,
+  ...(requested.has('S8') ? { s8_first_token_ms: firstTokenMs } : {}),
   ...(onPostgres ? { postgresql: env.BENCH_PG_VERSION } : {}),
   ...(compare ? { compare } : {}),
 };
@@ -223,7 +248,7 @@ const number = (v, digits) =>
   v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const cell = (r, v) => `${number(v, r.digits)}${r.unit && r.unit !== '×' ? ' ' + r.unit : r.unit}`;
 
-const order = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7'];
+const order = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8'];
 rows.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
 const table = rows.map(r => {
   const figure = r.median === undefined ? '—' : cell(r, r.median);
@@ -269,7 +294,7 @@ ${compare ? compareLines() : ''}\
 - Figures are medians of ${run.repetitions} repetitions (target order rotated each time), spread is min – max;
   wrk runs last ${run.wrk_seconds} s. Each long-lived target was first warmed with ${run.steady_seconds} s of 32-connection load
   per kind of request, and S2 and S4 each begin with ${run.warmup_seconds} s of their own load, unmeasured.
-  Only ${onPostgres ? 'SERVER and SERVER_PG' : 'SERVER'} rows carry a bar; the others are there for comparison.
+  Only ${onPostgres ? 'SERVER and SERVER_PG' : 'SERVER'} rows carry a bar${requested.has('S8') ? `, and in S8 HEDGE's (the server behind a silent primary)` : ''}; the others are there for comparison.
 
 | Scenario | Target | Figure | Median | Spread | Bar | Result |
 |---|---|---|---|---|---|---|
@@ -292,6 +317,16 @@ ${notes.length ? `\n## Notes\n\n${notes.map(n => `- ${n}`).join('\n')}\n` : ''}
   ${small} and with ${big} sessions${onPostgres ? ` (on PostgreSQL, in bulk from \`generate_series\`, then vacuumed and
   analyzed as autovacuum would, and checkpointed)` : ''}; every other repetition takes the databases in reverse order.
 - S7: a fresh process (a fresh database for SERVER), from its start to the first 200 answer; RSS 1 s later.
+- S8: streaming, 20 chunks 20 ms apart (the first at once), one request at a time, to three more servers whose
+  primary model provider is broken and whose fallback, \`backup\`, is the mock: FALLBACK's primary answers every request
+  at once with HTTP 500 and never trips its breaker (\`BreakAfterFailures=1000\`), so each request fails over; BREAKER's
+  is the same with the default breaker, open after the first few failures, so the primary is skipped but for a trial
+  call when it half-opens; HEDGE's begins its stream and then says nothing, and \`FirstTokenMs=${firstTokenMs}\` starts
+  the backup beside it. Each on a fresh database, checked before measuring to answer from \`backup\` (its
+  \`X-Model-Provider\` header, or for HEDGE, whose headers go out before the hedge is decided, its session's record),
+  then warmed with sequential streams, and measured in the same repetitions as DIRECT and SERVER (the long-lived server,
+  the mock its only provider). First content is the first event with words; differences are taken within a repetition,
+  HEDGE's beyond its deadline; the broken primary's calls per request show the path taken (1 to fail over or hedge).
 `;
 
 // What bounds the bars not met, with the profiles behind it: written by hand, kept beside the driver.
