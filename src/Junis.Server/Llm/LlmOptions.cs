@@ -32,6 +32,15 @@ public sealed class LlmOptions
     public const string MaxCompletionTokens = "max_completion_tokens";
     public const string MaxTokens = "max_tokens";
 
+    /// <summary>
+    /// The most of a model's answer, whole or streamed, read off the connection; past it the call fails with 502 and
+    /// a stream keeps what it passed on as interrupted.
+    /// </summary>
+    public long MaxResponseBytes { get; set; } = 4 * 1024 * 1024;
+
+    public const long MaxResponseBytesFloor = 64 * 1024;
+    public const long MaxResponseBytesCeiling = 256 * 1024 * 1024;
+
     /// <summary>Retries of a failed model call before answering; clients (OpenAI SDKs, ElevenLabs) retry on their own.</summary>
     public int MaxRetries { get; set; }
 
@@ -82,6 +91,8 @@ public sealed partial class LlmOptionsValidator(ModelProviders providers) : IVal
             errors.Add($"{section}:MaxTokensField must be {LlmOptions.MaxCompletionTokens} or {LlmOptions.MaxTokens}.");
         if (options.TimeoutSeconds is < 1 or > 3600)
             errors.Add($"{section}:TimeoutSeconds must be between 1 and 3600.");
+        if (options.MaxResponseBytes is < LlmOptions.MaxResponseBytesFloor or > LlmOptions.MaxResponseBytesCeiling)
+            errors.Add($"{section}:MaxResponseBytes must be between {LlmOptions.MaxResponseBytesFloor} (64 KiB) and {LlmOptions.MaxResponseBytesCeiling} (256 MiB).");
         if (options.MaxRetries is < 0 or > 5)
             errors.Add($"{section}:MaxRetries must be between 0 and 5.");
         if (options.TokenDelayMs is < 0 or > 10_000)

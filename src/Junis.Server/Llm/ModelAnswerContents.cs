@@ -30,7 +30,7 @@ internal static class ModelAnswerContents
     public static ChatResponse ToResponse(ModelAnswer answer, string? requestId, string? provider)
     {
         if (answer.Error is { } error)
-            throw new ModelCallException(502, $"The model provider failed: {error.Message ?? "no details"}.");
+            throw new ModelCallException(502, "The model provider failed.") { Detail = error.Message };
         var choice = answer.Choices is { Count: > 0 } choices ? choices[0] : throw new JsonException("The answer has no choices.");
         var contents = new List<AIContent>();
         if ((requestId ?? answer.SystemFingerprint ?? answer.ServiceTier ?? provider) is not null)
@@ -47,7 +47,7 @@ internal static class ModelAnswerContents
     public static ChatResponseUpdate? ToUpdate(ModelAnswer chunk, StreamState state)
     {
         if (chunk.Error is { } error)
-            throw new ModelCallException(502, $"The model provider failed mid-answer: {error.Message ?? "no details"}.");
+            throw new ModelCallException(502, "The model provider failed mid-answer.") { Detail = error.Message };
 
         List<AIContent>? contents = null;
         // The first chunk, a role chunk alone included, says the model has begun its answer: its metadata goes out at

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 
@@ -10,8 +11,9 @@ namespace Junis.Server.Llm;
 /// <summary>
 /// The model behind any server that speaks the OpenAI chat completions protocol. It writes the request and
 /// reads the answer with generated JSON code straight off the connection, and passes tool calls on as the
-/// model wrote them, piece by piece and byte for byte. Every failure leaves as a <see cref="ModelCallException"/>;
-/// a call the caller cancels stays cancelled.
+/// model wrote them, piece by piece and byte for byte. No answer is read past <see cref="LlmOptions.MaxResponseBytes"/>.
+/// Every failure leaves as a <see cref="ModelCallException"/> that tells the caller nothing of this server's insides,
+/// and is logged in full; a call the caller cancels stays cancelled.
 /// </summary>
 /// <remarks>
 /// Kept over <c>Microsoft.Extensions.AI.OpenAI</c>'s <c>AsIChatClient()</c> by measurement and by what the library
@@ -25,6 +27,10 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
         string.IsNullOrEmpty(llm.ApiKey) ? null : new AuthenticationHeaderValue("Bearer", llm.ApiKey);
     private readonly TimeSpan _timeout = TimeSpan.FromSeconds(llm.TimeoutSeconds);
 
+    /// <summary>The endpoint as the log names it: without any user information its URL may carry.</summary>
+    private readonly string _endpointForLog = new Uri(llm.BaseUrl!.TrimEnd('/') + "/chat/completions")
+        .GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+
     private static readonly MediaTypeHeaderValue JsonType = new("application/json");
     private static readonly MediaTypeWithQualityHeaderValue AcceptJson = new("application/json");
     private static readonly MediaTypeWithQualityHeaderValue AcceptEvents = new("text/event-stream");
@@ -37,10 +43,10 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
         {
             using var response = await SendAsync(Request(messages, options, stream: false), stream: false, silence, cancellationToken);
             silence.CancelAfter(_timeout);
-            var answer = ModelAnswerReader.Read(await response.Content.ReadAsByteArrayAsync(silence.Token));
+            var answer = ModelAnswerReader.Read((await ReadWholeAsync(response, silence.Token)).Span);
             return ModelAnswerContents.ToResponse(answer ?? throw new JsonException("The answer was JSON null."), RequestIdOf(response), provider);
         }
-        catch (Exception e) when (Failure(e, cancellationToken) is { } failure)
+        catch (Exception e) when (Failure(e, streaming: false, cancellationToken) is { } failure)
         {
             throw failure;
         }
@@ -55,7 +61,7 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
         {
             response = await SendAsync(Request(messages, options, stream: true), stream: true, silence, cancellationToken);
         }
-        catch (Exception e) when (Failure(e, cancellationToken) is { } failure)
+        catch (Exception e) when (Failure(e, streaming: true, cancellationToken) is { } failure)
         {
             throw failure;
         }
@@ -64,7 +70,7 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
         using (response)
         {
             // Chunks are parsed from the connection's own buffers as they arrive; "[DONE]" parses to null and ends the stream.
-            await using var events = SseParser.Create(await response.Content.ReadAsStreamAsync(cancellationToken), ParseChunk)
+            await using var events = SseParser.Create(await BodyAsync(response, cancellationToken), ParseChunk)
                 .EnumerateAsync(silence.Token).GetAsyncEnumerator(silence.Token);
             var state = new ModelAnswerContents.StreamState { RequestId = RequestIdOf(response), Provider = provider };
             while (true)
@@ -93,7 +99,7 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
                         yield break;
                     update = ModelAnswerContents.ToUpdate(chunk, state);
                 }
-                catch (Exception e) when (Failure(e, cancellationToken) is { } failure)
+                catch (Exception e) when (Failure(e, streaming: true, cancellationToken) is { } failure)
                 {
                     throw failure;
                 }
@@ -126,7 +132,7 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
                 continue;
             }
             if (response.IsSuccessStatusCode)
-                return response;
+                return WithinLimit(response);
 
             using (response)
             {
@@ -136,9 +142,31 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
                     await Task.Delay(Backoff(attempt, response.Headers.RetryAfter), cancellationToken);
                     continue;
                 }
-                throw Refusal(response, await ProviderMessageAsync(response, silence.Token));
+                throw Refusal(response, await ProviderReportAsync(response, silence.Token));
             }
         }
+    }
+
+    /// <summary>A successful response, unless it declares a body longer than the limit: that fails before a byte is read.</summary>
+    private HttpResponseMessage WithinLimit(HttpResponseMessage response)
+    {
+        if (response.Content.Headers.ContentLength is not { } declared || declared <= llm.MaxResponseBytes)
+            return response;
+        response.Dispose();
+        throw new BoundedReadStream.LimitExceededException($"The response declares a body of {declared} bytes.");
+    }
+
+    /// <summary>The response body, read no further than the limit.</summary>
+    private async Task<Stream> BodyAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        new BoundedReadStream(await response.Content.ReadAsStreamAsync(cancellationToken), llm.MaxResponseBytes);
+
+    /// <summary>A whole answer's bytes, in one buffer the size of the answer when its length is declared.</summary>
+    private async Task<ReadOnlyMemory<byte>> ReadWholeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        await using var body = await BodyAsync(response, cancellationToken);
+        using var whole = new MemoryStream((int)(response.Content.Headers.ContentLength ?? Math.Min(16 * 1024, llm.MaxResponseBytes)));
+        await body.CopyToAsync(whole, cancellationToken);
+        return whole.GetBuffer().AsMemory(0, (int)whole.Length);
     }
 
     private const int MaxErrorBody = 64 * 1024;
@@ -152,16 +180,25 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
         return TimeSpan.FromMilliseconds(500 * (1 << attempt) * (0.8 + 0.4 * Random.Shared.NextDouble()));
     }
 
-    private ModelCallException Refusal(HttpResponseMessage response, string? providerMessage) => (int)response.StatusCode switch
+    /// <summary>
+    /// A provider's refusal as the caller hears it: the model's own words only when the request is the caller's to fix
+    /// (a 400, 413 or 422, or a model it does not know), its wait with a 429, and otherwise no more than whose fault it
+    /// was; everything it said goes to the log.
+    /// </summary>
+    private static ModelCallException Refusal(HttpResponseMessage response, (string? Message, string? Body) report)
     {
-        // The model's own refusal (context too long, bad parameter) is the caller's to fix: pass its words on.
-        400 or 413 or 422 => new ModelCallException(400, providerMessage ?? $"The model rejected the request (HTTP {(int)response.StatusCode})."),
-        401 or 403 => new ModelCallException(502, $"The model provider refused this server's credentials (HTTP {(int)response.StatusCode}); check Junis:Llm:ApiKey."),
-        404 => new ModelCallException(502, $"The model provider does not know model '{llm.Model}' (HTTP 404): {providerMessage ?? "not found"}."),
-        429 => new ModelCallException(429, "The model provider is rate limiting this server; retry shortly.") { RetryAfter = RetryAfterOf(response) },
-        408 or 504 => new ModelCallException(504, "The model provider timed out."),
-        var status => new ModelCallException(502, $"The model provider failed (HTTP {status}): {providerMessage ?? "no details"}."),
-    };
+        var status = (int)response.StatusCode;
+        var detail = $"HTTP {status}: {report.Message ?? report.Body ?? "an empty body"}";
+        return status switch
+        {
+            400 or 413 or 422 => new ModelCallException(400, report.Message ?? $"The model rejected the request (HTTP {status}).") { Detail = detail },
+            401 or 403 => new ModelCallException(502, $"The model provider refused this server's credentials (HTTP {status}).") { Detail = detail },
+            404 => new ModelCallException(502, $"The model provider does not know the model this server asks for (HTTP 404): {report.Message?.TrimEnd('.') ?? "not found"}.") { Detail = detail },
+            429 => new ModelCallException(429, "The model provider is rate limiting this server; retry shortly.") { RetryAfter = RetryAfterOf(response), Detail = detail },
+            408 or 504 => new ModelCallException(504, "The model provider timed out.") { Detail = detail },
+            _ => new ModelCallException(502, $"The model provider failed (HTTP {status}).") { Detail = detail },
+        };
+    }
 
     /// <summary>How long the provider asks to be left alone: <c>retry-after-ms</c> (OpenAI's), else <c>Retry-After</c> (seconds or a date).</summary>
     private static TimeSpan? RetryAfterOf(HttpResponseMessage response)
@@ -186,44 +223,64 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
     /// What the caller is told about a failed call: a <see cref="ModelCallException"/>, or, when the caller
     /// cancelled, a cancellation whatever broke first (null: the exception is one already).
     /// </summary>
-    private Exception? Failure(Exception e, CancellationToken cancellationToken)
+    private Exception? Failure(Exception e, bool streaming, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
             return e is OperationCanceledException ? null : new OperationCanceledException("The caller cancelled the model call.", e, cancellationToken);
         var failure = e switch
         {
             ModelCallException already => already,
+            // What was passed on before the cut is the model's own: a stream keeps it, as a caller who left would.
+            BoundedReadStream.LimitExceededException =>
+                new ModelCallException(502, $"The model's answer exceeded this server's limit of {llm.MaxResponseBytes} bytes.", e) { AnswerCut = streaming },
             OperationCanceledException or TimeoutException =>
                 new ModelCallException(504, $"The model did not answer within {llm.TimeoutSeconds} s.", e),
+            // The network stack's own words name the provider's address: they go to the log only.
             HttpRequestException or IOException =>
-                new ModelCallException(502, $"The model provider could not be reached or broke off the connection: {e.Message}", e),
+                new ModelCallException(502, "The model provider could not be reached or broke off the connection.", e),
             JsonException or FormatException or InvalidOperationException =>
                 new ModelCallException(502, "The model provider sent a response that could not be read.", e),
             _ => new ModelCallException(502, "The model call failed.", e),
         };
-        CallFailed(logger, e, failure.Status, failure.Message);
+        CallFailed(logger, e, _endpointForLog, failure.Status, failure.Message, failure.Detail ?? e.Message);
         return failure;
     }
 
-    /// <summary>The provider's own <c>error.message</c>, when its body carries one; a body too long for one is not read on.</summary>
-    private static async Task<string?> ProviderMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>
+    /// The provider's own <c>error.message</c>, when its body carries one (a body too long for one is not read on), and
+    /// the body's beginning, for the log.
+    /// </summary>
+    private static async Task<(string? Message, string? Body)> ProviderReportAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
+        var body = new byte[MaxErrorBody];
+        int length;
         try
         {
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var body = new byte[MaxErrorBody];
-            var length = await stream.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancellationToken);
-            if (length is 0 or MaxErrorBody)
-                return null;
+            length = await stream.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancellationToken);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            return (null, null);
+        }
+        if (length is 0)
+            return (null, null);
+        var start = Encoding.UTF8.GetString(body, 0, Math.Min(length, MaxBodyLogged));
+        if (length is MaxErrorBody)
+            return (null, start);
+        try
+        {
             // OpenAI nests it in "error"; some servers (older vLLM) put it at the top.
             var answer = ModelAnswerReader.Read(body.AsSpan(0, length));
-            return answer?.Error?.Message ?? answer?.Message;
+            return (answer?.Error?.Message ?? answer?.Message, start);
         }
-        catch (Exception e) when (e is JsonException or HttpRequestException or IOException)
+        catch (JsonException)
         {
-            return null;
+            return (null, start);
         }
     }
+
+    private const int MaxBodyLogged = 1024;
 
     private static ModelAnswer? ParseChunk(string eventType, ReadOnlySpan<byte> data) =>
         data.SequenceEqual("[DONE]"u8) ? null : ModelAnswerReader.Read(data);
@@ -237,6 +294,6 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
 
     public void Dispose() { }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Model call failed: {Status} {Reason}")]
-    private static partial void CallFailed(ILogger logger, Exception e, int status, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model call to {Endpoint} failed: {Status} {Reason} {Detail}")]
+    private static partial void CallFailed(ILogger logger, Exception e, string endpoint, int status, string reason, string detail);
 }

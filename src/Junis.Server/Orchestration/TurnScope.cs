@@ -59,7 +59,7 @@ public sealed partial class TurnScope : IAsyncDisposable
         if (_ended)
             return;
         End();
-        var interrupted = failure is null || (failure is OperationCanceledException && _cancellationToken.IsCancellationRequested);
+        var interrupted = failure is null or ModelCallException { AnswerCut: true } || (failure is OperationCanceledException && _cancellationToken.IsCancellationRequested);
         var choice = _choices[0];
         try
         {

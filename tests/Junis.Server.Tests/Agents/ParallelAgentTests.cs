@@ -62,9 +62,9 @@ public sealed class ParallelAgentTests : ScriptedAgentsTests
     }
 
     [Theory]
-    [InlineData("left", "right")]
-    [InlineData("right", "left")]
-    public async Task ASubAgentThatFailsCancelsTheOthersAndTheCallerHearsItsError(string failing, string stalling)
+    [InlineData("left", "right", 500)]
+    [InlineData("right", "left", 503)]
+    public async Task ASubAgentThatFailsCancelsTheOthersAndTheCallerHearsItsError(string failing, string stalling, int status)
     {
         var (arrived, aborted) = (Signal(), Signal());
         // The failing agent fails once the other's call is under way, so that there is a call to cancel.
@@ -73,17 +73,17 @@ public sealed class ParallelAgentTests : ScriptedAgentsTests
             (failing, async (context, _) =>
             {
                 await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
-                await FakeOpenAIServer.ErrorAsync(context, 500, $"The {failing} model is down.", "server_error");
+                await FakeOpenAIServer.ErrorAsync(context, status, $"The {failing} model is down.", "server_error");
             }));
 
         using var response = await App.CreateAuthorizedClient().PostCompletionAsync(new { messages = new[] { Api.UserMessage("Compare them.") } });
         var body = await response.ReadJsonAsync();
 
         await aborted.Task.WaitAsync(Soon);
-        // As one model's failure is heard without agents: the provider's failure, its message passed on.
+        // As one model's failure is heard without agents: the provider's failure, by its status, its own report kept back.
         Assert.True(response.StatusCode == HttpStatusCode.BadGateway, $"HTTP {(int)response.StatusCode}: {body.ToJsonString()}");
         Assert.Equal("model_error", (string?)body["error"]!["code"]);
-        Assert.Contains($"The {failing} model is down.", (string?)body["error"]!["message"], StringComparison.Ordinal);
+        Assert.Equal($"The model provider failed (HTTP {status}).", (string?)body["error"]!["message"]);
     }
 
     /// <summary>The second sub-agent finishes first: the first answers only once the second's answer is sent, and slowly.</summary>

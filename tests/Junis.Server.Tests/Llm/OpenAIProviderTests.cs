@@ -155,7 +155,7 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AModelServerErrorBecomes502WithAHelpfulMessage()
+    public async Task AModelServerErrorBecomes502SayingWhoseFaultItWas()
     {
         _model.Handler = (context, _) => FakeOpenAIServer.ErrorAsync(context, 500, "The server had an error while processing your request.", "server_error");
 
@@ -166,8 +166,7 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
 
             Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
             Assert.Equal("api_error", (string)error["type"]!);
-            Assert.Contains("HTTP 500", (string)error["message"]!);
-            Assert.Contains("The server had an error", (string)error["message"]!);
+            Assert.Equal("The model provider failed (HTTP 500).", (string)error["message"]!);
         }
     }
 
@@ -238,7 +237,7 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
         using var response = await Client.PostCompletionAsync(new { messages = new[] { Api.UserMessage("hi") } });
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-        Assert.Contains("Junis:Llm:ApiKey", (string)(await response.ReadJsonAsync())["error"]!["message"]!);
+        Assert.Equal("The model provider refused this server's credentials (HTTP 401).", (string)(await response.ReadJsonAsync())["error"]!["message"]!);
     }
 
     [Fact]
@@ -302,7 +301,7 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnErrorTheModelSendsMidStreamEndsTheStreamWithIt()
+    public async Task AnErrorTheModelSendsMidStreamEndsTheStreamWithoutItsReport()
     {
         _model.Handler = async (context, _) =>
         {
@@ -318,7 +317,7 @@ public sealed class OpenAIProviderTests : IAsyncLifetime
         Assert.DoesNotContain("[DONE]", events);
         var error = JsonNode.Parse(events[^1])!["error"]!;
         Assert.Equal("api_error", (string)error["type"]!);
-        Assert.Contains("The engine is overloaded.", (string)error["message"]!);
+        Assert.Equal("The model provider failed mid-answer.", (string)error["message"]!);
     }
 
     [Fact]

@@ -18,6 +18,8 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("Junis__Llm__Provider", "Gemini", "Junis:Llm:Provider")]
     [InlineData("Junis__Llm__TimeoutSeconds", "0", "Junis:Llm:TimeoutSeconds")]
     [InlineData("Junis__Llm__MaxTokensField", "max_output_tokens", "Junis:Llm:MaxTokensField")]
+    [InlineData("Junis__Llm__MaxResponseBytes", "1000", "Junis:Llm:MaxResponseBytes")]
+    [InlineData("Junis__Providers__fast__MaxResponseBytes", "1073741824", "Junis:Providers:fast:MaxResponseBytes")]
     [InlineData("Junis__Providers__fast__Provider", "OpenAI", "Junis:Providers:fast:BaseUrl")]
     [InlineData("Junis__Providers__fast__TimeoutSeconds", "0", "Junis:Providers:fast:TimeoutSeconds")]
     [InlineData("Junis__Providers__default__Provider", "Echo", "Junis:Providers:default: the provider named default is Junis:Llm")]
