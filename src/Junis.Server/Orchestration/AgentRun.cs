@@ -40,6 +40,8 @@ internal sealed partial class AgentRun(
                 result.Text.Append(words.Text);
             else if (e is RefusalDelta refusal)
                 result.Refusal.Append(refusal.Text);
+            if (result.FirstContentAt == 0 && e is TextDelta or RefusalDelta or ToolCallStarted)
+                result.FirstContentAt = System.Diagnostics.Stopwatch.GetTimestamp();
             yield return e;
         }
         foreach (var e in then())

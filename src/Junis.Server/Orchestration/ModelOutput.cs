@@ -21,6 +21,9 @@ internal class ModelOutput(StreamedCalls calls)
     /// <summary>The provider that answered, when it said (the last to, after a chain's fallback).</summary>
     public string? Provider { get; set; }
 
+    /// <summary>When the first content came (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>); 0 before it has.</summary>
+    public long FirstContentAt { get; set; }
+
     /// <summary>The usage the model reported, if it did.</summary>
     public UsageDetails? ModelUsage { get; set; }
 
@@ -36,6 +39,16 @@ internal class ModelOutput(StreamedCalls calls)
     {
         foreach (var update in (await response).ToChatResponseUpdates())
             yield return update;
+    }
+
+    private static bool HasCall(IList<AIContent> contents)
+    {
+        for (var i = 0; i < contents.Count; i++)
+        {
+            if (contents[i] is ToolCallFragment or FunctionCallContent)
+                return true;
+        }
+        return false;
     }
 
     /// <summary>The model's updates as events, gathered into <paramref name="output"/> as they pass; then <paramref name="then"/>'s, if given.</summary>
@@ -77,6 +90,8 @@ internal class ModelOutput(StreamedCalls calls)
             }
             // The update's log probabilities go with its words, or with its refusal when it has no words.
             var refusalTokens = text is null && refusal is not null;
+            if (output.FirstContentAt == 0 && (text is not null || refusal is not null || HasCall(contents)))
+                output.FirstContentAt = System.Diagnostics.Stopwatch.GetTimestamp();
             if (refusal is not null)
             {
                 output.Refusal.Append(refusal);
