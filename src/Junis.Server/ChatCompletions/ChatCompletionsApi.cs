@@ -95,7 +95,7 @@ public static class ChatCompletionsApi
                 }
                 catch (Exception e)
                 {
-                    await turn.AbandonAsync(e);
+                    await turn.AbandonAsync();
                     if (e is ModelCallException model)
                         return ModelErrors.Result(http, model);
                     throw;

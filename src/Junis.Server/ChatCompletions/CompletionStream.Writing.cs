@@ -75,24 +75,12 @@ public sealed partial class CompletionStream
         pipe.Write("\n\n"u8);
     }
 
-    /// <summary>Whether the exception in hand came from the model's events rather than from writing the response.</summary>
-    private bool _readingEvents;
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per wait for the model
-    private async ValueTask<bool> ReadAsync(ValueTask<bool> next)
-    {
-        _readingEvents = true;
-        var more = await next;
-        _readingEvents = false;
-        return more;
-    }
-
     /// <summary>
     /// Flushes while the next event is on its way, then reads it. A flush that fails (the client gone) ends the stream,
     /// but only once that event has settled: the events cannot be disposed of while a read of them is pending.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per wait for the model
-    private async ValueTask<bool> FlushThenReadAsync(PipeWriter pipe, ValueTask<bool> next, CancellationToken cancellationToken)
+    private static async ValueTask<bool> FlushThenReadAsync(PipeWriter pipe, ValueTask<bool> next, CancellationToken cancellationToken)
     {
         try
         {
@@ -110,6 +98,6 @@ public sealed partial class CompletionStream
             }
             throw;
         }
-        return await ReadAsync(next);
+        return await next;
     }
 }

@@ -67,7 +67,7 @@ public sealed partial class CompletionStream(
         catch (Exception e)
         {
             await events.DisposeAsync();
-            await turn.AbandonAsync(e);
+            await turn.AbandonAsync();
             open.Dispose();
             if (e is ModelCallException model)
                 return ModelErrors.Result(http, model);
@@ -122,7 +122,7 @@ public sealed partial class CompletionStream(
                     await pipe.FlushAsync(cancellationToken);
                 }
 #pragma warning disable CA2012 // awaited once
-                more = await ReadAsync(next);
+                more = await next;
 #pragma warning restore CA2012
             }
             for (var i = 0; i < choices; i++)
@@ -134,7 +134,7 @@ public sealed partial class CompletionStream(
                 var next = events.MoveNextAsync();
                 // The model is still thinking: send what there is.
 #pragma warning disable CA2012 // awaited once on either path
-                more = next.IsCompleted ? await ReadAsync(next) : await FlushThenReadAsync(pipe, next, cancellationToken);
+                more = next.IsCompleted ? await next : await FlushThenReadAsync(pipe, next, cancellationToken);
 #pragma warning restore CA2012
             }
 
@@ -151,9 +151,9 @@ public sealed partial class CompletionStream(
         catch (Exception e)
         {
             // Failed as the model's events were read, the turn keeps no reply; failed writing, or cut short by the
-            // server's shutdown, it keeps what was sent.
+            // server's shutdown, it keeps what was generated, unless another caller of the turn is still listening.
             var cut = draining.WasCut(e);
-            await turn.AbandonAsync(_readingEvents && !cut ? e : null);
+            await turn.AbandonAsync();
             if (e is not ModelCallException && !cut)
                 StreamFailed(logger, e);
             WriteEvent(pipe, json, cut ? new ErrorEnvelope(Draining.Error) : ModelErrors.StreamEvent(e), ErrorsJson.Default.ErrorEnvelope);

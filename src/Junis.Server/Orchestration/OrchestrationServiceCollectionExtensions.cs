@@ -14,6 +14,7 @@ public static class OrchestrationServiceCollectionExtensions
         services.AddSingleton<KeywordTools>();
         services.AddOptions<StreamingOptions>().BindConfiguration(StreamingOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StreamingOptions>, StreamingOptionsValidator>();
+        services.AddSingleton<RunningTurns>();
         services.AddSingleton<Orchestrator>();
         return services;
     }

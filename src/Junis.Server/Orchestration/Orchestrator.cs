@@ -16,7 +16,7 @@ namespace Junis.Server.Orchestration;
 /// </summary>
 public sealed class Orchestrator(
     IChatClient model, TokenCounter tokens, SessionResolver sessions, TurnWriter writer, SessionActivity activity, KeywordTools keywordTools,
-    AgentDirectory agentDirectory, IServiceProvider services,
+    AgentDirectory agentDirectory, RunningTurns running, IServiceProvider services,
     IOptions<OrchestratorOptions> options, IOptions<StreamingOptions> streaming, ILogger<Orchestrator> logger)
 {
     private readonly TurnServices _services = new(tokens, writer, activity, keywordTools, logger);
@@ -39,11 +39,19 @@ public sealed class Orchestrator(
         };
     }
 
-    /// <summary>The turn, its session found; the model is called when its events are first read.</summary>
+    /// <summary>
+    /// The turn, its session found; the model is called when its events are first read. The same turn still being
+    /// generated here (a client's retry, see <see cref="TurnKey"/>) is joined instead: its session, what it has generated
+    /// so far, then the rest as it comes. <paramref name="cancellationToken"/> is the caller's: when every caller of the
+    /// turn has gone, the model is stopped.
+    /// </summary>
     public async ValueTask<TurnScope> BeginAsync(TurnRequest request, CancellationToken cancellationToken)
     {
         var answeredBy = AnsweredBy(request);
         var turn = await sessions.ResolveAsync(new TurnOwner(request.OrganizationId, request.ApiKeyId, request.ConversationId, request.UserId), request.Messages);
+        var key = new TurnKey(request, turn.InputHash);
+        if (running.Join(key) is { } joined)
+            return new TurnScope(joined, cancellationToken);
         // An agent's instruction is its system prompt, in place of the server's.
         var input = BuildInput(request.Messages, turn.History, answeredBy is null ? options.Value.SystemPrompt : null);
         // Only a request that offers tools can hear a keyword call.
@@ -52,12 +60,16 @@ public sealed class Orchestrator(
         for (var i = 0; i < choices.Length; i++)
             choices[i] = new ChoiceResult();
 
+        // The model is called on the turn's own token, not the caller's: a retry may be listening when the first caller goes.
+        var generation = new RunningTurn(turn, input, choices, _services, running, key);
+        var token = generation.Token;
         var events = choices.Length == 1
-            ? GenerateAsync(0, request, input, request.Options, justUsed, choices[0], answeredBy, cancellationToken)
-            : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, request.Options.Clone(), justUsed, choice, answeredBy, cancellationToken))], cancellationToken);
+            ? GenerateAsync(0, request, input, request.Options, justUsed, choices[0], answeredBy, token)
+            : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, request.Options.Clone(), justUsed, choice, answeredBy, token))], token);
         if (request.Streaming && streaming.Value.BufferWords is { Length: > 0 } words)
-            events = BufferWords.Before(events, words, TimeSpan.FromMilliseconds(streaming.Value.BufferAfterMs), () => choices[0].Preamble = words, cancellationToken);
-        return new TurnScope(turn, input, choices, events, _services, cancellationToken);
+            events = BufferWords.Before(events, words, TimeSpan.FromMilliseconds(streaming.Value.BufferAfterMs), () => choices[0].Preamble = words, token);
+        generation.Generate(events);
+        return new TurnScope(running.Add(key, generation), cancellationToken);
     }
 
     /// <summary>The agent the request names, or else its organization's orchestrator; null when neither is.</summary>

@@ -5,91 +5,109 @@ using Microsoft.Extensions.AI;
 namespace Junis.Server.Orchestration;
 
 /// <summary>
-/// One turn in progress, from its session found to its reply stored. A surface reads <see cref="Events"/>, then ends
-/// the turn in one of two ways: <see cref="CommitAsync"/> right before it answers (the reply is durable when it
-/// returns, so an acknowledged turn is never lost), or <see cref="AbandonAsync"/> when it cannot (the input is kept;
-/// what was generated for a caller who went away is kept too, marked interrupted). Disposing a turn that was not
+/// One request's part in a turn, from its session found to its reply stored. The turn may be heard by more than one
+/// request (a client's retry joins the turn still being generated: <see cref="RunningTurn"/>), each with its own
+/// scope. A surface reads <see cref="Events"/>, then ends its part in one of two ways: <see cref="CommitAsync"/> right
+/// before it answers (the reply is durable when it returns, so an acknowledged turn is never lost), or
+/// <see cref="AbandonAsync"/> when it cannot. The turn's input is always kept; a model that failed leaves no reply;
+/// what was generated for callers who all went away is kept too, marked interrupted. Disposing a scope that was not
 /// ended abandons it as a caller's leaving.
 /// </summary>
-public sealed partial class TurnScope : IAsyncDisposable
+public sealed class TurnScope : IAsyncDisposable
 {
-    private readonly Turn _turn;
-    private readonly List<ChatMessage> _input;
-    private readonly ChoiceResult[] _choices;
-    private readonly TurnServices _services;
-    private readonly CancellationToken _cancellationToken;
+    private readonly RunningTurn _turn;
+    private readonly CancellationTokenRegistration _leaving;
+    private int _left;
     private bool _ended;
 
-    internal TurnScope(Turn turn, List<ChatMessage> input, ChoiceResult[] choices, IAsyncEnumerable<TurnEvent> events,
-        TurnServices services, CancellationToken cancellationToken)
+    /// <param name="turn">The turn, begun or joined.</param>
+    /// <param name="cancellationToken">The caller's: when it is cancelled the caller has gone, and the last to go stops the model.</param>
+    internal TurnScope(RunningTurn turn, CancellationToken cancellationToken)
     {
-        (_turn, _input, _choices, Events, _services, _cancellationToken) = (turn, input, choices, events, services, cancellationToken);
-        services.Activity.Begin(turn.SessionId, turn.OrganizationId);
+        _turn = turn;
+        Events = new Reader(turn);
+        _leaving = cancellationToken.UnsafeRegister(static scope => ((TurnScope)scope!).Leave(), this);
     }
 
     /// <summary>The session the turn belongs to, known before the model is called.</summary>
-    public Guid SessionId => _turn.SessionId;
+    public Guid SessionId => _turn.Turn.SessionId;
 
-    /// <summary>What the model produces, as it produces it; read once.</summary>
+    /// <summary>What the model produces, from its first event, as it produces it; read once.</summary>
     public IAsyncEnumerable<TurnEvent> Events { get; }
 
-    /// <summary>Stores the turn and returns its usage; the turn is durable when this returns.</summary>
+    /// <summary>Stores the turn (once, whoever commits first) and returns its usage; the turn is durable when this returns.</summary>
     public async Task<UsageDetails> CommitAsync()
     {
         End();
         try
         {
-            var usage = TurnUsage.Of(_services.Tokens, _input, _choices);
-            await _services.Writer.WriteAsync(_turn, _choices[0].Outcome(
-                new TokenUsage(Clamp(usage.InputTokenCount), Clamp(usage.OutputTokenCount)), _services.KeywordTools));
-            return usage;
+            return await _turn.CommitAsync();
         }
         finally
         {
-            _services.Activity.End(_turn.SessionId, _turn.OrganizationId);
+            Leave();
         }
     }
 
-    /// <summary>
-    /// Stores a turn that did not finish: its input, and, when the caller went away (<paramref name="failure"/> is null
-    /// or its cancellation), whatever reply was generated, marked interrupted. A model that failed leaves no reply.
-    /// </summary>
-    public async Task AbandonAsync(Exception? failure = null)
+    /// <summary>Ends this caller's part without an answer; the turn is stored as <see cref="RunningTurn.AbandonAsync"/> says.</summary>
+    public async Task AbandonAsync()
     {
         if (_ended)
             return;
         End();
-        var interrupted = failure is null or ModelCallException { AnswerCut: true } || (failure is OperationCanceledException && _cancellationToken.IsCancellationRequested);
-        var choice = _choices[0];
-        try
-        {
-            await _services.Writer.WriteAsync(_turn, interrupted && choice.HasOutput
-                ? choice.Outcome(new TokenUsage(0, _services.Tokens.Count(choice.Reply)), _services.KeywordTools) with { Interrupted = true }
-                : TurnOutcome.Failed);
-        }
-        catch (Exception e)
-        {
-            NotStored(_services.Logger, e, _turn.SessionId);
-        }
-        finally
-        {
-            _services.Activity.End(_turn.SessionId, _turn.OrganizationId);
-        }
+        Leave();
+        await _turn.AbandonAsync();
     }
-
-    /// <summary>A message's count, as its column holds it.</summary>
-    private static int Clamp(long? tokens) => (int)Math.Min(tokens ?? 0, int.MaxValue);
 
     public async ValueTask DisposeAsync() => await AbandonAsync();
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Storing the unfinished turn of session {SessionId} failed")]
-    private static partial void NotStored(ILogger logger, Exception e, Guid sessionId);
+    private void Leave()
+    {
+        if (Interlocked.Exchange(ref _left, 1) == 0)
+            _turn.Leave();
+    }
 
     private void End()
     {
         if (_ended)
             throw new InvalidOperationException("The turn has already ended.");
         _ended = true;
+        _leaving.Dispose();
+    }
+
+    /// <summary>The turn's events for one caller: its own place in them, and its own token to wait with.</summary>
+    private sealed class Reader(RunningTurn turn) : IAsyncEnumerable<TurnEvent>, IAsyncEnumerator<TurnEvent>
+    {
+        private int _next;
+        private CancellationToken _cancellationToken;
+
+        public TurnEvent Current { get; private set; } = null!;
+
+        public IAsyncEnumerator<TurnEvent> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+        {
+            _cancellationToken = cancellationToken;
+            return this;
+        }
+
+        public ValueTask<bool> MoveNextAsync()
+        {
+            var next = turn.NextAsync(_next, _cancellationToken);
+            return next.IsCompletedSuccessfully ? new(Took(next.Result)) : AwaitAsync(next);
+        }
+
+        [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+        private async ValueTask<bool> AwaitAsync(ValueTask<TurnEvent?> next) => Took(await next);
+
+        private bool Took(TurnEvent? e)
+        {
+            if (e is null)
+                return false;
+            Current = e;
+            _next++;
+            return true;
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
 

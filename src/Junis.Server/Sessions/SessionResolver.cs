@@ -6,14 +6,22 @@ using Microsoft.Extensions.Options;
 namespace Junis.Server.Sessions;
 
 /// <summary>
-/// Finds the session a turn belongs to, in this order: the conversation id its caller names, a lone message starts
-/// a new one, otherwise the hash of the transcript before its new messages; a miss there tries an interruption (the
-/// request's last assistant message cut short of a session's last reply), then starts a new session. Never the user
-/// turns alone: callers of unrelated conversations say the same things ("hello", "yes"). At most three indexed reads,
-/// always within the caller's organization.
+/// Finds the session a turn belongs to, in this order: the conversation id its caller names; a lone message starts
+/// a new one, unless it is the same key sending again a lone message whose turn has just failed; otherwise the hash of
+/// the transcript before its new messages; a miss there tries an interruption (the request's last assistant message cut
+/// short of a session's last reply), then starts a new session. Never the user turns alone: callers of unrelated
+/// conversations say the same things ("hello", "yes"). At most three indexed reads, always within the caller's organization.
 /// </summary>
-public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOptions> options)
+public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOptions> options, TimeProvider clock)
 {
+    /// <summary>
+    /// How recently a lone message's turn must have failed for the same message from the same key to be its retry. Clients
+    /// retry within seconds (the OpenAI SDKs back off from half a second to a few seconds, longer only when told to;
+    /// ElevenLabs at once): two minutes covers them with room to spare, and is short enough that the same words from
+    /// the same key much later are a new conversation.
+    /// </summary>
+    public static readonly TimeSpan RetryWindow = TimeSpan.FromMinutes(2);
+
     /// <param name="owner">Who asks, and the conversation's name if the caller gave one.</param>
     /// <param name="messages">The conversation as the caller sent it, instructions (system, developer) included.</param>
     public async ValueTask<Turn> ResolveAsync(TurnOwner owner, IReadOnlyList<ChatMessage> messages)
@@ -35,7 +43,17 @@ public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOp
         }
 
         if (view.Transcript.Count <= 1)
+        {
+            // A client retrying a first turn that failed (the model's 5xx) sends the same lone message again: it continues
+            // the session that attempt left holding only that message, as a replay. Only one its own key made, never one
+            // that got a reply: two callers saying "hello" stay two sessions.
+            if (view.Transcript.Count == 1
+                && await lookups.UnansweredAsync(owner.OrganizationId, owner.ApiKeyId, view.AllHash, clock.GetUtcNow().UtcDateTime - RetryWindow) is { } failed)
+            {
+                return RequestView.Replay(owner, failed, userId, history: []);
+            }
             return view.NewSession(owner, conversation: null, userId);
+        }
 
         // The same request again is a replay; otherwise the request continues the session whose transcript it extends.
         var replayed = await lookups.ByTurnInputAsync(owner.OrganizationId, view.AllHash);

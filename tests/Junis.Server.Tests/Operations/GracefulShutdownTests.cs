@@ -23,13 +23,16 @@ public sealed class GracefulShutdownTests : IDisposable
         ["Junis__ShutdownSeconds"] = shutdownSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
     });
 
-    /// <summary>Streams of <paramref name="words"/> words each, returned once every one has begun to answer.</summary>
+    /// <summary>
+    /// Streams of <paramref name="words"/> words or more, returned once every one has begun to answer. Each says one
+    /// word more than the last: the same request at once would be one turn, its retry joining it.
+    /// </summary>
     private static async Task<List<Task<(HttpResponseMessage Response, List<string> Events, Exception? Broken)>>> OpenStreamsAsync(
         HttpClient client, int count, int words)
     {
         var begun = Enumerable.Range(0, count).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToList();
-        var streams = begun.Select(b => client.StreamAsync(
-            new { stream = true, messages = new[] { Api.UserMessage(string.Join(' ', Enumerable.Repeat("word", words))) } },
+        var streams = begun.Select((b, i) => client.StreamAsync(
+            new { stream = true, messages = new[] { Api.UserMessage(string.Join(' ', Enumerable.Repeat("word", words + i))) } },
             data => b.TrySetResult())).ToList();
         await Task.WhenAll(begun.Select(b => b.Task)).WaitAsync(TimeSpan.FromSeconds(30));
         return streams;

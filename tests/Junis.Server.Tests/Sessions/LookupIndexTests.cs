@@ -65,6 +65,7 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
             ["conversation"] = await PlanAsync(SqliteSessionLookups.ByConversationSql),
             ["replay"] = await PlanAsync(SqliteSessionLookups.ByTurnInputSql),
             ["transcript"] = await PlanAsync(SqliteSessionLookups.ByTranscriptSql),
+            ["unanswered"] = await PlanAsync(SqliteSessionLookups.UnansweredSql),
             ["last replies"] = await PlanAsync(SqliteSessionLookups.LastRepliesSql),
             ["history"] = await PlanAsync(SqliteSessionLookups.HistorySql),
         };
@@ -76,11 +77,13 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("USING INDEX IX_Sessions_OrganizationId_ConversationId (OrganizationId=? AND ConversationId=?)", plans["conversation"]);
         Assert.Contains("USING INDEX IX_Sessions_OrganizationId_TurnInputHash_LastUpdateAt (OrganizationId=? AND TurnInputHash=?)", plans["replay"]);
         Assert.Contains("USING INDEX IX_Sessions_OrganizationId_TranscriptHash_LastUpdateAt (OrganizationId=? AND TranscriptHash=?)", plans["transcript"]);
+        // A failed turn's transcript ends with its input: only sessions that failed after the same words are searched.
+        Assert.Contains("USING INDEX IX_Sessions_OrganizationId_TranscriptHash_LastUpdateAt (OrganizationId=? AND TranscriptHash=? AND LastUpdateAt>?)", plans["unanswered"]);
         Assert.Contains("USING INDEX IX_Sessions_OrganizationId_TurnInputHash_LastUpdateAt (OrganizationId=? AND TurnInputHash=?)", plans["last replies"]);
         Assert.Contains("USING INDEX IX_SessionMessages_SessionId_Sequence (SessionId=? AND Sequence=?)", plans["last replies"]);
         Assert.Contains("USING INDEX IX_SessionMessages_SessionId_Sequence (SessionId=? AND Sequence<?)", plans["history"]);
         // The newest match, or the newest messages, come straight from the index order, without sorting.
-        Assert.DoesNotContain("TEMP B-TREE", plans["replay"] + plans["transcript"] + plans["history"]);
+        Assert.DoesNotContain("TEMP B-TREE", plans["replay"] + plans["transcript"] + plans["unanswered"] + plans["history"]);
         // Sessions alike up to the same instant are put in the order of their ids; nothing else is sorted.
         Assert.DoesNotContain("USE TEMP B-TREE FOR ORDER BY", plans["last replies"]);
     }

@@ -26,7 +26,7 @@ public sealed class SessionLookupsEquivalenceTests
         var seeded = await SeedAsync(run);
         var factory = run.App.Services.GetRequiredService<IDbContextFactory<JunisDb>>();
         var sessions = await run.App.QueryAsync(db => db.Sessions.AsNoTracking().ToListAsync());
-        Assert.Equal(10, sessions.Count);
+        Assert.Equal(14, sessions.Count);
 
         using var fastPath = new SqliteSessionLookups(factory);
         var questions = Questions.About(sessions);
@@ -41,6 +41,9 @@ public sealed class SessionLookupsEquivalenceTests
         Assert.Equal(seeded.Newest, (await efCore.ByTurnInputAsync(seeded.OrganizationA, sessions.Single(s => s.Id == seeded.Newest).TurnInputHash))!.Id);
         Assert.Equal([seeded.Newest, seeded.Middle],
             (await efCore.LastRepliesAsync(seeded.OrganizationA, sessions.Single(s => s.Id == seeded.Newest).TurnInputHash, 16)).Select(r => r.SessionId));
+        var failed = sessions.Single(s => s.Id == seeded.Failed);
+        Assert.Equal(seeded.Failed, (await efCore.UnansweredAsync(seeded.OrganizationA, failed.ApiKeyId!.Value, failed.TranscriptHash, Questions.LongAgo))!.Id);
+        Assert.Null(await efCore.UnansweredAsync(seeded.OrganizationA, failed.ApiKeyId.Value, failed.TranscriptHash, failed.LastUpdateAt.AddMicroseconds(1)));
         Assert.True(answers.Count(a => a.Contains("=> none", StringComparison.Ordinal)) is var misses && misses > 100 && misses < answers.Count - 100,
             "both hits and misses");
     }
@@ -64,11 +67,12 @@ public sealed class SessionLookupsEquivalenceTests
         return answers.ConvertAll(new StoreRun.Labels().Of);
     }
 
-    private sealed record Seeded(Guid OrganizationA, Guid OrganizationB, Guid Older, Guid Middle, Guid Newest, Guid NamedAfterAnId, Guid Other);
+    private sealed record Seeded(Guid OrganizationA, Guid OrganizationB, Guid Older, Guid Middle, Guid Newest, Guid NamedAfterAnId, Guid Other, Guid Failed);
 
     /// <summary>
     /// Two organizations; unnamed conversations sharing hashes (the newest must win); named ones, one holding tool calls,
-    /// parts and a name, one ended; and two sessions named with another session's id, one older than it, one newer.
+    /// parts and a name, one ended; two sessions named with another session's id, one older than it, one newer; and
+    /// first turns that failed ("hi" with no reply): two by the key, the later one newest, one by another key, one named.
     /// </summary>
     private static async Task<Seeded> SeedAsync(StoreRun run)
     {
@@ -100,6 +104,7 @@ public sealed class SessionLookupsEquivalenceTests
 
         // Names that are other sessions' ids: the older of the two wins.
         var namedAfterAnId = Guid.CreateVersion7();
+        var failed = Guid.CreateVersion7();
         await run.App.QueryAsync(async db =>
         {
             var times = await db.Sessions.Where(s => s.Id == older.Session || s.Id == newest.Session).ToDictionaryAsync(s => s.Id, s => s.CreatedAt);
@@ -115,15 +120,32 @@ public sealed class SessionLookupsEquivalenceTests
                 Id = Guid.CreateVersion7(), OrganizationId = organizationA, ConversationId = older.Session.ToString().ToUpperInvariant(),
                 CreatedAt = times[older.Session].AddSeconds(1), LastUpdateAt = times[older.Session].AddSeconds(1),
             });
+            var hi = await db.Sessions.SingleAsync(s => s.Id == older.Session);
+            var key = hi.ApiKeyId!.Value;
+            foreach (var (id, apiKey, name, at) in new[]
+            {
+                (failed, key, (string?)null, times[newest.Session].AddSeconds(3)), (Guid.CreateVersion7(), key, null, times[newest.Session].AddSeconds(2)),
+                (Guid.CreateVersion7(), Guid.CreateVersion7(), null, times[newest.Session].AddSeconds(4)), (Guid.CreateVersion7(), key, "failed", times[newest.Session].AddSeconds(5)),
+            })
+            {
+                db.Sessions.Add(new Session
+                {
+                    Id = id, OrganizationId = organizationA, ApiKeyId = apiKey, ConversationId = name, TranscriptHash = hi.TurnInputHash,
+                    TurnStartHash = hi.TurnStartHash, TurnInputHash = hi.TurnInputHash, UserTurnsHash = hi.UserTurnsHash,
+                    CreatedAt = at, LastUpdateAt = at, MessageCount = 1, LastTurnStart = 1, LastReplySequence = 0,
+                });
+            }
             return await db.SaveChangesAsync();
         });
         Assert.NotEqual(middle.Session, newest.Session);
-        return new Seeded(organizationA, organizationB, older.Session, middle.Session, newest.Session, namedAfterAnId, otherSession);
+        return new Seeded(organizationA, organizationB, older.Session, middle.Session, newest.Session, namedAfterAnId, otherSession, failed);
     }
 
-    /// <summary>Every organization, id, name and hash the database holds, and some it doesn't.</summary>
-    private sealed record Questions(List<Guid> Organizations, List<Guid> Ids, string[] Names, byte[][] Hashes)
+    /// <summary>Every organization, id, key, name, hash and update time the database holds, and some it doesn't.</summary>
+    private sealed record Questions(List<Guid> Organizations, List<Guid> Ids, List<Guid> Keys, string[] Names, byte[][] Hashes, List<DateTime> Times)
     {
+        public static readonly DateTime LongAgo = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
         public static Questions About(List<Session> sessions)
         {
             // In the order the sessions were made, not of their random ids, so that two databases holding alike are asked alike.
@@ -132,6 +154,7 @@ public sealed class SessionLookupsEquivalenceTests
             return new Questions(
                 sessions.Select(s => s.OrganizationId).Distinct().Append(Guid.NewGuid()).ToList(),
                 ids,
+                sessions.Select(s => s.ApiKeyId).OfType<Guid>().Distinct().Append(Guid.NewGuid()).ToList(),
                 [
                     .. sessions.Select(s => s.ConversationId).OfType<string>(),
                     .. ids.SelectMany(id => new[] { id.ToString(), id.ToString().ToUpperInvariant(), id.ToString("N"), $"{{{id}}}" }),
@@ -141,6 +164,11 @@ public sealed class SessionLookupsEquivalenceTests
                     .. sessions.SelectMany(s => new[] { s.TranscriptHash, s.TurnStartHash, s.TurnInputHash, s.UserTurnsHash })
                         .DistinctBy(Convert.ToHexString).OrderBy(Convert.ToHexString, StringComparer.Ordinal),
                     TranscriptHash.Empty, new byte[32], [],
+                ],
+                // Since long ago, since each failed turn, and a microsecond after it (the finest time PostgreSQL keeps): the bound is inclusive.
+                [
+                    LongAgo,
+                    .. sessions.Where(s => s.LastReplySequence == 0 && s.MessageCount > 0).SelectMany(s => new[] { s.LastUpdateAt, s.LastUpdateAt.AddMicroseconds(1) }),
                 ]);
         }
 
@@ -157,6 +185,12 @@ public sealed class SessionLookupsEquivalenceTests
                     var hex = Convert.ToHexString(hash);
                     answers.Add($"ByTurnInput({organization}, {hex}) => {Show(await lookups.ByTurnInputAsync(organization, hash))}");
                     answers.Add($"ByTranscript({organization}, {hex}) => {(await lookups.ByTranscriptAsync(organization, hash))?.ToString() ?? "none"}");
+                    foreach (var key in Keys)
+                    {
+                        // Times are named by their place in the list: two engines keep them to different precisions.
+                        for (var t = 0; t < Times.Count; t++)
+                            answers.Add($"Unanswered({organization}, {key}, {hex}, time {t}) => {Show(await lookups.UnansweredAsync(organization, key, hash, Times[t]))}");
+                    }
                     foreach (var limit in new[] { 1, 16 })
                     {
                         var replies = await lookups.LastRepliesAsync(organization, hash, limit);

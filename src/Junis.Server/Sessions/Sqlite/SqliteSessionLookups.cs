@@ -42,6 +42,15 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
         ORDER BY "LastUpdateAt" DESC LIMIT 1
         """;
 
+    // The transcript hash of a session whose last turn has no reply is that turn's input hash: among sessions that hold
+    // the same words, only those that failed there are searched, not every one that was answered.
+    internal const string UnansweredSql = $"""
+        SELECT {SessionColumns} FROM "Sessions"
+        WHERE "OrganizationId" = @org AND "ConversationId" IS NULL AND "TranscriptHash" = @hash AND "LastUpdateAt" >= @since
+          AND "LastReplySequence" = 0 AND "ApiKeyId" = @key
+        ORDER BY "LastUpdateAt" DESC LIMIT 1
+        """;
+
     internal const string LastRepliesSql = """
         SELECT m."SessionId", m."Sequence", m."Content" FROM "Sessions" AS s
         JOIN "SessionMessages" AS m ON m."SessionId" = s."Id" AND m."Sequence" = s."LastReplySequence"
@@ -65,6 +74,9 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
     public ValueTask<Session?> ByTurnInputAsync(Guid organization, byte[] inputHash) => new(Use(r => r.ByTurnInput(organization, inputHash)));
 
     public ValueTask<Guid?> ByTranscriptAsync(Guid organization, byte[] transcriptHash) => new(Use(r => r.ByTranscript(organization, transcriptHash)));
+
+    public ValueTask<Session?> UnansweredAsync(Guid organization, Guid apiKey, byte[] transcriptHash, DateTime since) =>
+        new(Use(r => r.Unanswered(organization, apiKey, transcriptHash, since)));
 
     public ValueTask<List<LastReply>> LastRepliesAsync(Guid organization, byte[] inputHash, int limit) => new(Use(r => r.LastReplies(organization, inputHash, limit)));
 
@@ -111,7 +123,7 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
     private sealed class Reader : IDisposable
     {
         private readonly JunisDb _db;
-        private readonly SqliteStatement _byConversation, _byTurnInput, _byTranscript, _lastReplies, _history;
+        private readonly SqliteStatement _byConversation, _byTurnInput, _byTranscript, _unanswered, _lastReplies, _history;
 
         internal Reader(JunisDb db)
         {
@@ -123,6 +135,7 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
                 _byConversation = new(connection, ByConversationSql);
                 _byTurnInput = new(connection, ByTurnInputSql);
                 _byTranscript = new(connection, ByTranscriptSql);
+                _unanswered = new(connection, UnansweredSql);
                 _lastReplies = new(connection, LastRepliesSql);
                 _history = new(connection, HistorySql);
             }
@@ -143,6 +156,9 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
 
         public Guid? ByTranscript(Guid organization, byte[] transcriptHash) =>
             _byTranscript.Bind("@org", organization).Bind("@hash", transcriptHash).QueryFirst(row => (Guid?)row.Guid(0));
+
+        public Session? Unanswered(Guid organization, Guid apiKey, byte[] transcriptHash, DateTime since) =>
+            _unanswered.Bind("@org", organization).Bind("@key", apiKey).Bind("@hash", transcriptHash).Bind("@since", since).QueryFirst(ReadSession);
 
         public List<LastReply> LastReplies(Guid organization, byte[] inputHash, int limit) =>
             _lastReplies.Bind("@org", organization).Bind("@hash", inputHash).Bind("@limit", limit)
@@ -176,7 +192,7 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
 
         public void Dispose()
         {
-            foreach (var statement in new[] { _byConversation, _byTurnInput, _byTranscript, _lastReplies, _history })
+            foreach (var statement in new[] { _byConversation, _byTurnInput, _byTranscript, _unanswered, _lastReplies, _history })
                 statement?.Dispose();
             _db.Dispose();
         }

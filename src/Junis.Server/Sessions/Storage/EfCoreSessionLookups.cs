@@ -28,6 +28,18 @@ internal sealed class EfCoreSessionLookups(IDbContextFactory<JunisDb> databases)
             .OrderByDescending(s => s.LastUpdateAt).Select(s => (Guid?)s.Id).FirstOrDefaultAsync();
     }
 
+    public async ValueTask<Session?> UnansweredAsync(Guid organization, Guid apiKey, byte[] transcriptHash, DateTime since)
+    {
+        await using var db = await databases.CreateDbContextAsync();
+        return await Unanswered(db, organization, apiKey, transcriptHash, since).FirstOrDefaultAsync();
+    }
+
+    /// <summary>The query of <see cref="UnansweredAsync"/>, newest first, whose plan the tests check on each engine.</summary>
+    internal static IQueryable<Session> Unanswered(JunisDb db, Guid organization, Guid apiKey, byte[] transcriptHash, DateTime since) =>
+        Unnamed(db, organization)
+            .Where(s => s.TranscriptHash == transcriptHash && s.LastUpdateAt >= since && s.LastReplySequence == 0 && s.ApiKeyId == apiKey)
+            .OrderByDescending(s => s.LastUpdateAt);
+
     public async ValueTask<List<LastReply>> LastRepliesAsync(Guid organization, byte[] inputHash, int limit)
     {
         await using var db = await databases.CreateDbContextAsync();

@@ -18,6 +18,13 @@ public interface ISessionLookups
     ValueTask<Guid?> ByTranscriptAsync(Guid organization, byte[] transcriptHash);
 
     /// <summary>
+    /// The unnamed session, most recently updated, that <paramref name="apiKey"/> started, updated at or after
+    /// <paramref name="since"/>, whose whole transcript hashes to <paramref name="transcriptHash"/> and whose last turn
+    /// has no reply: a turn that failed, which its client may be sending again.
+    /// </summary>
+    ValueTask<Session?> UnansweredAsync(Guid organization, Guid apiKey, byte[] transcriptHash, DateTime since);
+
+    /// <summary>
     /// The last replies of the unnamed sessions whose last turn's input hashes to <paramref name="inputHash"/>, most recently
     /// updated first, at most <paramref name="limit"/>: the replies a caller may have interrupted after that transcript.
     /// </summary>
