@@ -6,7 +6,8 @@
 //     number of content events that arrived bunched (under half the pace after the one before).
 //     With --ids, every "{n}" in the body becomes ((START + i*STEP) mod MOD) + 1 for request i.
 //   node sse-client.mjs concurrent --url U --streams C [--body JSON] [--auth H] [--events E] [--timeout-ms T]
-//     C streams opened together (in batches, so the listen backlog never overflows) and held to the end.
+//     C streams opened together (in batches, so the listen backlog never overflows) and held to the end; every "{n}"
+//     in the body becomes the stream's number.
 //     Prints one JSON line: how many completed (status 200, E content events, then [DONE]) and how many failed.
 import http from 'node:http';
 
@@ -111,7 +112,7 @@ async function concurrent() {
   const started = now();
   const running = [];
   for (let i = 0; i < streams; i += batch) {
-    for (let k = i; k < Math.min(streams, i + batch); k++) running.push(exchange(agent, body));
+    for (let k = i; k < Math.min(streams, i + batch); k++) running.push(exchange(agent, body.replaceAll('{n}', String(k + 1))));
     await new Promise(resolve => setTimeout(resolve, 20));
   }
   const timer = setTimeout(() => {

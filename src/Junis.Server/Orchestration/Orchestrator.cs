@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Junis.Server.Agents;
 using Junis.Server.Llm;
 using Junis.Server.Sessions;
+using Junis.Server.Usage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -16,10 +17,10 @@ namespace Junis.Server.Orchestration;
 /// </summary>
 public sealed class Orchestrator(
     IChatClient model, TokenCounter tokens, SessionResolver sessions, TurnWriter writer, SessionActivity activity, KeywordTools keywordTools,
-    AgentDirectory agentDirectory, RunningTurns running, IServiceProvider services,
+    AgentDirectory agentDirectory, RunningTurns running, UsageLedger usage, IServiceProvider services,
     IOptions<OrchestratorOptions> options, IOptions<StreamingOptions> streaming, ILogger<Orchestrator> logger)
 {
-    private readonly TurnServices _services = new(tokens, writer, activity, keywordTools, logger);
+    private readonly TurnServices _services = new(tokens, writer, activity, keywordTools, usage, logger);
     private readonly AgentRunServices _agentServices = new(services, tokens, logger);
 
     /// <summary>
@@ -47,6 +48,7 @@ public sealed class Orchestrator(
     /// </summary>
     public async ValueTask<TurnScope> BeginAsync(TurnRequest request, CancellationToken cancellationToken)
     {
+        var begun = System.Diagnostics.Stopwatch.GetTimestamp();
         var answeredBy = AnsweredBy(request);
         var turn = await sessions.ResolveAsync(new TurnOwner(request.OrganizationId, request.ApiKeyId, request.ConversationId, request.UserId), request.Messages);
         var key = new TurnKey(request, turn.InputHash);
@@ -61,7 +63,7 @@ public sealed class Orchestrator(
             choices[i] = new ChoiceResult();
 
         // The model is called on the turn's own token, not the caller's: a retry may be listening when the first caller goes.
-        var generation = new RunningTurn(turn, input, choices, _services, running, key);
+        var generation = new RunningTurn(turn, input, choices, _services, running, key, begun);
         var token = generation.Token;
         var events = choices.Length == 1
             ? GenerateAsync(0, request, input, request.Options, justUsed, choices[0], answeredBy, token)

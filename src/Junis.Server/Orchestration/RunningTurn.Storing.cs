@@ -30,6 +30,7 @@ internal sealed partial class RunningTurn
             var usage = TurnUsage.Of(services.Tokens, input, choices);
             await services.Writer.WriteAsync(turn, choices[0].Outcome(
                 new TokenUsage(Clamp(usage.InputTokenCount), Clamp(usage.OutputTokenCount)), services.KeywordTools));
+            Count(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0, failed: false);
             mine.SetResult(usage);
             return usage;
         }
@@ -67,9 +68,11 @@ internal sealed partial class RunningTurn
             var choice = choices[0];
             // An answer cut at its size limit keeps what the callers were sent, as an interruption does.
             var kept = _failure is null || _failure.SourceException is ModelCallException { AnswerCut: true };
-            await services.Writer.WriteAsync(turn, kept && choice.HasOutput
+            var outcome = kept && choice.HasOutput
                 ? choice.Outcome(new TokenUsage(0, services.Tokens.Count(choice.Reply)), services.KeywordTools) with { Interrupted = true }
-                : TurnOutcome.Failed);
+                : TurnOutcome.Failed;
+            await services.Writer.WriteAsync(turn, outcome);
+            Count(outcome.Usage?.Prompt ?? 0, outcome.Usage?.Completion ?? 0, failed: _failure is not null);
         }
         catch (Exception e)
         {
@@ -110,6 +113,14 @@ internal sealed partial class RunningTurn
     }
 
     public void Dispose() => _generation.Dispose();
+
+    /// <summary>The turn, for the usage ledger: once, when stored.</summary>
+    private void Count(long prompt, long completion, bool failed)
+    {
+        var firstContent = choices[0].FirstContentAt;
+        services.Usage.Record(turn.OrganizationId, turn.ApiKeyId, choices[0].Agent, prompt, completion, failed,
+            firstContent == 0 ? null : (int)System.Diagnostics.Stopwatch.GetElapsedTime(begunAt, firstContent).TotalMilliseconds);
+    }
 
     /// <summary>A message's count, as its column holds it.</summary>
     private static int Clamp(long? tokens) => (int)Math.Min(tokens ?? 0, int.MaxValue);

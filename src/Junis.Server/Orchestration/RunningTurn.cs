@@ -15,7 +15,8 @@ namespace Junis.Server.Orchestration;
 /// gone. The turn is stored once: by the first listener to commit (the others await that commit); as failed when the
 /// model failed; with what was generated, marked interrupted, when every listener went away before committing.
 /// </summary>
-internal sealed partial class RunningTurn(Turn turn, List<ChatMessage> input, ChoiceResult[] choices, TurnServices services, RunningTurns registry, TurnKey key)
+internal sealed partial class RunningTurn(
+    Turn turn, List<ChatMessage> input, ChoiceResult[] choices, TurnServices services, RunningTurns registry, TurnKey key, long begunAt)
     : IDisposable
 {
     private readonly Lock _gate = new();

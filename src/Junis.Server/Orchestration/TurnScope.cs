@@ -1,5 +1,6 @@
 using Junis.Server.Llm;
 using Junis.Server.Sessions;
+using Junis.Server.Usage;
 using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Orchestration;
@@ -112,4 +113,5 @@ public sealed class TurnScope : IAsyncDisposable
 }
 
 /// <summary>What ending a turn needs, shared by every turn.</summary>
-internal sealed record TurnServices(TokenCounter Tokens, TurnWriter Writer, SessionActivity Activity, KeywordTools KeywordTools, ILogger Logger);
+internal sealed record TurnServices(
+    TokenCounter Tokens, TurnWriter Writer, SessionActivity Activity, KeywordTools KeywordTools, UsageLedger Usage, ILogger Logger);

@@ -24,7 +24,11 @@ public sealed partial class UsageLedger(IServiceScopeFactory scopes, TimeProvide
 
     private long _lost;
 
-    /// <summary>Queues a request's usage; never waits.</summary>
+    /// <summary>Queues a turn's usage, as of now; never waits.</summary>
+    public void Record(Guid organization, Guid apiKey, string? agent, long promptTokens, long completionTokens, bool failed, int? firstTokenMs) =>
+        Record(new UsageEntry(organization, apiKey, agent, clock.GetUtcNow().UtcDateTime, promptTokens, completionTokens, failed, firstTokenMs));
+
+    /// <summary>Queues a turn's usage; never waits.</summary>
     public void Record(UsageEntry entry)
     {
         if (!_queue.Writer.TryWrite(entry) && Interlocked.Increment(ref _lost) % 1000 == 1)

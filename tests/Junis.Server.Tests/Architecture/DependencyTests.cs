@@ -4,8 +4,9 @@ using Junis.Server.Tests.Infrastructure;
 namespace Junis.Server.Tests.Architecture;
 
 /// <summary>
-/// The server's folders depend one way: ChatCompletions → Orchestration → {Llm, Sessions, Agents} → Data, Auth → Data,
-/// and Agents → {Auth, Llm, Data}: agents are run by the orchestration, never by the HTTP edge.
+/// The server's folders depend one way: ChatCompletions → Orchestration → {Llm, Sessions, Agents, Usage} → Data,
+/// Auth → Data, Agents → {Auth, Llm, Data} and Usage → {Auth, Data}: agents are run by the orchestration, never by
+/// the HTTP edge, and the usage ledger is written as the orchestration stores a turn.
 /// Wire types stay at the HTTP edge, and SQLite's own API stays in the SQLite store. Read from the source, so a
 /// new file is held to it the moment it exists.
 /// </summary>
@@ -14,9 +15,10 @@ public sealed partial class DependencyTests
     /// <summary>What each folder must not name. Data names the entities it maps (Sessions, Auth, Agents), nothing else.</summary>
     public static TheoryData<string, string[]> ForbiddenReferences => new()
     {
-        { "Llm", ["ChatCompletions", "Orchestration", "Sessions", "Auth", "Data", "Errors", "Logging", "Agents"] },
+        { "Llm", ["ChatCompletions", "Orchestration", "Sessions", "Auth", "Data", "Errors", "Logging", "Agents", "Usage"] },
+        { "Usage", ["ChatCompletions", "Orchestration", "Sessions", "Llm", "Agents"] },
         { "Data", ["ChatCompletions", "Orchestration", "Llm", "Errors", "Logging"] },
-        { "Sessions", ["ChatCompletions", "Orchestration", "Agents"] },
+        { "Sessions", ["ChatCompletions", "Orchestration", "Agents", "Usage"] },
         { "Orchestration", ["ChatCompletions", "Auth", "Data", "Errors"] },
         { "Auth", ["ChatCompletions", "Orchestration", "Sessions", "Llm"] },
         { "ChatCompletions", ["Sessions", "Data", "Agents"] },
