@@ -106,11 +106,13 @@ public sealed partial class CompletionStream(
             if (answer?.Provider is { } provider)
                 response.Headers[ChatCompletionsApi.ProviderHeader] = provider;
             var more = started;
+            var rolesSent = false;
             while (more && events.Current is AnswerInfo info)
             {
-                // The model has begun but not yet said what: the role chunk waits for its first words, whose kind
-                // (words, refusal, call) its shape follows, as OpenAI's does; the headers go now if those are not
-                // already here (one send, not two, when they are: bench/ANALYSIS.md, "Headers at once").
+                // The model has begun but not yet said what. When its first words are already here, the role chunk
+                // goes with them, its shape following their kind (words, refusal, call) as OpenAI's does: one send,
+                // not two (bench/ANALYSIS.md, "Headers at once"). When they are not, the headers and a role chunk
+                // go now, shaped for words as most servers' first chunk is, so a client waiting on either is not kept.
                 Write(pipe, json, info);
                 // A chain that may still fall back names its provider once it has spoken, if the headers have not gone.
                 if (info.Provider is { } named && !response.HasStarted)
@@ -118,6 +120,9 @@ public sealed partial class CompletionStream(
                 var next = events.MoveNextAsync();
                 if (!next.IsCompleted && !response.HasStarted)
                 {
+                    for (var i = 0; i < choices; i++)
+                        WriteChunk(pipe, json, new ChunkChoice(i, RoleDelta(i, answered: false)));
+                    rolesSent = true;
                     await response.StartAsync(cancellationToken);
                     await pipe.FlushAsync(cancellationToken);
                 }
@@ -125,7 +130,7 @@ public sealed partial class CompletionStream(
                 more = await next;
 #pragma warning restore CA2012
             }
-            for (var i = 0; i < choices; i++)
+            for (var i = 0; i < choices && !rolesSent; i++)
                 WriteChunk(pipe, json, new ChunkChoice(i, RoleDelta(i, more)));
 
             while (more)

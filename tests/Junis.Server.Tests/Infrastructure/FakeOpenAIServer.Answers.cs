@@ -15,6 +15,9 @@ public sealed partial class FakeOpenAIServer
     /// <summary>The role of the last message the model was sent.</summary>
     public static string? LastRole(JsonObject body) => (string?)body["messages"]!.AsArray()[^1]!["role"];
 
+    /// <summary>The text of the request's last message, when it is text.</summary>
+    public static string? LastUserText(JsonObject body) => body["messages"]!.AsArray()[^1]!["content"] is JsonValue text ? (string?)text : null;
+
     /// <summary>A model in a tool loop: it calls <paramref name="name"/> until it is sent a tool result, then answers <paramref name="words"/>.</summary>
     public static Func<HttpContext, JsonObject, Task> ToolThenText(string name, IReadOnlyList<string> argumentPieces, IReadOnlyList<string> words) =>
         (context, body) => LastRole(body) == "tool"

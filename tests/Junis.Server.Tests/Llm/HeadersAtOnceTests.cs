@@ -48,7 +48,9 @@ public sealed class HeadersAtOnceTests : IAsyncLifetime
     {
         context.Response.ContentType = "text/event-stream";
         await FakeOpenAIServer.WriteEventAsync(context, Fingerprinted(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null));
-        await _speak.Task.WaitAsync(context.RequestAborted);
+        // A warm-up question is answered at once; any other, once the test lets the model speak (or after 3 s).
+        if (FakeOpenAIServer.LastUserText(body) != WarmUp)
+            await _speak.Task.WaitAsync(TimeSpan.FromSeconds(3), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
         await FakeOpenAIServer.WriteEventAsync(context, Fingerprinted(new JsonObject { ["content"] = "Thought it through." }, null));
         await FakeOpenAIServer.WriteEventAsync(context, Fingerprinted(new JsonObject(), "stop"));
         await FakeOpenAIServer.WriteEventAsync(context, "[DONE]");
@@ -61,12 +63,14 @@ public sealed class HeadersAtOnceTests : IAsyncLifetime
         return chunk.ToJsonString();
     }
 
-    private async Task<(HttpResponseMessage Response, IAsyncEnumerator<SseItem<string>> Events)> StartStreamAsync()
+    private const string WarmUp = "Warm up.";
+
+    private async Task<(HttpResponseMessage Response, IAsyncEnumerator<SseItem<string>> Events)> StartStreamAsync(string question = "Think hard.")
     {
         var client = _app.CreateAuthorizedClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/external/v1/chat/completions")
         {
-            Content = Api.Json(new { messages = new[] { Api.UserMessage("Think hard.") }, stream = true }),
+            Content = Api.Json(new { messages = new[] { Api.UserMessage(question) }, stream = true }),
         };
         // Only the headers: the model has not said a word yet, and will not until the test has them.
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(Patience);
@@ -111,5 +115,34 @@ public sealed class HeadersAtOnceTests : IAsyncLifetime
 
         Assert.Equal("Let me think... ", (string?)buffer["choices"]![0]!["delta"]!["content"]);
         Assert.Equal("Thought it through.", (string?)words["choices"]![0]!["delta"]!["content"]);
+    }
+
+    [Fact]
+    public async Task TheHeadersAndTheRoleChunkArriveWithin50MsWhileTheModelThinksThreeSeconds()
+    {
+        Start();
+        // The server's code warmed up first, as a running server's is.
+        var (warm, warmEvents) = await StartStreamAsync(WarmUp);
+        using (warm)
+        {
+            while (await warmEvents.MoveNextAsync() && warmEvents.Current.Data != "[DONE]")
+            {
+            }
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (response, events) = await StartStreamAsync();
+        using var _ = response;
+        var headers = clock.Elapsed;
+        Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Patience));
+        var role = clock.Elapsed;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var delta = JsonNode.Parse(events.Current.Data)!["choices"]![0]!["delta"]!;
+        Assert.Equal(("assistant", ""), ((string?)delta["role"], (string?)delta["content"]));
+        Assert.True(role < TimeSpan.FromMilliseconds(50), $"headers after {headers.TotalMilliseconds} ms, the role chunk after {role.TotalMilliseconds} ms");
+        _speak.SetResult();
+        Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Patience));
+        Assert.Equal("Thought it through.", (string?)JsonNode.Parse(events.Current.Data)!["choices"]![0]!["delta"]!["content"]);
     }
 }
