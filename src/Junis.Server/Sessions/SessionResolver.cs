@@ -12,7 +12,7 @@ namespace Junis.Server.Sessions;
 /// short of a session's last reply), then starts a new session. Never the user turns alone: callers of unrelated
 /// conversations say the same things ("hello", "yes"). At most three indexed reads, always within the caller's organization.
 /// </summary>
-public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOptions> options, TimeProvider clock)
+public sealed class SessionResolver(ISessionLookups lookups, FailedTurns failedTurns, IOptions<SessionsOptions> options, TimeProvider clock)
 {
     /// <summary>
     /// How recently a lone message's turn must have failed for the same message from the same key to be its retry. Clients
@@ -47,8 +47,9 @@ public sealed class SessionResolver(ISessionLookups lookups, IOptions<SessionsOp
             // A client retrying a first turn that failed (the model's 5xx) sends the same lone message again: it continues
             // the session that attempt left holding only that message, as a replay. Only one its own key made, never one
             // that got a reply: two callers saying "hello" stay two sessions.
-            if (view.Transcript.Count == 1
-                && await lookups.UnansweredAsync(owner.OrganizationId, owner.ApiKeyId, view.AllHash, clock.GetUtcNow().UtcDateTime - RetryWindow) is { } failed)
+            var since = clock.GetUtcNow().UtcDateTime - RetryWindow;
+            if (view.Transcript.Count == 1 && failedTurns.MayHave(owner.OrganizationId, owner.ApiKeyId, view.AllHash, since)
+                && await lookups.UnansweredAsync(owner.OrganizationId, owner.ApiKeyId, view.AllHash, since) is { } failed)
             {
                 return RequestView.Replay(owner, failed, userId, history: []);
             }

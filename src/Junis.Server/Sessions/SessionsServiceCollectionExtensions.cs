@@ -19,6 +19,7 @@ public static class SessionsServiceCollectionExtensions
             : sp.Store() == DataStore.EfCore
             ? ActivatorUtilities.CreateInstance<EfCoreTurnStore>(sp)
             : ActivatorUtilities.CreateInstance<SqliteTurnStore>(sp));
+        services.AddSingleton<FailedTurns>();
         services.AddSingleton<SessionResolver>();
         services.AddSingleton(sp => new SessionActivity(sp.Provider() == DatabaseProvider.PostgreSQL
             ? ActivatorUtilities.CreateInstance<SharedSessionActivity>(sp)

@@ -9,7 +9,7 @@ namespace Junis.Server.Sessions;
 /// waits for it before answering never acknowledges a turn that could be lost. One writer also means turns of
 /// one session never race for sequence numbers (the guarantees, and what several instances need: <see cref="ITurnStore"/>).
 /// </summary>
-public sealed partial class TurnWriter(ITurnStore store, TimeProvider clock, ILogger<TurnWriter> logger) : BackgroundService
+public sealed partial class TurnWriter(ITurnStore store, FailedTurns failedTurns, TimeProvider clock, ILogger<TurnWriter> logger) : BackgroundService
 {
     private const int MaxBatch = 256;
     private readonly Channel<PendingTurn> _queue = Channel.CreateUnbounded<PendingTurn>(new UnboundedChannelOptions { SingleReader = true });
@@ -54,7 +54,12 @@ public sealed partial class TurnWriter(ITurnStore store, TimeProvider clock, ILo
         {
             await WriteBatchAsync(batch);
             foreach (var pending in batch)
+            {
+                // Stored without a reply: a retry of it may follow (SessionResolver).
+                if (pending.Outcome.Reply is null && pending.Turn.ConversationId is null)
+                    failedTurns.Failed(pending.Turn.OrganizationId, pending.Turn.ApiKeyId, pending.Turn.InputHash);
                 pending.Stored.TrySetResult();
+            }
         }
         catch (Exception e) when (batch.Count > 1)
         {
