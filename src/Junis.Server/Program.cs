@@ -1,4 +1,5 @@
 using Junis.Server.Agents;
+using Junis.Server.ApiDocs;
 using Junis.Server.Auth;
 using Junis.Server.ChatCompletions;
 using Junis.Server.Data;
@@ -39,6 +40,7 @@ builder.Services.AddAgents();
 builder.Services.AddOrchestration();
 builder.Services.AddChatCompletions();
 builder.Services.AddUsage();
+builder.Services.AddApiDocuments();
 
 var app = builder.Build();
 
@@ -58,6 +60,7 @@ api.MapSessions();
 api.MapAgents().MapAgentCompletions();
 api.MapUsage();
 
+app.MapApiDocuments();
 app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
 app.MapHealthChecks("/health/ready");
 

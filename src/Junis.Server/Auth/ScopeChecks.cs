@@ -11,6 +11,9 @@ public static class ScopeChecks
 
     /// <summary>Lets only keys holding <paramref name="scope"/> reach the endpoint.</summary>
     public static TBuilder RequireScope<TBuilder>(this TBuilder builder, string scope) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter((context, next) =>
+        builder.WithMetadata(new RequiredScope(scope)).AddEndpointFilter((context, next) =>
             context.HttpContext.Caller().Has(scope) ? next(context) : ValueTask.FromResult<object?>(Missing(scope)));
 }
+
+/// <summary>The scope an endpoint requires, for its description (the API document names it).</summary>
+public sealed record RequiredScope(string Scope);

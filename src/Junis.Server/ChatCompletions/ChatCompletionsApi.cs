@@ -18,7 +18,8 @@ public static class ChatCompletionsApi
 
     public static IEndpointRouteBuilder MapChatCompletions(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/chat/completions", CreateAsync);
+        routes.MapPost("/chat/completions", CreateAsync).Describe("Creates a chat completion, answered by the organization's orchestrator",
+            $"Whole, or streamed as server-sent events when `stream` is true. Requires the scope {Scopes.Invoke}, and {Scopes.Stream} to stream.");
         return routes;
     }
 
@@ -28,8 +29,10 @@ public static class ChatCompletionsApi
     /// </summary>
     public static IEndpointRouteBuilder MapAgentCompletions(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/agents/{id}/completions", InvokeAgentAsync);
-        routes.MapPost("/agents/{id}/chat/completions", InvokeAgentAsync);
+        const string summary = "Creates a chat completion answered by one agent";
+        var description = $"The agent is an active LLM_AGENT of the caller's organization. Requires the scope {Scopes.AgentsInvoke}.";
+        routes.MapPost("/agents/{id}/completions", InvokeAgentAsync).Describe(summary, description);
+        routes.MapPost("/agents/{id}/chat/completions", InvokeAgentAsync).Describe(summary, description + " The path an OpenAI SDK calls with the agent's URL as its base URL.");
         return routes;
     }
 
@@ -105,4 +108,16 @@ public static class ChatCompletionsApi
 
         return await CompletionStream.StartAsync(http, turn, open!, identity, choices, request.StreamOptions?.IncludeUsage == true, draining, logger);
     }
+
+    /// <summary>What the API document says of a completions route: its request, and its answer whole or streamed.</summary>
+    private static RouteHandlerBuilder Describe(this RouteHandlerBuilder route, string summary, string description) => route
+        .WithSummary(summary).WithDescription(description)
+        .Accepts<ChatCompletionRequest>("application/json")
+        .Produces<ChatCompletion>(StatusCodes.Status200OK, "application/json")
+        .AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+        {
+            // The same status, another shape: a stream of chunks, each one event's data.
+            var chunk = await context.GetOrCreateSchemaAsync(typeof(ChatCompletionChunk), cancellationToken: cancellationToken);
+            operation.Responses?["200"].Content?.Add("text/event-stream", new Microsoft.OpenApi.OpenApiMediaType { Schema = chunk });
+        });
 }

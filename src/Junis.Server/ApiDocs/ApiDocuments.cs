@@ -1,0 +1,92 @@
+using Junis.Server.Auth;
+using Junis.Server.Errors;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using Scalar.AspNetCore;
+
+namespace Junis.Server.ApiDocs;
+
+/// <summary>Whether the server describes its API: <c>/openapi/v1.json</c> and the browsable reference at <c>/docs</c>.</summary>
+public sealed class ApiDocsOptions
+{
+    public const string Section = "Junis:OpenApi";
+
+    public bool Enabled { get; set; } = true;
+}
+
+/// <summary>
+/// The API described by ASP.NET Core's OpenAPI generator, from the endpoints and their source-generated wire types,
+/// with what it cannot see added: both ways of giving a key, the scope each route requires, and OpenAI's error
+/// envelope as every route's error answer. Served without a key, like the reference Scalar renders from it.
+/// </summary>
+public static class ApiDocuments
+{
+    public const string Bearer = "bearer";
+    public const string ApiKeyHeader = "apiKey";
+
+    public static IServiceCollection AddApiDocuments(this IServiceCollection services)
+    {
+        services.AddOptions<ApiDocsOptions>().BindConfiguration(ApiDocsOptions.Section);
+        services.AddOpenApi(options =>
+        {
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info = new OpenApiInfo
+                {
+                    Title = "Junis.Server",
+                    Version = "v1",
+                    Description = "OpenAI's Chat Completions protocol in front of an organization's orchestrator, with its sessions, agents and usage.",
+                };
+                document.Components ??= new OpenApiComponents();
+                document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+                document.Components.SecuritySchemes[Bearer] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    Description = "The API key as a bearer token, as the OpenAI SDKs send it.",
+                };
+                document.Components.SecuritySchemes[ApiKeyHeader] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.ApiKey,
+                    In = ParameterLocation.Header,
+                    Name = ApiKeyAuthentication.HeaderName,
+                    Description = "The API key in its own header, as Junis's clients send it.",
+                };
+                return Task.CompletedTask;
+            });
+            options.AddOperationTransformer(async (operation, context, cancellationToken) =>
+            {
+                var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+                if (!metadata.OfType<IAuthorizeData>().Any())
+                    return;
+                var scopes = metadata.OfType<RequiredScope>().Select(s => s.Scope).ToList();
+                operation.Security =
+                [
+                    new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Bearer, context.Document)] = scopes },
+                    new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyHeader, context.Document)] = scopes },
+                ];
+                if (scopes.Count > 0)
+                    operation.Description = $"{operation.Description}{(operation.Description is null ? "" : " ")}Requires the scope {string.Join(", ", scopes)}.";
+                var envelope = await context.GetOrCreateSchemaAsync(typeof(ErrorEnvelope), cancellationToken: cancellationToken);
+                operation.Responses ??= [];
+                operation.Responses["default"] = new OpenApiResponse
+                {
+                    Description = "An error, in OpenAI's envelope: 400 the request, 401 the key, 403 a scope, 404 not found, 429 a limit, 502 and 504 the model.",
+                    Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = envelope } },
+                };
+            });
+        });
+        return services;
+    }
+
+    /// <summary>The document and the reference, unless <c>Junis:OpenApi:Enabled</c> is false.</summary>
+    public static WebApplication MapApiDocuments(this WebApplication app)
+    {
+        if (!app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiDocsOptions>>().Value.Enabled)
+            return app;
+        app.MapOpenApi();
+        app.MapScalarApiReference("/docs", options => options.WithTitle("Junis.Server API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+        return app;
+    }
+}
