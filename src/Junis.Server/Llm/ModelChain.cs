@@ -34,11 +34,17 @@ internal sealed partial class ModelChain : IChatClient
     public ModelChain(IReadOnlyList<ChainMember> members, TimeSpan? firstToken, ILogger logger)
     {
         (_members, _logger, _hedges) = (members, logger, firstToken is not null);
-        _streams = Pipeline<StartedAnswer>(firstToken, static (call, attempt, token) => call.StreamAttemptAsync(attempt, token));
-        _wholes = Pipeline<ChatResponse>(null, static (call, attempt, token) => call.WholeAttemptAsync(attempt, token));
+        _streams = Pipeline(firstToken, StreamedAttempt);
+        _wholes = Pipeline(null, WholeAttempt);
     }
 
-    private ResiliencePipeline<T> Pipeline<T>(TimeSpan? delay, Func<ChainCall, int, CancellationToken, ValueTask<Outcome<T>>> attempt) =>
+    /// <summary>Calls the chain's provider number <c>attempt</c>.</summary>
+    private delegate ValueTask<Outcome<T>> Attempt<T>(ChainCall call, int attempt, CancellationToken cancellationToken);
+
+    private static readonly Attempt<StartedAnswer> StreamedAttempt = static (call, attempt, token) => call.StreamAttemptAsync(attempt, token);
+    private static readonly Attempt<ChatResponse> WholeAttempt = static (call, attempt, token) => call.WholeAttemptAsync(attempt, token);
+
+    private ResiliencePipeline<T> Pipeline<T>(TimeSpan? delay, Attempt<T> attempt) =>
         new ResiliencePipelineBuilder<T>().AddHedging(new HedgingStrategyOptions<T>
         {
             MaxHedgedAttempts = _members.Count - 1,
@@ -67,32 +73,15 @@ internal sealed partial class ModelChain : IChatClient
         _ => true,
     };
 
-    public async Task<ChatResponse> GetResponseAsync(
-        IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var call = new ChainCall(this, messages as IList<ChatMessage> ?? [.. messages], options, cancellationToken);
-        var context = call.Context();
-        try
-        {
-            var outcome = await _wholes.ExecuteOutcomeAsync(static (context, call) => call.WholeAttemptAsync(0, context.CancellationToken), context, call);
-            outcome.ThrowIfException();
-            return outcome.Result!;
-        }
-        catch (Exception e) when (call.Failure(e) is { } failure)
-        {
-            throw failure;
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
-    }
+    public Task<ChatResponse> GetResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        RunAsync(_wholes, new ChainCall(this, messages as IList<ChatMessage> ?? [.. messages], options, cancellationToken), WholeAttempt);
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var call = new ChainCall(this, messages as IList<ChatMessage> ?? [.. messages], options, cancellationToken);
-        var starting = StartAsync(call);
+        var starting = RunAsync(_streams, call, StreamedAttempt);
         StartedAnswer? answer = null;
         try
         {
@@ -122,13 +111,14 @@ internal sealed partial class ModelChain : IChatClient
         }
     }
 
-    /// <summary>The answer of the first provider to speak, or the failure the caller is told.</summary>
-    private async Task<StartedAnswer> StartAsync(ChainCall call)
+    /// <summary>What the first attempt to succeed gave, or the failure the caller is told.</summary>
+    private static async Task<T> RunAsync<T>(ResiliencePipeline<T> pipeline, ChainCall call, Attempt<T> attempt)
     {
         var context = call.Context();
         try
         {
-            var outcome = await _streams.ExecuteOutcomeAsync(static (context, call) => call.StreamAttemptAsync(0, context.CancellationToken), context, call);
+            var outcome = await pipeline.ExecuteOutcomeAsync(
+                static (context, state) => state.attempt(state.call, 0, context.CancellationToken), context, (call, attempt));
             outcome.ThrowIfException();
             return outcome.Result!;
         }
