@@ -54,11 +54,35 @@ public sealed partial class UsageLedger(IServiceScopeFactory scopes, TimeProvide
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        await WriteAsync(cancellationToken);
+        try
+        {
+            await WriteAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // The host would wait no longer.
+            NotWrittenAtStop(logger, _queue.Reader.Count + _unwritten.Count);
+        }
     }
+
+    /// <summary>One write at a time: the last, on stopping, may begin while a batch's is still under way.</summary>
+    private readonly SemaphoreSlim _writing = new(1, 1);
 
     /// <summary>Appends what is queued, summed by organization, key, agent and day.</summary>
     private async Task WriteAsync(CancellationToken cancellationToken)
+    {
+        await _writing.WaitAsync(cancellationToken);
+        try
+        {
+            await WriteQueuedAsync(cancellationToken);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    private async Task WriteQueuedAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var rows = new Dictionary<(Guid, Guid, string?, DateOnly), UsageRecord>();
@@ -107,6 +131,9 @@ public sealed partial class UsageLedger(IServiceScopeFactory scopes, TimeProvide
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Rows} rows of the usage ledger failed; they are tried again with the next batch")]
     private static partial void NotWritten(ILogger logger, Exception e, int rows);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The server stopped before {Waiting} entries of the usage ledger were written")]
+    private static partial void NotWrittenAtStop(ILogger logger, int waiting);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The usage ledger's queue is full: {Lost} requests' usage lost so far")]
     private static partial void Lost(ILogger logger, long lost);
