@@ -103,8 +103,6 @@ public sealed partial class CompletionStream(
             // The model's request id, if it gave one, names this response too.
             if (answer?.RequestId is { } requestId)
                 response.Headers[RequestIds.Header] = requestId;
-            if (answer?.Provider is { } provider)
-                response.Headers[ChatCompletionsApi.ProviderHeader] = provider;
             var more = started;
             var rolesSent = false;
             while (more && events.Current is AnswerInfo info)
@@ -114,7 +112,7 @@ public sealed partial class CompletionStream(
                 // not two (bench/ANALYSIS.md, "Headers at once"). When they are not, the headers and a role chunk
                 // go now, shaped for words as most servers' first chunk is, so a client waiting on either is not kept.
                 Write(pipe, json, info);
-                // A chain that may still fall back names its provider once it has spoken, if the headers have not gone.
+                // The provider, when named; a chain that may still fall back names it once it has spoken, if the headers have not gone.
                 if (info.Provider is { } named && !response.HasStarted)
                     response.Headers[ChatCompletionsApi.ProviderHeader] = named;
                 var next = events.MoveNextAsync();
