@@ -100,8 +100,10 @@ start_fresh() {
     DIRECT) start_mock fresh "$SPARE_PORT" ;;
     YARP) start_yarp fresh "$SPARE_PORT" ;;
     SERVER | BASE | SERVER_PG)
-      local database
+      local database words
       database=$(fresh_database "$1" fresh) || return 1
+      read -ra words <<<"$(env_of "$1")"
+      local SERVER_EXTRA_ENV=("${SERVER_EXTRA_ENV[@]}" "${words[@]}")
       start_server fresh "$SPARE_PORT" "$database" "$(dll_of "$1")" ;;
   esac
 }

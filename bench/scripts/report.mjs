@@ -271,8 +271,12 @@ ${bothEngines ? `  Lines "÷ SERVER's" are SERVER_PG ÷ SERVER (PostgreSQL ÷ SQ
 // The header's account of the two builds an A/B run compares.
 function compareLines() {
   const code = title => title.replace(/^(\S+) /, '`$1` ');
-  return `- BASE is Junis.Server at another revision (\`--compare ${compare.revision}\`), published and started exactly like
-  SERVER (same runtime settings, its own port, a fresh database of its own); BASE takes no part in S6.
+  const base = env.BENCH_BASE_ENV
+    ? `- BASE is this same build started with \`${env.BENCH_BASE_ENV}\` (\`--base-env\`)${env.BENCH_SERVER_ENV ? `, SERVER with \`${env.BENCH_SERVER_ENV}\` (\`--server-env\`)` : ''};
+  otherwise both are started exactly alike (same runtime settings, each its own port and fresh database); BASE takes no part in S6.`
+    : `- BASE is Junis.Server at another revision (\`--compare ${compare.revision}\`), published and started exactly like
+  SERVER (same runtime settings, its own port, a fresh database of its own); BASE takes no part in S6.`;
+  return `${base}
   Lines "÷ BASE's" are SERVER ÷ BASE within the same repetition, to 3 decimals.
   - BASE: ${code(compare.base)}
   - SERVER: ${code(compare.server)}

@@ -9,6 +9,7 @@ using Junis.Server.Llm;
 using Junis.Server.Logging;
 using Junis.Server.Orchestration;
 using Junis.Server.Sessions;
+using Junis.Server.Telemetry;
 using Junis.Server.Usage;
 
 // The same appsettings.json whatever folder the server is started in, or no start at all.
@@ -41,11 +42,14 @@ builder.Services.AddOrchestration();
 builder.Services.AddChatCompletions();
 builder.Services.AddUsage();
 builder.Services.AddApiDocuments();
+builder.Services.AddTelemetry(builder.Configuration);
 
 var app = builder.Build();
 
 // Before anything that reads the client's address: behind a proxy it is the proxy's until this runs.
 app.UseJunisForwardedHeaders();
+// Around everything else, so a request's overhead is all of its time in the server less its model's.
+app.UseTelemetry();
 // Outermost of the rest, so each request is logged once with the status it finally got, errors included.
 app.UseJunisRequestLogging();
 app.UseRequestIds();

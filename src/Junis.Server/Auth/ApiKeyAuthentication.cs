@@ -6,6 +6,7 @@ using Junis.Server.Auth.Sqlite;
 using Junis.Server.Auth.Storage;
 using Junis.Server.Data;
 using Junis.Server.Errors;
+using Junis.Server.Telemetry;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -17,7 +18,7 @@ namespace Junis.Server.Auth;
 /// </summary>
 public sealed class ApiKeyAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    ApiKeyDirectory keys, ILimitCounters failures, IOptions<RateLimitOptions> limits, TimeProvider clock)
+    ApiKeyDirectory keys, ILimitCounters failures, IOptions<RateLimitOptions> limits, TimeProvider clock, ServerMetrics metrics)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -60,6 +61,7 @@ public sealed class ApiKeyAuthentication(
         if (_blockedUntil is { } until)
         {
             var wait = until - clock.GetUtcNow();
+            metrics.RateLimitRefusals.Add(1, new KeyValuePair<string, object?>(RateLimitMiddleware.LimitAttribute, TooManyFailures));
             RateLimitMiddleware.Refuse(Context, wait);
             await ApiErrors.WriteAsync(Context, StatusCodes.Status429TooManyRequests,
                 "Too many failed authentications from this address; retry later.", code: "too_many_failed_authentications");
@@ -67,7 +69,9 @@ public sealed class ApiKeyAuthentication(
         }
 
         Response.Headers.WWWAuthenticate = SchemeName;
-        await (PresentedKey(Request).IsEmpty
+        var missing = PresentedKey(Request).IsEmpty;
+        metrics.FailedAuthentications.Add(1, new KeyValuePair<string, object?>("error.type", missing ? "missing_api_key" : InvalidKey));
+        await (missing
             ? ApiErrors.WriteAsync(Context, StatusCodes.Status401Unauthorized, MissingKeyMessage, code: "missing_api_key")
             : ApiErrors.WriteAsync(Context, StatusCodes.Status401Unauthorized, InvalidKeyMessage, code: "invalid_api_key"));
     }

@@ -1,6 +1,8 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Junis.Server.Auth.Storage;
 using Junis.Server.Errors;
+using Junis.Server.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Junis.Server.Auth;
@@ -19,6 +21,7 @@ public static class RateLimitMiddleware
 
         var counters = app.ApplicationServices.GetRequiredService<ILimitCounters>();
         var clock = app.ApplicationServices.GetRequiredService<TimeProvider>();
+        var refusals = app.ApplicationServices.GetRequiredService<ServerMetrics>().RateLimitRefusals;
         return app.Use((context, next) =>
         {
             if (context.User.Identity is not CallerIdentity { Caller: var caller })
@@ -28,15 +31,16 @@ public static class RateLimitMiddleware
                 caller.KeyId, caller.PerMinute ?? limits.DefaultPerMinute, caller.PerHour ?? limits.DefaultPerHour, context.RequestAborted);
             // The in-memory counters answer at once: no state machine for them.
             return acquiring.IsCompletedSuccessfully
-                ? Apply(acquiring.Result, context, next, clock)
-                : ApplyAsync(acquiring, context, next, clock);
+                ? Apply(acquiring.Result, context, next, clock, refusals)
+                : ApplyAsync(acquiring, context, next, clock, refusals);
         });
     }
 
-    private static async Task ApplyAsync(ValueTask<RateLimitDecision> acquiring, HttpContext context, RequestDelegate next, TimeProvider clock) =>
-        await Apply(await acquiring, context, next, clock);
+    private static async Task ApplyAsync(
+        ValueTask<RateLimitDecision> acquiring, HttpContext context, RequestDelegate next, TimeProvider clock, Counter<long> refusals) =>
+        await Apply(await acquiring, context, next, clock, refusals);
 
-    private static Task Apply(RateLimitDecision decision, HttpContext context, RequestDelegate next, TimeProvider clock)
+    private static Task Apply(RateLimitDecision decision, HttpContext context, RequestDelegate next, TimeProvider clock, Counter<long> refusals)
     {
         var headers = context.Response.Headers;
         AddHeaders(headers, decision.Minute, "X-RateLimit-Limit-Minute", "X-RateLimit-Remaining-Minute", "X-RateLimit-Reset-Minute");
@@ -45,11 +49,15 @@ public static class RateLimitMiddleware
             return next(context);
 
         var wait = decision.RetryAt - clock.GetUtcNow();
+        refusals.Add(1, new KeyValuePair<string, object?>(LimitAttribute, decision.Minute.Full ? "per_minute" : "per_hour"));
         Refuse(context, wait);
         var window = decision.Minute.Full ? $"{decision.Minute.Limit} requests per minute" : $"{decision.Hour.Limit} requests per hour";
         return ApiErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests,
             $"Rate limit of {window} reached for this API key; retry after {Seconds(wait)} s.", code: "rate_limit_exceeded");
     }
+
+    /// <summary>Which limit refused a request, on <see cref="ServerMetrics.RateLimitRefusals"/>.</summary>
+    public const string LimitAttribute = "junis.rate_limit";
 
     /// <summary>Sets the headers both OpenAI SDKs read to wait before retrying: retry-after-ms first, then Retry-After.</summary>
     public static void Refuse(HttpContext context, TimeSpan wait)

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using Junis.Server.Auth;
 using Junis.Server.Errors;
 using Junis.Server.Hosting;
 using Junis.Server.Llm;
 using Junis.Server.Logging;
 using Junis.Server.Orchestration;
+using Junis.Server.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Junis.Server.ChatCompletions;
@@ -80,6 +82,10 @@ public static class ChatCompletionsApi
             throw;
         }
         http.Response.Headers[SessionHeader] = turn.SessionId.ToString();
+        // The model is called as the answer is read, from here on: its spans go under the turn's.
+        if (turn.Span is { } span)
+            Activity.Current = span;
+        GatewayTiming.Attach(http, turn);
         var identity = CompletionIdentity.New(modelName, clock);
         var choices = request.N ?? 1;
 

@@ -192,8 +192,12 @@ public sealed partial class EchoChatClient(TokenCounter tokens, TimeSpan wordDel
     private static JsonElement? RequestField(ChatOptions? options, string name) =>
         options?.AdditionalProperties?.TryGetValue(name, out var value) == true && value is JsonElement field ? field : null;
 
+    private static readonly ChatClientMetadata Metadata = new("junis.echo", defaultModelId: "echo");
+
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+        serviceKey is not null ? null
+        : serviceType == typeof(ChatClientMetadata) ? Metadata
+        : serviceType.IsInstanceOfType(this) ? this : null;
 
     public void Dispose() { }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Junis.Server.Telemetry;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -54,21 +56,24 @@ public static class LlmServiceCollectionExtensions
             .. options.Fallbacks.Select(name => new ChainMember(name, services.GetRequiredKeyedService<IChatClient>(new ProviderKey(name)), breakers.For(name))),
         ];
         return new ModelChain(members, options.FirstTokenMs > 0 ? TimeSpan.FromMilliseconds(options.FirstTokenMs) : null,
-            services.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm"));
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm"), services.GetRequiredService<ServerMetrics>());
     }
 
     private static IChatClient Create(IServiceProvider services, string provider)
     {
         var options = OptionsOf(services, provider);
-        return options.Provider switch
+        var telemetry = services.GetRequiredService<TelemetrySwitches>();
+        IChatClient model = options.Provider switch
         {
             LlmProvider.OpenAI => new OpenAICompatibleChatClient(
-                CreateHttpClient(options), options, services.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm"), provider),
+                CreateHttpClient(options, telemetry.Traces), options, services.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm"), provider),
             _ => new EchoChatClient(services.GetRequiredService<TokenCounter>(), TimeSpan.FromMilliseconds(options.TokenDelayMs)),
         };
+        // Each call's span and GenAI metrics, without its messages whatever OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT says.
+        return telemetry.Any ? new OpenTelemetryChatClient(model, sourceName: ServerTelemetry.ModelSourceName) { EnableSensitiveData = false } : model;
     }
 
-    private static HttpClient CreateHttpClient(LlmOptions options)
+    private static HttpClient CreateHttpClient(LlmOptions options, bool traced)
     {
         // One pooled handler for the life of the process: connections to the model are reused across requests.
         var handler = new SocketsHttpHandler
@@ -78,8 +83,8 @@ public static class LlmServiceCollectionExtensions
             AutomaticDecompression = System.Net.DecompressionMethods.None,
             // A model endpoint answers where it is asked; a redirect is reported as the provider's answer, not followed.
             AllowAutoRedirect = false,
-            // No trace context for the provider, and no child activity per call (bench/ANALYSIS.md, "Figures behind the code").
-            ActivityHeadersPropagator = null,
+            // Untraced, no trace context for the provider and no child activity per call (bench/ANALYSIS.md, "Figures behind the code").
+            ActivityHeadersPropagator = traced ? DistributedContextPropagator.Current : null,
         };
         // The client enforces its own timeouts: to the answer's start, and between two reads of a stream.
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };

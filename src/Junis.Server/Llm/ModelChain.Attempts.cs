@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.AI;
 using Polly;
 using Polly.CircuitBreaker;
@@ -37,6 +38,7 @@ internal sealed partial class ModelChain
         public async ValueTask<Outcome<ChatResponse>> WholeAttemptAsync(int attempt, CancellationToken token)
         {
             var member = chain._members[attempt];
+            using var span = FallbackSpan(member, attempt);
             try
             {
                 return Outcome.FromResult(await member.Breaker.ExecuteAsync(
@@ -46,6 +48,7 @@ internal sealed partial class ModelChain
             }
             catch (Exception e)
             {
+                span?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
                 return Failed<ChatResponse>(member, e);
             }
         }
@@ -53,6 +56,8 @@ internal sealed partial class ModelChain
         public async ValueTask<Outcome<StartedAnswer>> StreamAttemptAsync(int attempt, CancellationToken token)
         {
             var member = chain._members[attempt];
+            // Until its first words: the rest of its answer is read beyond the chain.
+            using var span = FallbackSpan(member, attempt);
             try
             {
                 return Outcome.FromResult(await member.Breaker.ExecuteAsync(
@@ -61,6 +66,7 @@ internal sealed partial class ModelChain
             }
             catch (Exception e)
             {
+                span?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
                 return Failed<StartedAnswer>(member, e);
             }
         }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Junis.Server.Telemetry;
 using Microsoft.Extensions.AI;
 using Polly;
 using Polly.Hedging;
@@ -26,13 +28,15 @@ internal sealed partial class ModelChain : IChatClient
     private readonly ResiliencePipeline<StartedAnswer> _streams;
     private readonly ResiliencePipeline<ChatResponse> _wholes;
     private readonly ILogger _logger;
+    private readonly ServerMetrics _metrics;
 
     /// <param name="members">The provider first, then its fallbacks in order.</param>
     /// <param name="firstToken">For streams: how long the current provider may stay silent before the next starts too; null: only on failure.</param>
     /// <param name="logger">Where each provider's failure and each call down the chain is told.</param>
-    public ModelChain(IReadOnlyList<ChainMember> members, TimeSpan? firstToken, ILogger logger)
+    /// <param name="metrics">Where each call down the chain is counted.</param>
+    public ModelChain(IReadOnlyList<ChainMember> members, TimeSpan? firstToken, ILogger logger, ServerMetrics metrics)
     {
-        (_members, _logger, _hedges) = (members, logger, firstToken is not null);
+        (_members, _logger, _metrics, _hedges) = (members, logger, metrics, firstToken is not null);
         _streams = Pipeline(firstToken, StreamedAttempt);
         _wholes = Pipeline(null, WholeAttempt);
     }
@@ -60,6 +64,7 @@ internal sealed partial class ModelChain : IChatClient
             OnHedging = args =>
             {
                 NextProvider(_logger, _members[args.AttemptNumber].Name);
+                _metrics.Fallbacks.Add(1, new KeyValuePair<string, object?>(ServerTelemetry.Attributes.Provider, _members[args.AttemptNumber].Name));
                 return ValueTask.CompletedTask;
             },
         }).Build();
@@ -153,6 +158,11 @@ internal sealed partial class ModelChain : IChatClient
         }
         return false;
     }
+
+    /// <summary>A span for a call down the chain, the provider's own call within it; none for the first provider's.</summary>
+    private static Activity? FallbackSpan(ChainMember member, int attempt) =>
+        attempt == 0 ? null : ServerTelemetry.Source.StartActivity("fallback " + member.Name)?
+            .SetTag(ServerTelemetry.Attributes.Provider, member.Name).SetTag("junis.fallback.attempt", attempt);
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;

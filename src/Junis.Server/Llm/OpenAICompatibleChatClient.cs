@@ -30,6 +30,9 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
     private readonly string _endpointForLog = new Uri(llm.BaseUrl!.TrimEnd('/') + "/chat/completions")
         .GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
 
+    /// <summary>What a span of its calls names: the protocol's provider, the server's host and port, and the model.</summary>
+    private readonly ChatClientMetadata _metadata = new("openai", new Uri(llm.BaseUrl!), llm.Model);
+
     private static readonly MediaTypeHeaderValue JsonType = new("application/json");
     private static readonly MediaTypeWithQualityHeaderValue AcceptJson = new("application/json");
     private static readonly MediaTypeWithQualityHeaderValue AcceptEvents = new("text/event-stream");
@@ -187,7 +190,9 @@ public sealed partial class OpenAICompatibleChatClient(HttpClient http, LlmOptio
         ModelRequestWriter.Write(chatOptions?.ModelId ?? llm.Model!, messages, chatOptions, stream, llm.MaxTokensField);
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+        serviceKey is not null ? null
+        : serviceType == typeof(ChatClientMetadata) ? _metadata
+        : serviceType.IsInstanceOfType(this) ? this : null;
 
     public void Dispose() { }
 }

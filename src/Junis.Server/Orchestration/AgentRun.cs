@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Junis.Server.Agents;
 using Junis.Server.Llm;
 using Junis.Server.Sessions;
+using Junis.Server.Telemetry;
 using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Orchestration;
@@ -29,11 +31,15 @@ internal sealed partial class AgentRun(
     private readonly List<AgentStep> _steps = [];
     private readonly UsageDetails _usage = new() { InputTokenCount = 0, OutputTokenCount = 0, TotalTokenCount = 0 };
 
+    /// <summary>The turn's span, which each agent's is a child of, whichever agent handed over to it.</summary>
+    private ActivityContext _turnSpan;
+
     /// <summary>Runs <paramref name="agent"/> for the caller: what the caller hears, as it is said, then <paramref name="then"/>'s events.</summary>
     public async IAsyncEnumerable<TurnEvent> RunAsync(AgentDefinition agent, Func<IEnumerable<TurnEvent>> then, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         result.AgentSteps = _steps;
         result.ModelUsage = _usage;
+        _turnSpan = Activity.Current?.Context ?? default;
         await foreach (var e in RunAsync(agent, speaks: true, loop: null, new StringBuilder(), cancellationToken))
         {
             if (e is TextDelta words)
@@ -70,6 +76,9 @@ internal sealed partial class AgentRun(
             yield break;
         }
 
+        // The agent's span, current as its model is called: the call's own span is its child.
+        using var span = ServerTelemetry.Source.StartActivity("invoke_agent " + agent.Name, ActivityKind.Internal, _turnSpan)?
+            .SetTag("gen_ai.operation.name", "invoke_agent").SetTag("gen_ai.agent.name", agent.Name).SetTag("gen_ai.agent.id", agent.Id);
         var subAgents = agents.SubAgentsOf(agent);
         var input = InputFor(agent);
         var options = OptionsFor(agent, speaks, subAgents, loop);
@@ -99,6 +108,7 @@ internal sealed partial class AgentRun(
         {
             if (TransferTarget(transfer, subAgents) is { } target)
             {
+                span?.SetTag(ServerTelemetry.Attributes.TransferredTo, target.Name);
                 await foreach (var e in RunAsync(target, speaks, loop, said, cancellationToken))
                     yield return e;
             }

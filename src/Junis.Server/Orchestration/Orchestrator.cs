@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Junis.Server.Agents;
 using Junis.Server.Llm;
 using Junis.Server.Sessions;
+using Junis.Server.Telemetry;
 using Junis.Server.Usage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -17,10 +19,10 @@ namespace Junis.Server.Orchestration;
 /// </summary>
 public sealed class Orchestrator(
     IChatClient model, TokenCounter tokens, SessionResolver sessions, TurnWriter writer, SessionActivity activity, KeywordTools keywordTools,
-    AgentDirectory agentDirectory, RunningTurns running, UsageLedger usage, IServiceProvider services,
+    AgentDirectory agentDirectory, RunningTurns running, UsageLedger usage, ServerMetrics metrics, IServiceProvider services,
     IOptions<OrchestratorOptions> options, IOptions<StreamingOptions> streaming, ILogger<Orchestrator> logger)
 {
-    private readonly TurnServices _services = new(tokens, writer, activity, keywordTools, usage, logger);
+    private readonly TurnServices _services = new(tokens, writer, activity, keywordTools, usage, metrics, logger);
     private readonly AgentRunServices _agentServices = new(services, tokens, logger);
 
     /// <summary>
@@ -48,30 +50,49 @@ public sealed class Orchestrator(
     /// </summary>
     public async ValueTask<TurnScope> BeginAsync(TurnRequest request, CancellationToken cancellationToken)
     {
-        var begun = System.Diagnostics.Stopwatch.GetTimestamp();
-        var answeredBy = AnsweredBy(request);
-        var turn = await sessions.ResolveAsync(new TurnOwner(request.OrganizationId, request.ApiKeyId, request.ConversationId, request.UserId), request.Messages);
-        var key = new TurnKey(request, turn.InputHash);
-        if (running.Join(key) is { } joined)
-            return new TurnScope(joined, cancellationToken);
-        // An agent's instruction is its system prompt, in place of the server's.
-        var input = BuildInput(request.Messages, turn.History, answeredBy is null ? options.Value.SystemPrompt : null);
-        // Only a request that offers tools can hear a keyword call.
-        IReadOnlyCollection<string> justUsed = request.Options.Tools is { Count: > 0 } ? KeywordTools.ToolsJustUsed(input) : Array.Empty<string>();
-        var choices = new ChoiceResult[request.Choices];
-        for (var i = 0; i < choices.Length; i++)
-            choices[i] = new ChoiceResult();
+        var begun = Stopwatch.GetTimestamp();
+        // The turn's span, from its session's lookup to its reply stored; the model's calls are its children.
+        var span = ServerTelemetry.Source.StartActivity("turn")?.SetTag(ServerTelemetry.Attributes.Streaming, request.Streaming);
+        try
+        {
+            var answeredBy = AnsweredBy(request);
+            var turn = await sessions.ResolveAsync(new TurnOwner(request.OrganizationId, request.ApiKeyId, request.ConversationId, request.UserId), request.Messages);
+            span?.SetTag("gen_ai.conversation.id", turn.SessionId);
+            var key = new TurnKey(request, turn.InputHash);
+            if (running.Join(key) is { } joined)
+                return Joined(joined, span, cancellationToken);
+            // An agent's instruction is its system prompt, in place of the server's.
+            var input = BuildInput(request.Messages, turn.History, answeredBy is null ? options.Value.SystemPrompt : null);
+            // Only a request that offers tools can hear a keyword call.
+            IReadOnlyCollection<string> justUsed = request.Options.Tools is { Count: > 0 } ? KeywordTools.ToolsJustUsed(input) : Array.Empty<string>();
+            var choices = new ChoiceResult[request.Choices];
+            for (var i = 0; i < choices.Length; i++)
+                choices[i] = new ChoiceResult();
 
-        // The model is called on the turn's own token, not the caller's: a retry may be listening when the first caller goes.
-        var generation = new RunningTurn(turn, input, choices, _services, running, key, begun);
-        var token = generation.Token;
-        var events = choices.Length == 1
-            ? GenerateAsync(0, request, input, request.Options, justUsed, choices[0], answeredBy, token)
-            : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, request.Options.Clone(), justUsed, choice, answeredBy, token))], token);
-        if (request.Streaming && streaming.Value.BufferWords is { Length: > 0 } words)
-            events = BufferWords.Before(events, words, TimeSpan.FromMilliseconds(streaming.Value.BufferAfterMs), () => choices[0].Preamble = words, token);
-        generation.Generate(events);
-        return new TurnScope(running.Add(key, generation), cancellationToken);
+            // The model is called on the turn's own token, not the caller's: a retry may be listening when the first caller goes.
+            var generation = new RunningTurn(turn, input, choices, _services, running, key, begun, span);
+            var token = generation.Token;
+            var events = choices.Length == 1
+                ? GenerateAsync(0, request, input, request.Options, justUsed, choices[0], answeredBy, token)
+                : Merge([.. choices.Select((choice, i) => GenerateAsync(i, request, input, request.Options.Clone(), justUsed, choice, answeredBy, token))], token);
+            if (request.Streaming && streaming.Value.BufferWords is { Length: > 0 } words)
+                events = BufferWords.Before(events, words, TimeSpan.FromMilliseconds(streaming.Value.BufferAfterMs), () => choices[0].Preamble = words, token);
+            generation.Generate(events);
+            var registered = running.Add(key, generation);
+            return registered == generation ? new TurnScope(generation, begun: true, cancellationToken) : Joined(registered, span, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            span?.SetStatus(ActivityStatusCode.Error, e.GetType().Name).Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A retry's part in the turn it repeats: its span says so and ends, the running turn's own goes on.</summary>
+    private static TurnScope Joined(RunningTurn running, Activity? span, CancellationToken cancellationToken)
+    {
+        span?.SetTag(ServerTelemetry.Attributes.Joined, true).Dispose();
+        return new TurnScope(running, begun: false, cancellationToken);
     }
 
     /// <summary>The agent the request names, or else its organization's orchestrator; null when neither is.</summary>

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Junis.Server.Llm;
 using Junis.Server.Sessions;
+using Junis.Server.Telemetry;
 using Microsoft.Extensions.AI;
 
 namespace Junis.Server.Orchestration;
@@ -28,9 +30,12 @@ internal sealed partial class RunningTurn
         try
         {
             var usage = TurnUsage.Of(services.Tokens, input, choices);
-            await services.Writer.WriteAsync(turn, choices[0].Outcome(
-                new TokenUsage(Clamp(usage.InputTokenCount), Clamp(usage.OutputTokenCount)), services.KeywordTools));
-            Count(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0, failed: false);
+            using (Committing())
+            {
+                await services.Writer.WriteAsync(turn, choices[0].Outcome(
+                    new TokenUsage(Clamp(usage.InputTokenCount), Clamp(usage.OutputTokenCount)), services.KeywordTools));
+            }
+            Count(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0, Answered);
             mine.SetResult(usage);
             return usage;
         }
@@ -71,8 +76,9 @@ internal sealed partial class RunningTurn
             var outcome = kept && choice.HasOutput
                 ? choice.Outcome(new TokenUsage(0, services.Tokens.Count(choice.Reply)), services.KeywordTools) with { Interrupted = true }
                 : TurnOutcome.Failed;
-            await services.Writer.WriteAsync(turn, outcome);
-            Count(outcome.Usage?.Prompt ?? 0, outcome.Usage?.Completion ?? 0, failed: _failure is not null);
+            using (Committing())
+                await services.Writer.WriteAsync(turn, outcome);
+            Count(outcome.Usage?.Prompt ?? 0, outcome.Usage?.Completion ?? 0, _failure is not null ? Failed : Interrupted);
         }
         catch (Exception e)
         {
@@ -109,17 +115,42 @@ internal sealed partial class RunningTurn
         }
         registry.Remove(key, this);
         services.Activity.End(turn.SessionId, turn.OrganizationId);
+        span?.Dispose();
         Dispose();
     }
 
     public void Dispose() => _generation.Dispose();
 
-    /// <summary>The turn, for the usage ledger: once, when stored.</summary>
-    private void Count(long prompt, long completion, bool failed)
+    private const string Answered = "answered", Interrupted = "interrupted", Failed = "failed";
+
+    /// <summary>The turn's write, as its span's child.</summary>
+    private Activity? Committing() => ServerTelemetry.Source.StartActivity("commit", ActivityKind.Internal, span?.Context ?? default);
+
+    /// <summary>The turn, for the usage ledger, the metrics and its span: once, when stored.</summary>
+    private void Count(long prompt, long completion, string outcome)
     {
+        var failed = outcome == Failed;
         var firstContent = choices[0].FirstContentAt;
         services.Usage.Record(turn.OrganizationId, turn.ApiKeyId, choices[0].Agent, prompt, completion, failed,
-            firstContent == 0 ? null : (int)System.Diagnostics.Stopwatch.GetElapsedTime(begunAt, firstContent).TotalMilliseconds);
+            firstContent == 0 ? null : (int)Stopwatch.GetElapsedTime(begunAt, firstContent).TotalMilliseconds);
+
+        var metrics = services.Metrics;
+        metrics.CommittedTurns.Add(1, new KeyValuePair<string, object?>(ServerTelemetry.Attributes.Outcome, outcome));
+        if (firstContent != 0 && !failed)
+        {
+            metrics.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(begunAt, firstContent).TotalSeconds);
+            if (completion > 1 && _modelEndedAt > firstContent)
+                metrics.TimePerOutputToken.Record(Stopwatch.GetElapsedTime(firstContent, _modelEndedAt).TotalSeconds / (completion - 1));
+        }
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag(ServerTelemetry.Attributes.Outcome, outcome)
+                .SetTag("gen_ai.usage.input_tokens", prompt)
+                .SetTag("gen_ai.usage.output_tokens", completion)
+                .SetTag("gen_ai.response.finish_reasons", choices.Select(c => c.WireFinishReason).OfType<string>().ToArray());
+            if (failed)
+                span.SetStatus(ActivityStatusCode.Error, _failure?.SourceException.GetType().Name);
+        }
     }
 
     /// <summary>A message's count, as its column holds it.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Junis.Server.Llm;
@@ -16,7 +17,7 @@ namespace Junis.Server.Orchestration;
 /// model failed; with what was generated, marked interrupted, when every listener went away before committing.
 /// </summary>
 internal sealed partial class RunningTurn(
-    Turn turn, List<ChatMessage> input, ChoiceResult[] choices, TurnServices services, RunningTurns registry, TurnKey key, long begunAt)
+    Turn turn, List<ChatMessage> input, ChoiceResult[] choices, TurnServices services, RunningTurns registry, TurnKey key, long begunAt, Activity? span)
     : IDisposable
 {
     private readonly Lock _gate = new();
@@ -39,7 +40,23 @@ internal sealed partial class RunningTurn(
     /// <summary>The turn's one write, once begun.</summary>
     private Task<UsageDetails>? _stored;
 
+    /// <summary>When the model was first pulled from, and when its answer ended (<see cref="Stopwatch.GetTimestamp"/>); 0 until then.</summary>
+    private long _modelStartedAt, _modelEndedAt;
+
     public Turn Turn => turn;
+
+    /// <summary>The turn's span, ended once the turn is stored; null when spans are not kept.</summary>
+    public Activity? Span => span;
+
+    /// <summary>From the model's first pull to its answer's end, once it has ended.</summary>
+    public TimeSpan? ModelTime
+    {
+        get
+        {
+            lock (_gate)
+                return _modelEndedAt == 0 ? null : Stopwatch.GetElapsedTime(_modelStartedAt, _modelEndedAt);
+        }
+    }
 
     /// <summary>The token the model is called with.</summary>
     public CancellationToken Token => _generation.Token;
@@ -106,9 +123,15 @@ internal sealed partial class RunningTurn(
                     throw new OperationCanceledException("Every caller of the turn has gone.");
                 }
                 if (_pulling)
+                {
                     wait = _pulled ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
                 else
+                {
                     _pulling = true;
+                    if (_modelStartedAt == 0)
+                        _modelStartedAt = Stopwatch.GetTimestamp();
+                }
             }
             if (wait is not null)
                 return WaitThenNextAsync(wait.Task, index, cancellationToken);
@@ -182,6 +205,7 @@ internal sealed partial class RunningTurn(
             else
             {
                 _ended = true;
+                _modelEndedAt = Stopwatch.GetTimestamp();
                 _completed = failure is null;
                 // A failure after the turn was stopped is the stopping, not the model's.
                 if (failure is not null && !_generation.IsCancellationRequested)

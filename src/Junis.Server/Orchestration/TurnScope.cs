@@ -1,5 +1,7 @@
 using Junis.Server.Llm;
+using System.Diagnostics;
 using Junis.Server.Sessions;
+using Junis.Server.Telemetry;
 using Junis.Server.Usage;
 using Microsoft.Extensions.AI;
 
@@ -14,24 +16,32 @@ namespace Junis.Server.Orchestration;
 /// what was generated for callers who all went away is kept too, marked interrupted. Disposing a scope that was not
 /// ended abandons it as a caller's leaving.
 /// </summary>
-public sealed class TurnScope : IAsyncDisposable
+public sealed class TurnScope : IAsyncDisposable, IModelTimed
 {
     private readonly RunningTurn _turn;
+    private readonly bool _begun;
     private readonly CancellationTokenRegistration _leaving;
     private int _left;
     private bool _ended;
 
     /// <param name="turn">The turn, begun or joined.</param>
+    /// <param name="begun">Whether this caller began the turn, rather than joined it.</param>
     /// <param name="cancellationToken">The caller's: when it is cancelled the caller has gone, and the last to go stops the model.</param>
-    internal TurnScope(RunningTurn turn, CancellationToken cancellationToken)
+    internal TurnScope(RunningTurn turn, bool begun, CancellationToken cancellationToken)
     {
-        _turn = turn;
+        (_turn, _begun) = (turn, begun);
         Events = new Reader(turn);
         _leaving = cancellationToken.UnsafeRegister(static scope => ((TurnScope)scope!).Leave(), this);
     }
 
     /// <summary>The session the turn belongs to, known before the model is called.</summary>
     public Guid SessionId => _turn.Turn.SessionId;
+
+    /// <summary>The turn's span, when spans are kept: the parent of its model calls, for the caller that began it.</summary>
+    public Activity? Span => _begun ? _turn.Span : null;
+
+    /// <summary>How long the model took, for the caller that began the turn, once it has finished.</summary>
+    public TimeSpan? ModelTime => _begun ? _turn.ModelTime : null;
 
     /// <summary>What the model produces, from its first event, as it produces it; read once.</summary>
     public IAsyncEnumerable<TurnEvent> Events { get; }
@@ -114,4 +124,4 @@ public sealed class TurnScope : IAsyncDisposable
 
 /// <summary>What ending a turn needs, shared by every turn.</summary>
 internal sealed record TurnServices(
-    TokenCounter Tokens, TurnWriter Writer, SessionActivity Activity, KeywordTools KeywordTools, UsageLedger Usage, ILogger Logger);
+    TokenCounter Tokens, TurnWriter Writer, SessionActivity Activity, KeywordTools KeywordTools, UsageLedger Usage, ServerMetrics Metrics, ILogger Logger);

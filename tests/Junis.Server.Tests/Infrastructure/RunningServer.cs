@@ -121,7 +121,7 @@ public sealed class RunningServer : IAsyncDisposable
                 _lines.Add(line.Data);
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
