@@ -11,7 +11,7 @@ public sealed class MetricsOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>A port of its own for <c>/metrics</c>, kept off the API's; null serves it beside the API.</summary>
-    [Range(1, 65535)]
+    [Range(1, 65535, ErrorMessage = "Junis:Metrics:Port must be a port number, 1 to 65535.")]
     public int? Port { get; set; }
 }
 

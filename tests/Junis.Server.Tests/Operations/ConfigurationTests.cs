@@ -38,6 +38,7 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("Junis__Tools__Keywords__end_call__ToolNames__0", "", "Junis:Tools:Keywords:end_call")]
     [InlineData("Junis__Sessions__IdleMinutes", "0", "Junis:Sessions:IdleMinutes")]
     [InlineData("Junis__RateLimits__DefaultPerMinute", "0", "Junis:RateLimits:DefaultPerMinute")]
+    [InlineData("Junis__Metrics__Port", "70000", "Junis:Metrics:Port")]
     [InlineData("Junis__ShutdownSeconds", "-1", "Junis:ShutdownSeconds")]
     [InlineData("Junis__ShutdownSeconds", "601", "Junis:ShutdownSeconds")]
     [InlineData("Junis__ForwardedHeaders__KnownProxies__0", "proxy.internal", "Junis:ForwardedHeaders:KnownProxies")]
