@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using Junis.Server.Auth;
 using Junis.Server.Errors;
 using Junis.Server.Hosting;
@@ -7,6 +8,7 @@ using Junis.Server.Logging;
 using Junis.Server.Orchestration;
 using Junis.Server.Telemetry;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 
 namespace Junis.Server.ChatCompletions;
 
@@ -124,6 +126,36 @@ public static class ChatCompletionsApi
         {
             // The same status, another shape: a stream of chunks, each one event's data.
             var chunk = await context.GetOrCreateSchemaAsync(typeof(ChatCompletionChunk), cancellationToken: cancellationToken);
-            operation.Responses?["200"].Content?.Add("text/event-stream", new Microsoft.OpenApi.OpenApiMediaType { Schema = chunk });
+            operation.Responses?["200"].Content?.Add("text/event-stream", new OpenApiMediaType { Schema = chunk });
+            if (operation.RequestBody?.Content?.TryGetValue("application/json", out var body) == true)
+                body.Examples = RequestExamples;
         });
+
+    /// <summary>Requests a reader of the API document can send as they are (the tests send them).</summary>
+    private static readonly Dictionary<string, IOpenApiExample> RequestExamples = new()
+    {
+        ["whole"] = new OpenApiExample
+        {
+            Summary = "One message, the answer whole",
+            Value = new JsonObject
+            {
+                ["model"] = "junis-orchestrator",
+                ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Hello" }),
+            },
+        },
+        ["streamed"] = new OpenApiExample
+        {
+            Summary = "A conversation of the caller's own, streamed with its usage",
+            Value = new JsonObject
+            {
+                ["model"] = "junis-orchestrator",
+                ["session_id"] = "my-conversation-1",
+                ["stream"] = true,
+                ["stream_options"] = new JsonObject { ["include_usage"] = true },
+                ["messages"] = new JsonArray(
+                    new JsonObject { ["role"] = "system", ["content"] = "Answer in one sentence." },
+                    new JsonObject { ["role"] = "user", ["content"] = "What can you do?" }),
+            },
+        },
+    };
 }

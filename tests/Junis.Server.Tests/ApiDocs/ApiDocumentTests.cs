@@ -77,6 +77,31 @@ public sealed class ApiDocumentTests
     }
 
     [Fact]
+    public async Task TheDocumentsExamplesAreAnsweredAsTheySay()
+    {
+        using var app = new JunisApp();
+        var (json, _, _) = await ReadAsync(app);
+        var client = app.CreateAuthorizedClient();
+
+        // Read from the JSON as served: the examples a reader copies.
+        var examples = System.Text.Json.Nodes.JsonNode.Parse(json)!["paths"]!["/api/external/v1/chat/completions"]!["post"]!
+            ["requestBody"]!["content"]!["application/json"]!["examples"]!.AsObject();
+        Assert.Equal(["streamed", "whole"], examples.Select(e => e.Key).Order());
+        foreach (var (name, example) in examples)
+        {
+            var body = example!["value"]!.ToJsonString();
+            using var response = await client.PostCompletionAsync(body);
+            var answer = await response.Content.ReadAsStringAsync();
+
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{name}: {answer}");
+            if (name == "streamed")
+                Assert.EndsWith("data: [DONE]", answer.TrimEnd());
+            else
+                Assert.StartsWith("Echo: Hello", (string?)System.Text.Json.Nodes.JsonNode.Parse(answer)!["choices"]![0]!["message"]!["content"]);
+        }
+    }
+
+    [Fact]
     public async Task TheReferenceRendersWithoutAKey()
     {
         using var app = new JunisApp();
