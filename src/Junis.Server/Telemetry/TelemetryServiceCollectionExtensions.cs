@@ -21,7 +21,8 @@ public static class TelemetryServiceCollectionExtensions
         if (!switches.Any)
             return services;
 
-        var telemetry = services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("junis-server"));
+        var telemetry = services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService(
+            configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } named ? named : "junis-server"));
         if (switches.Metrics)
         {
             telemetry.WithMetrics(metrics =>
