@@ -41,6 +41,7 @@ builder.Services.AddOrchestration();
 builder.Services.AddChatCompletions();
 builder.Services.AddUsage();
 builder.Services.AddApiDocuments();
+builder.Services.AddKeysApi();
 
 var app = builder.Build();
 
@@ -59,6 +60,7 @@ api.MapGroup("/v1").MapChatCompletions().MapModels();
 api.MapSessions();
 api.MapAgents().MapAgentCompletions();
 api.MapUsage();
+api.MapKeys();
 
 app.MapApiDocuments();
 app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
