@@ -10,6 +10,7 @@ using Junis.Server.Logging;
 using Junis.Server.Orchestration;
 using Junis.Server.Sessions;
 using Junis.Server.Usage;
+using Junis.Server.WebConsole;
 
 // The same appsettings.json whatever folder the server is started in, or no start at all.
 var contentRoot = ContentRoot.Find(args);
@@ -42,6 +43,7 @@ builder.Services.AddChatCompletions();
 builder.Services.AddUsage();
 builder.Services.AddApiDocuments();
 builder.Services.AddKeysApi();
+builder.Services.AddWebConsole();
 
 var app = builder.Build();
 
@@ -63,6 +65,7 @@ api.MapUsage();
 api.MapKeys();
 
 app.MapApiDocuments();
+app.MapWebConsole();
 app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
 app.MapHealthChecks("/health/ready");
 

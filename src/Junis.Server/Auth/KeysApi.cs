@@ -15,9 +15,9 @@ public static class KeysApi
     public static IEndpointRouteBuilder MapKeys(this IEndpointRouteBuilder routes)
     {
         var keys = routes.MapGroup("/keys");
-        keys.MapGet("", ListAsync).RequireScope(Scopes.AdminRead)
+        keys.MapGet("", ListAsync).RequireScope(Scopes.AdminRead).Produces<KeyList>()
             .WithSummary("Lists the organization's keys").WithDescription("Oldest first, with their scopes, limits and last use; never their secrets.");
-        keys.MapGet("/current", CurrentAsync)
+        keys.MapGet("/current", CurrentAsync).Produces<KeyView>()
             .WithSummary("The calling key").WithDescription("Its name, prefix, scopes and limits, for any valid key.");
         return routes;
     }

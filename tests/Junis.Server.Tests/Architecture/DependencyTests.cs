@@ -6,7 +6,8 @@ namespace Junis.Server.Tests.Architecture;
 /// <summary>
 /// The server's folders depend one way: ChatCompletions → Orchestration → {Llm, Sessions, Agents, Usage} → Data,
 /// Auth → Data, Agents → {Auth, Llm, Data} and Usage → {Auth, Data}: agents are run by the orchestration, never by
-/// the HTTP edge, and the usage ledger is written as the orchestration stores a turn.
+/// the HTTP edge, and the usage ledger is written as the orchestration stores a turn. The web console reaches the rest
+/// only through the API, as any client does.
 /// Wire types stay at the HTTP edge, and SQLite's own API stays in the SQLite store. Read from the source, so a
 /// new file is held to it the moment it exists.
 /// </summary>
@@ -24,6 +25,7 @@ public sealed partial class DependencyTests
         { "ChatCompletions", ["Sessions", "Data", "Agents"] },
         { "Errors", ["ChatCompletions", "Orchestration", "Sessions", "Llm", "Auth", "Data", "Agents"] },
         { "Agents", ["ChatCompletions", "Orchestration", "Sessions"] },
+        { "WebConsole", ["ChatCompletions", "Orchestration", "Sessions", "Llm", "Auth", "Data", "Agents", "Usage"] },
     };
 
     [Theory]
