@@ -8,7 +8,7 @@ export function el(tag, attributes = {}, ...children) {
     if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? "" : String(value));
   }
-  node.append(...children.flat().filter(child => child !== undefined && child !== null && child !== false));
+  node.append(...children.flat(Infinity).filter(child => child !== undefined && child !== null && child !== false));
   return node;
 }
 
