@@ -18,7 +18,7 @@ export async function render(view, { key: signedIn }) {
       el("td", {}, el("ul", { class: "scopes" }, k.scopes.map(s => el("li", {}, s)))),
       el("td", { class: "figure" }, limit(k.per_minute)),
       el("td", { class: "figure" }, limit(k.per_hour)),
-      el("td", {}, when(k.last_used_at)),
+      el("td", {}, k.last_used_at ? when(k.last_used_at) : "never"),
       el("td", {}, when(k.created_at)),
       el("td", {}, k.expires_at ? when(k.expires_at) : "never"),
       el("td", {}, state(k))));

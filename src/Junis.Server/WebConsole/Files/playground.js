@@ -26,7 +26,7 @@ export async function render(view, { scopes }) {
   };
   const bubble = (role, text) => {
     const content = el("p", { class: "content" }, text);
-    log.append(el("li", { class: `message role-${role}` }, el("p", { class: "meta" }, el("strong", {}, role)), content));
+    log.append(el("li", { class: `message role-${role}` }, el("p", { class: "meta" }, el("strong", { class: "role" }, role)), content));
     return content;
   };
   const reset = () => {

@@ -14,6 +14,9 @@ function everyDay(report) {
   return days;
 }
 
+// Requests and tokens are counted, never fractions of one.
+const wholeSteps = [1, 2, 5].flatMap(step => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8].map(scale => step * scale)).sort((a, b) => a - b);
+
 function chart(container, days) {
   const options = {
     width: Math.max(280, container.clientWidth),
@@ -24,7 +27,7 @@ function chart(container, days) {
       { label: "Requests", stroke: "#1d5fbf", width: 2, fill: "rgba(29, 95, 191, 0.08)" },
       { label: "Tokens", stroke: "#b3471d", width: 2, scale: "tokens" },
     ],
-    axes: [{}, { label: "Requests" }, { label: "Tokens", side: 1, scale: "tokens", grid: { show: false } }],
+    axes: [{}, { label: "Requests", incrs: wholeSteps }, { label: "Tokens", side: 1, scale: "tokens", incrs: wholeSteps, grid: { show: false } }],
   };
   const data = [
     days.map(d => Date.parse(`${d.day}T00:00:00Z`) / 1000),
