@@ -37,18 +37,23 @@ public sealed partial class SessionsViewTests(ConsoleFixture fixture)
         return SessionHeader().Match(headers).Groups[1].Value;
     }
 
-    /// <summary>A streamed turn whose caller hangs up after its first words: the session keeps it, marked interrupted.</summary>
+    /// <summary>A streamed turn whose caller hangs up after its first few words: the session keeps it, marked interrupted.</summary>
     private async Task InterruptAsync(string conversation)
     {
-        var words = string.Join(' ', Enumerable.Range(1, 60).Select(i => $"word{i}"));
+        const string Story = "Tell me the whole story of the lighthouse keeper who counted every ship that passed his island for forty years, " +
+            "and of the night the light went out and a small boat found its way home anyway.";
+        // Nothing of the rest of the answer is drained: disposed, it closes the connection at once, as a caller hanging up does.
+        using var caller = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = fixture.Address };
+        caller.DefaultRequestHeaders.Authorization = new("Bearer", JunisApp.Key);
         using var request = new HttpRequestMessage(HttpMethod.Post, Infrastructure.Api.Completions)
         {
-            Content = Infrastructure.Api.Json(new { messages = new[] { Infrastructure.Api.UserMessage(words) }, stream = true, session_id = conversation }),
+            Content = Infrastructure.Api.Json(new { messages = new[] { Infrastructure.Api.UserMessage(Story) }, stream = true, session_id = conversation }),
         };
-        using (var response = await Api.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        using (var response = await caller.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
         {
-            await using var body = await response.Content.ReadAsStreamAsync();
-            Assert.True(await body.ReadAsync(new byte[256]) > 0);
+            using var events = new StreamReader(await response.Content.ReadAsStreamAsync());
+            for (var words = 0; words < 6;)
+                words += (await events.ReadLineAsync())!.StartsWith("data:", StringComparison.Ordinal) ? 1 : 0;
         }
         for (var tries = 0; !await HasInterruptedReplyAsync(conversation); tries++)
         {
@@ -82,9 +87,9 @@ public sealed partial class SessionsViewTests(ConsoleFixture fixture)
 
         await console.Page.GetByLabel("Conversation id").FillAsync(conversation);
         await console.Page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
-        var link = console.Page.GetByRole(AriaRole.Link, new() { Name = sessionId });
+        await Expect(console.Page.Locator("caption")).ToHaveTextAsync($"Sessions of conversation {conversation}");
         await Expect(console.Page.Locator("table tbody tr")).ToHaveCountAsync(1);
-        await link.FocusAsync();
+        await console.Page.GetByRole(AriaRole.Link, new() { Name = sessionId }).FocusAsync();
         await console.Page.Keyboard.PressAsync("Enter");
 
         await Expect(console.Page.GetByRole(AriaRole.Heading, new() { Name = $"Session {sessionId}" })).ToBeVisibleAsync();
@@ -101,8 +106,8 @@ public sealed partial class SessionsViewTests(ConsoleFixture fixture)
         // The browser's language is English, and so are its number separators.
         await Expect(console.Page.Locator(".details")).ToContainTextAsync(string.Create(CultureInfo.GetCultureInfo("en-US"),
             $"{(long)session["prompt_tokens"]!:N0} prompt + {(long)session["completion_tokens"]!:N0} completion = {(long)session["total_tokens"]!:N0}"));
-        await messages.Nth(3).ScrollIntoViewIfNeededAsync();
         console.AssertNoKeyInAnyAddressAndNoScriptError(fixture.Keys);
+        await messages.Last.ScrollIntoViewIfNeededAsync();
     }
 
     [Fact]

@@ -30,7 +30,8 @@ async function list(view) {
       el("td", {}, s.is_active ? "active" : "inactive")));
     results.replaceChildren(answer.total === 0
       ? el("p", {}, "No sessions.")
-      : table("Sessions, newest first", ["Session", "Last update", "Created", "Messages", "State"], rows),
+      : table(filters.conversation_id ? `Sessions of conversation ${filters.conversation_id}` : "Sessions, newest first",
+        ["Session", "Last update", "Created", "Messages", "State"], rows),
       pager(answer, page => load(page).catch(error => results.replaceChildren(problem(error)))));
   };
   form.addEventListener("submit", event => {
