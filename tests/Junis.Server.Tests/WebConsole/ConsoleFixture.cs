@@ -52,6 +52,8 @@ public sealed partial class ConsoleFixture : IAsyncLifetime
         Server = await RunningServer.StartAsync([], Settings);
         AdminKey = await CreateKeyAsync("console admin", [.. Scopes.Known]);
         StreamOnlyKey = await CreateKeyAsync("stream only", [Scopes.Stream]);
+        // Beside the rest of the suite on a small machine, a page may take longer than Playwright's 5 s default.
+        Assertions.SetDefaultExpectTimeout(15_000);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true });
     }

@@ -47,7 +47,11 @@ async function route() {
     await views[name].render(view, { id, scopes: current.scopes, key: current });
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    if (error.status === 401) return showSignIn(error.message);
+    if (error.status === 401) {
+      // Revoked or expired since sign-in: the key is no use any more.
+      forgetKey();
+      return showSignIn(error.message);
+    }
     view.append(problem(error));
   }
   view.querySelector("h1")?.focus();

@@ -35,7 +35,11 @@ function chart(container, days) {
     days.map(d => d.total_tokens),
   ];
   const plot = new uPlot(options, data, container);
-  new ResizeObserver(() => plot.setSize({ width: Math.max(280, container.clientWidth), height: 280 })).observe(container);
+  const resize = new ResizeObserver(() => {
+    if (container.isConnected) plot.setSize({ width: Math.max(280, container.clientWidth), height: 280 });
+    else resize.disconnect();
+  });
+  resize.observe(container);
 }
 
 export async function render(view) {
