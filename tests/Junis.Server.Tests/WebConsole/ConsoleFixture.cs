@@ -7,8 +7,11 @@ using Microsoft.Playwright;
 
 namespace Junis.Server.Tests.WebConsole;
 
-/// <summary>The browser tests share one server and one browser, and run one at a time.</summary>
-[CollectionDefinition(Name)]
+/// <summary>
+/// The browser tests share one server and one browser, and run one at a time, apart from the rest of the suite: a
+/// browser's work would slow the tests that time a server, as theirs would slow a page.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class BrowserTests : ICollectionFixture<ConsoleFixture>
 {
     public const string Name = "Web console";
