@@ -11,6 +11,7 @@ using Junis.Server.Orchestration;
 using Junis.Server.Sessions;
 using Junis.Server.Telemetry;
 using Junis.Server.Usage;
+using Junis.Server.WebConsole;
 
 // The same appsettings.json whatever folder the server is started in, or no start at all.
 var contentRoot = ContentRoot.Find(args);
@@ -43,6 +44,8 @@ builder.Services.AddChatCompletions();
 builder.Services.AddUsage();
 builder.Services.AddApiDocuments();
 builder.Services.AddTelemetry(builder.Configuration);
+builder.Services.AddKeysApi();
+builder.Services.AddWebConsole();
 
 var app = builder.Build();
 
@@ -63,8 +66,10 @@ api.MapGroup("/v1").MapChatCompletions().MapModels();
 api.MapSessions();
 api.MapAgents().MapAgentCompletions();
 api.MapUsage();
+api.MapKeys();
 
 app.MapApiDocuments();
+app.MapWebConsole();
 app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
 app.MapHealthChecks("/health/ready");
 

@@ -1,4 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Junis.Server.Auth;
+using Junis.Server.ChatCompletions;
 using Junis.Server.Errors;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.OpenApi;
@@ -28,6 +31,13 @@ public static class ApiDocuments
     public static IServiceCollection AddApiDocuments(this IServiceCollection services)
     {
         services.AddOptions<ApiDocsOptions>().BindConfiguration(ApiDocsOptions.Section);
+        // The generator reads the types through the framework's JSON options: named and left out as every result is
+        // written (WireOptions), so the document shows the names on the wire, not the framework's camelCase.
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        });
         services.AddOpenApi(options =>
         {
             options.AddDocumentTransformer((document, _, _) =>
@@ -53,6 +63,31 @@ public static class ApiDocuments
                     Name = ApiKeyAuthentication.HeaderName,
                     Description = "The API key in its own header, as Junis's clients send it.",
                 };
+                return Task.CompletedTask;
+            });
+            options.AddSchemaTransformer((schema, context, _) =>
+            {
+                // Read by its own converter: a string, or an array of content parts, as OpenAI's.
+                if (context.JsonTypeInfo.Type == typeof(MessageContent))
+                {
+                    schema.Type = null;
+                    schema.Properties?.Clear();
+                    schema.Required?.Clear();
+                    schema.AnyOf =
+                    [
+                        new OpenApiSchema { Type = JsonSchemaType.String },
+                        new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Array,
+                            Items = new OpenApiSchema
+                            {
+                                Type = JsonSchemaType.Object,
+                                Description = "A content part, as OpenAI's: `{\"type\":\"text\",\"text\":…}`, `image_url`, `input_audio` or `file`.",
+                            },
+                        },
+                        new OpenApiSchema { Type = JsonSchemaType.Null },
+                    ];
+                }
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer(async (operation, context, cancellationToken) =>
@@ -86,7 +121,9 @@ public static class ApiDocuments
         if (!app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiDocsOptions>>().Value.Enabled)
             return app;
         app.MapOpenApi();
-        app.MapScalarApiReference("/docs", options => options.WithTitle("Junis.Server API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+        // Nothing from another host: Scalar's default fonts would be fetched from its own.
+        app.MapScalarApiReference("/docs", options => options.WithTitle("Junis.Server API").WithOpenApiRoutePattern("/openapi/{documentName}.json")
+            .DisableDefaultFonts());
         return app;
     }
 }

@@ -77,6 +77,26 @@ public sealed class ApiDocumentTests
     }
 
     [Fact]
+    public async Task TheSchemasNameTheFieldsAsTheyAreOnTheWire()
+    {
+        using var app = new JunisApp();
+        var (_, document, _) = await ReadAsync(app);
+
+        var names = document.Components!.Schemas!.Values.SelectMany(PropertyNames).ToList();
+        Assert.Contains("max_tokens", names);
+        Assert.Contains("page_size", names);
+        Assert.All(names, name => Assert.Matches("^[a-z0-9_]+$", name));
+        // A message's content is a string or an array of parts, as its converter reads it.
+        var content = document.Components.Schemas["MessageContent"];
+        Assert.Equal([JsonSchemaType.String, JsonSchemaType.Array, JsonSchemaType.Null], content.AnyOf!.Select(s => s.Type!.Value));
+        Assert.DoesNotContain(document.Components.Schemas.Keys, name => name.StartsWith("AIContent", StringComparison.Ordinal));
+    }
+
+    private static IEnumerable<string> PropertyNames(IOpenApiSchema schema) =>
+        (schema.Properties ?? new Dictionary<string, IOpenApiSchema>()).SelectMany(p => PropertyNames(p.Value).Prepend(p.Key))
+            .Concat(schema.Items is { } items ? PropertyNames(items) : []);
+
+    [Fact]
     public async Task TheDocumentsExamplesAreAnsweredAsTheySay()
     {
         using var app = new JunisApp();

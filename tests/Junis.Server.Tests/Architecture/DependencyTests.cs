@@ -7,7 +7,8 @@ namespace Junis.Server.Tests.Architecture;
 /// The server's folders depend one way: ChatCompletions → Orchestration → {Llm, Sessions, Agents, Usage} → Data,
 /// Auth → Data, Agents → {Auth, Llm, Data} and Usage → {Auth, Data}: agents are run by the orchestration, never by
 /// the HTTP edge, and the usage ledger is written as the orchestration stores a turn. Telemetry is named by every
-/// folder that measures and names none of them.
+/// folder that measures and names none of them; the web console reaches the rest only through the API, as any
+/// client does.
 /// Wire types stay at the HTTP edge, and SQLite's own API stays in the SQLite store. Read from the source, so a
 /// new file is held to it the moment it exists.
 /// </summary>
@@ -26,6 +27,7 @@ public sealed partial class DependencyTests
         { "Errors", ["ChatCompletions", "Orchestration", "Sessions", "Llm", "Auth", "Data", "Agents"] },
         { "Agents", ["ChatCompletions", "Orchestration", "Sessions"] },
         { "Telemetry", ["ChatCompletions", "Orchestration", "Sessions", "Llm", "Auth", "Data", "Errors", "Agents", "Usage"] },
+        { "WebConsole", ["ChatCompletions", "Orchestration", "Sessions", "Llm", "Auth", "Data", "Agents", "Usage"] },
     };
 
     [Theory]
