@@ -69,8 +69,8 @@ public static class LlmServiceCollectionExtensions
                 CreateHttpClient(options, telemetry.Traces), options, services.GetRequiredService<ILoggerFactory>().CreateLogger("Junis.Server.Llm"), provider),
             _ => new EchoChatClient(services.GetRequiredService<TokenCounter>(), TimeSpan.FromMilliseconds(options.TokenDelayMs)),
         };
-        // Each call's span and GenAI metrics, without its messages whatever OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT says.
-        return telemetry.Any ? new OpenTelemetryChatClient(model, sourceName: ServerTelemetry.ModelSourceName) { EnableSensitiveData = false } : model;
+        // Each call's span and GenAI metrics, never its messages.
+        return telemetry.Any ? new InstrumentedChatClient(model, services.GetRequiredService<ServerMetrics>()) : model;
     }
 
     private static HttpClient CreateHttpClient(LlmOptions options, bool traced)

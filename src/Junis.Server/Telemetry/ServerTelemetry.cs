@@ -3,16 +3,12 @@ using System.Diagnostics;
 namespace Junis.Server.Telemetry;
 
 /// <summary>
-/// The server's spans: a turn, its commit, each agent's part and each fallback. The model calls' own spans and metrics
-/// come from Microsoft.Extensions.AI's OpenTelemetry client under <see cref="ModelSourceName"/>. No span carries a
-/// message's content, a key, or an organization's name.
+/// The server's spans: a turn, its commit, each model call (by the GenAI conventions), each agent's part and each
+/// fallback. No span carries a message's content, a key, or an organization's name.
 /// </summary>
 public static class ServerTelemetry
 {
     public const string SourceName = "Junis.Server";
-
-    /// <summary>The model calls' spans and GenAI metrics (<c>gen_ai.client.*</c>).</summary>
-    public const string ModelSourceName = "Junis.Server.Models";
 
     public static readonly ActivitySource Source = new(SourceName);
 

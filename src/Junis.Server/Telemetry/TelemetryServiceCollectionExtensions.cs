@@ -28,7 +28,7 @@ public static class TelemetryServiceCollectionExtensions
             telemetry.WithMetrics(metrics =>
             {
                 metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation()
-                    .AddMeter(ServerMetrics.MeterName, ServerTelemetry.ModelSourceName)
+                    .AddMeter(ServerMetrics.MeterName)
                     .AddPrometheusExporter();
                 Npgsql.MeterProviderBuilderExtensions.AddNpgsqlInstrumentation(metrics);
                 if (switches.Otlp)
@@ -39,7 +39,7 @@ public static class TelemetryServiceCollectionExtensions
         {
             telemetry.WithTracing(tracing =>
             {
-                tracing.AddSource(ServerTelemetry.SourceName, ServerTelemetry.ModelSourceName)
+                tracing.AddSource(ServerTelemetry.SourceName)
                     // The scrapes and probes would outnumber the requests worth tracing.
                     .AddAspNetCoreInstrumentation(options => options.Filter = http => !IsProbeOrScrape(http.Request.Path))
                     .AddHttpClientInstrumentation();

@@ -75,7 +75,6 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.Equal(9, scrape.Sum("gen_ai_client_token_usage_sum", [.. model, ("gen_ai_token_type", "input")]));
         Assert.Equal(4, scrape.Sum("gen_ai_client_token_usage_sum", [.. model, ("gen_ai_token_type", "output")]));
         Assert.Equal(1, scrape.Sum("gen_ai_client_operation_time_to_first_chunk_seconds_count", model));
-        Assert.True(scrape.Sum("gen_ai_client_operation_time_per_output_chunk_seconds_count", model) >= 4, "a chunk per word after the first, at least");
 
         // The turn as its caller saw it, and the server's own share of the request.
         Assert.Equal(1, scrape.Sum("gen_ai_server_time_to_first_token_seconds_count"));
