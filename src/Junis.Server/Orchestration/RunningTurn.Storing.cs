@@ -131,14 +131,14 @@ internal sealed partial class RunningTurn
     {
         var failed = outcome == Failed;
         var firstContent = choices[0].FirstContentAt;
-        services.Usage.Record(turn.OrganizationId, turn.ApiKeyId, choices[0].Agent, prompt, completion, failed,
-            firstContent == 0 ? null : (int)Stopwatch.GetElapsedTime(begunAt, firstContent).TotalMilliseconds);
+        TimeSpan? firstToken = firstContent == 0 ? null : Stopwatch.GetElapsedTime(begunAt, firstContent);
+        services.Usage.Record(turn.OrganizationId, turn.ApiKeyId, choices[0].Agent, prompt, completion, failed, (int?)firstToken?.TotalMilliseconds);
 
         var metrics = services.Metrics;
         metrics.CommittedTurns.Add(1, new KeyValuePair<string, object?>(ServerTelemetry.Attributes.Outcome, outcome));
-        if (firstContent != 0 && !failed)
+        if (firstToken is { } untilFirst && !failed)
         {
-            metrics.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(begunAt, firstContent).TotalSeconds);
+            metrics.TimeToFirstToken.Record(untilFirst.TotalSeconds);
             if (completion > 1 && _modelEndedAt > firstContent)
                 metrics.TimePerOutputToken.Record(Stopwatch.GetElapsedTime(firstContent, _modelEndedAt).TotalSeconds / (completion - 1));
         }

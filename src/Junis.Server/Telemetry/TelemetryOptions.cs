@@ -25,7 +25,12 @@ public sealed class TracingOptions
 }
 
 /// <summary>What telemetry the server keeps, decided once from configuration at start-up.</summary>
-public sealed record TelemetrySwitches(bool Metrics, bool Traces, int? MetricsPort, bool Otlp)
+/// <param name="Metrics">Whether metrics are kept.</param>
+/// <param name="Traces">Whether spans are made.</param>
+/// <param name="MetricsPort">The port of its own <c>/metrics</c> is served on, if any.</param>
+/// <param name="OtlpMetrics">Whether an OTLP endpoint is set for metrics (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or its metrics variant).</param>
+/// <param name="OtlpTraces">Whether an OTLP endpoint is set for spans (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or its traces variant).</param>
+public sealed record TelemetrySwitches(bool Metrics, bool Traces, int? MetricsPort, bool OtlpMetrics, bool OtlpTraces)
 {
     public bool Any => Metrics || Traces;
 
@@ -34,8 +39,9 @@ public sealed record TelemetrySwitches(bool Metrics, bool Traces, int? MetricsPo
         var metrics = configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new();
         var tracing = configuration.GetSection(TracingOptions.Section).Get<TracingOptions>() ?? new();
         var otlp = Set(configuration, "OTEL_EXPORTER_OTLP_ENDPOINT");
-        var traces = tracing.Enabled ?? (otlp || Set(configuration, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"));
-        return new TelemetrySwitches(metrics.Enabled, traces, metrics.Enabled ? metrics.Port : null, otlp || Set(configuration, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"));
+        var otlpTraces = otlp || Set(configuration, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+        var otlpMetrics = otlp || Set(configuration, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+        return new TelemetrySwitches(metrics.Enabled, tracing.Enabled ?? otlpTraces, metrics.Enabled ? metrics.Port : null, otlpMetrics, otlpTraces);
     }
 
     private static bool Set(IConfiguration configuration, string name) => !string.IsNullOrWhiteSpace(configuration[name]);

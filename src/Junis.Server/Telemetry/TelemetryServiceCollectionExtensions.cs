@@ -34,7 +34,7 @@ public static class TelemetryServiceCollectionExtensions
                 foreach (var perRequest in DroppedPerRequest)
                     metrics.AddView(perRequest, MetricStreamConfiguration.Drop);
                 Npgsql.MeterProviderBuilderExtensions.AddNpgsqlInstrumentation(metrics);
-                if (switches.Otlp)
+                if (switches.OtlpMetrics)
                     metrics.AddOtlpExporter();
             });
         }
@@ -47,7 +47,7 @@ public static class TelemetryServiceCollectionExtensions
                     .AddAspNetCoreInstrumentation(options => options.Filter = http => !IsProbeOrScrape(http.Request.Path))
                     .AddHttpClientInstrumentation();
                 Npgsql.TracerProviderBuilderExtensions.AddNpgsql(tracing);
-                if (switches.Otlp)
+                if (switches.OtlpTraces)
                     tracing.AddOtlpExporter();
             });
         }
