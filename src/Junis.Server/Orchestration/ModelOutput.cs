@@ -29,15 +29,18 @@ internal class ModelOutput(StreamedCalls calls)
 
     /// <summary>
     /// The model's answer as updates: streamed when the caller streams, else the model's whole answer in one response,
-    /// not a stream to reassemble.
+    /// not a stream to reassemble. Either way the model is called at the first pull, not before: a turn is registered
+    /// (findable by its status, joinable by a retry) before its model is called.
     /// </summary>
     public static IAsyncEnumerable<ChatResponseUpdate> Call(
         IChatClient model, List<ChatMessage> input, ChatOptions options, bool streaming, CancellationToken cancellationToken) =>
-        streaming ? model.GetStreamingResponseAsync(input, options, cancellationToken) : WholeAsync(model.GetResponseAsync(input, options, cancellationToken));
+        streaming ? model.GetStreamingResponseAsync(input, options, cancellationToken) : WholeAsync(model, input, options, cancellationToken);
 
-    private static async IAsyncEnumerable<ChatResponseUpdate> WholeAsync(Task<ChatResponse> response)
+    private static async IAsyncEnumerable<ChatResponseUpdate> WholeAsync(
+        IChatClient model, List<ChatMessage> input, ChatOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        foreach (var update in (await response).ToChatResponseUpdates())
+        var response = await model.GetResponseAsync(input, options, cancellationToken);
+        foreach (var update in response.ToChatResponseUpdates())
             yield return update;
     }
 

@@ -214,6 +214,18 @@ public abstract class RetryJoinTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IdenticalRequestsAtOnceCallTheModelOnce()
+    {
+        // Sent together, so that several are between finding no turn to join and registering their own: a request's
+        // model is called only once its turn is registered, and the ones that find another registered first join it.
+        var turns = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => _client.TurnAsync(Request("count to ten", stream: false))));
+
+        Assert.All(turns, t => Assert.Equal(Answer, t.Reply));
+        Assert.Single(turns.Select(t => t.Session).Distinct());
+        await AssertOneAnsweredTurnAsync(turns[0].Session);
+    }
+
+    [Fact]
     public async Task DifferentRequestsAtOnceEachCallTheModel()
     {
         var organization = await _app.QueryAsync(db => db.Organizations.Select(o => o.Name).SingleAsync());
