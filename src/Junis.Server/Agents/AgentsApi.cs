@@ -14,7 +14,7 @@ public static class AgentsApi
 {
     public static IEndpointRouteBuilder MapAgents(this IEndpointRouteBuilder routes)
     {
-        var agents = routes.MapGroup("/agents");
+        var agents = routes.MapGroup("/agents").WithTags("Agents");
         agents.MapGet("", ListAsync).RequireScope(Scopes.AgentsList);
         agents.MapGet("/{id}", GetAsync).RequireScope(Scopes.AgentsList);
         return routes;

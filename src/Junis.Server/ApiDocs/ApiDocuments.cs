@@ -48,6 +48,16 @@ public static class ApiDocuments
                     Version = "v1",
                     Description = "OpenAI's Chat Completions protocol in front of an organization's orchestrator, with its sessions, agents and usage.",
                 };
+                // The sections the routes are filed under (each MapXxx names its own), in the order the reference lists them.
+                document.Tags = new HashSet<OpenApiTag>
+                {
+                    new() { Name = "Chat completions", Description = "OpenAI's Chat Completions protocol, answered by the organization's orchestrator: whole or streamed, each turn kept in a session." },
+                    new() { Name = "Models", Description = "The model this server offers, as OpenAI's model list names it." },
+                    new() { Name = "Sessions", Description = "The conversations kept: listed, read as transcripts, their status while a turn runs, deleted." },
+                    new() { Name = "Agents", Description = "The organization's agents, and each one invoked directly." },
+                    new() { Name = "Usage", Description = "Requests, tokens, errors and time to first token, by day, key or agent." },
+                    new() { Name = "Keys", Description = "The organization's keys, never their secrets, and the calling key." },
+                };
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
                 document.Components.SecuritySchemes[Bearer] = new OpenApiSecurityScheme

@@ -14,7 +14,7 @@ public static class KeysApi
 {
     public static IEndpointRouteBuilder MapKeys(this IEndpointRouteBuilder routes)
     {
-        var keys = routes.MapGroup("/keys");
+        var keys = routes.MapGroup("/keys").WithTags("Keys");
         keys.MapGet("", ListAsync).RequireScope(Scopes.AdminRead).Produces<KeyList>()
             .WithSummary("Lists the organization's keys").WithDescription("Oldest first, with their scopes, limits and last use; never their secrets.");
         keys.MapGet("/current", CurrentAsync).Produces<KeyView>()

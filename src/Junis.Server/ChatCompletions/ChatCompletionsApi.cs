@@ -23,7 +23,8 @@ public static class ChatCompletionsApi
     public static IEndpointRouteBuilder MapChatCompletions(this IEndpointRouteBuilder routes)
     {
         routes.MapPost("/chat/completions", CreateAsync).Describe("Creates a chat completion, answered by the organization's orchestrator",
-            $"Whole, or streamed as server-sent events when `stream` is true. Requires the scope {Scopes.Invoke}, and {Scopes.Stream} to stream.");
+            $"Whole, or streamed as server-sent events when `stream` is true. Requires the scope {Scopes.Invoke}, and {Scopes.Stream} to stream.")
+            .WithTags("Chat completions");
         return routes;
     }
 
@@ -35,8 +36,9 @@ public static class ChatCompletionsApi
     {
         const string summary = "Creates a chat completion answered by one agent";
         var description = $"The agent is an active LLM_AGENT of the caller's organization. Requires the scope {Scopes.AgentsInvoke}.";
-        routes.MapPost("/agents/{id}/completions", InvokeAgentAsync).Describe(summary, description);
-        routes.MapPost("/agents/{id}/chat/completions", InvokeAgentAsync).Describe(summary, description + " The path an OpenAI SDK calls with the agent's URL as its base URL.");
+        routes.MapPost("/agents/{id}/completions", InvokeAgentAsync).Describe(summary, description).WithTags("Agents");
+        routes.MapPost("/agents/{id}/chat/completions", InvokeAgentAsync).Describe(summary, description + " The path an OpenAI SDK calls with the agent's URL as its base URL.")
+            .WithTags("Agents");
         return routes;
     }
 

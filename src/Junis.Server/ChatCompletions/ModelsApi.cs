@@ -14,12 +14,12 @@ public static class ModelsApi
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/models", (IOptions<OrchestratorOptions> options) =>
-            TypedResults.Json(new ModelList([Card(options.Value)]), ChatCompletionsJson.ForResults.ModelList));
+            TypedResults.Json(new ModelList([Card(options.Value)]), ChatCompletionsJson.ForResults.ModelList)).WithTags("Models");
 
         routes.MapGet("/models/{id}", Results<JsonHttpResult<ModelCard>, JsonHttpResult<ErrorEnvelope>> (string id, IOptions<OrchestratorOptions> options) =>
             id == options.Value.ModelName
                 ? TypedResults.Json(Card(options.Value), ChatCompletionsJson.ForResults.ModelCard)
-                : ApiErrors.NotFound($"The model '{id}' does not exist; this server offers '{options.Value.ModelName}'."));
+                : ApiErrors.NotFound($"The model '{id}' does not exist; this server offers '{options.Value.ModelName}'.")).WithTags("Models");
         return routes;
     }
 

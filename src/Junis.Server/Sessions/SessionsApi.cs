@@ -19,7 +19,7 @@ public static class SessionsApi
 {
     public static IEndpointRouteBuilder MapSessions(this IEndpointRouteBuilder routes)
     {
-        var sessions = routes.MapGroup("/sessions");
+        var sessions = routes.MapGroup("/sessions").WithTags("Sessions");
         sessions.MapGet("", ListAsync).RequireScope(Scopes.SessionsRead);
         sessions.MapGet("/{id}", GetAsync).RequireScope(Scopes.SessionsRead);
         sessions.MapGet("/{id}/messages", MessagesAsync).RequireScope(Scopes.SessionsMessages);

@@ -17,7 +17,7 @@ public static class UsageApi
 
     public static IEndpointRouteBuilder MapUsage(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/usage", ReportAsync).RequireScope(Scopes.AdminRead);
+        routes.MapGet("/usage", ReportAsync).RequireScope(Scopes.AdminRead).WithTags("Usage");
         return routes;
     }
 

@@ -57,6 +57,20 @@ public sealed class ApiDocumentTests
     }
 
     [Fact]
+    public async Task EveryOperationIsFiledUnderOneDescribedSection()
+    {
+        using var app = new JunisApp();
+        var (_, document, _) = await ReadAsync(app);
+
+        var operations = document.Paths.Values.SelectMany(p => p.Operations!.Values).ToList();
+        Assert.All(operations, o => Assert.Single(o.Tags!));
+        var used = operations.Select(o => o.Tags!.Single().Name).ToHashSet();
+        Assert.Equal(["Agents", "Chat completions", "Keys", "Models", "Sessions", "Usage"], used.Order());
+        Assert.Equal(used.Order(), document.Tags!.Select(t => t.Name).Order());
+        Assert.All(document.Tags!, t => Assert.False(string.IsNullOrWhiteSpace(t.Description)));
+    }
+
+    [Fact]
     public async Task ChatCompletionsAreDescribedWholeAndStreamedWithTheErrorEnvelope()
     {
         using var app = new JunisApp();
