@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Junis.Server.Auth;
+using Junis.Server.Tests.Agents;
 using Junis.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
@@ -49,9 +50,9 @@ public sealed class UsageTests : IAsyncLifetime
         }
     }
 
-    private static async Task<(long Prompt, long Completion)> WholeAsync(HttpClient client)
+    private static async Task<(long Prompt, long Completion)> WholeAsync(HttpClient client, string path = Api.Completions)
     {
-        using var response = await client.PostCompletionAsync(new { messages = new[] { Api.UserMessage($"Hello {Guid.NewGuid()}") } });
+        using var response = await client.PostAsync(path, Api.Json(new { messages = new[] { Api.UserMessage($"Hello {Guid.NewGuid()}") } }));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var usage = (await response.ReadJsonAsync())["usage"]!;
         return ((long)usage["prompt_tokens"]!, (long)usage["completion_tokens"]!);
@@ -104,6 +105,30 @@ public sealed class UsageTests : IAsyncLifetime
         Assert.Equal(firstUsage.Concat(secondUsage).Sum(u => u.Prompt + u.Completion), (long)byDay["total"]!["total_tokens"]!);
         var monthBefore = DateTime.UtcNow.AddDays(-29).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal((monthBefore, today, "day"), ((string?)byDay["from"], (string?)byDay["to"], (string?)byDay["group_by"]));
+    }
+
+    [Theory, Engines]
+    public async Task TheLedgerHoldsEachAgentsTurns(Engine engine)
+    {
+        using var app = Start(engine);
+        var client = app.CreateAuthorizedClient();
+        var admin = app.CreateAuthorizedClient(await app.CreateKeyAsync(BootstrapKey.OrganizationName, Scopes.AdminRead));
+        // Before the organization has agents, the server's own orchestrator answers: no agent.
+        var noAgent = await WholeAsync(client);
+        var front = AgentScripts.LlmAgent("front");
+        front.IsOrchestrator = true;
+        var ids = await AgentScripts.StoreAsync(app, [front, AgentScripts.LlmAgent("billing")]);
+        var byFront = new[] { await WholeAsync(client), await WholeAsync(client) };
+        var byBilling = await WholeAsync(client, DirectInvocation.PathOf(ids["billing"]));
+
+        var report = await ReportAsync(admin, "?group_by=agent", requests: 4);
+
+        var lines = report["data"]!.AsArray().Select(l => ((string?)l!["agent"], (long)l["requests"]!, (long)l["prompt_tokens"]!, (long)l["completion_tokens"]!));
+        Assert.Equal(
+            [(null, 1L, noAgent.Prompt, noAgent.Completion), ("billing", 1L, byBilling.Prompt, byBilling.Completion),
+             ("front", 2L, byFront.Sum(u => u.Prompt), byFront.Sum(u => u.Completion))],
+            lines);
+        Assert.Equal("agent", (string?)report["group_by"]);
     }
 
     [Theory, Engines]
