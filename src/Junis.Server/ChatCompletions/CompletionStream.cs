@@ -110,7 +110,8 @@ public sealed partial class CompletionStream(
                 // The model has begun but not yet said what. When its first words are already here, the role chunk
                 // goes with them, its shape following their kind (words, refusal, call) as OpenAI's does: one send,
                 // not two (bench/ANALYSIS.md, "Headers at once"). When they are not, the headers and a role chunk
-                // go now, shaped for words as most servers' first chunk is, so a client waiting on either is not kept.
+                // go now, so a client waiting on either is not kept: shaped as the model opened, for words unless it
+                // opened a refusal or a call, so that a client adding up the deltas still ends with null content.
                 Write(pipe, json, info);
                 // The provider, when named; a chain that may still fall back names it once it has spoken, if the headers have not gone.
                 if (info.Provider is { } named && !response.HasStarted)
@@ -119,7 +120,7 @@ public sealed partial class CompletionStream(
                 if (!next.IsCompleted && !response.HasStarted)
                 {
                     for (var i = 0; i < choices; i++)
-                        WriteChunk(pipe, json, new ChunkChoice(i, RoleDelta(i, answered: false)));
+                        WriteChunk(pipe, json, new ChunkChoice(i, info.OpensWithoutWords ? new Delta { Role = "assistant" } : RoleDelta(i, answered: false)));
                     rolesSent = true;
                     await response.StartAsync(cancellationToken);
                     await pipe.FlushAsync(cancellationToken);

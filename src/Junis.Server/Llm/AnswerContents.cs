@@ -59,6 +59,12 @@ public sealed class AnswerMetadata(string? requestId, string? systemFingerprint,
 {
     public string? Provider { get; init; }
 
+    /// <summary>
+    /// Whether the model opened its answer with no content and a refusal or a call to come (OpenAI opens a refusal
+    /// with <c>{"content":null,"refusal":""}</c>), rather than with the empty content that words begin with.
+    /// </summary>
+    public bool OpensWithoutWords { get; init; }
+
     public string? RequestId { get; } = requestId;
     public string? SystemFingerprint { get; } = systemFingerprint;
     public string? ServiceTier { get; } = serviceTier;

@@ -54,7 +54,12 @@ internal static class ModelAnswerContents
         // once, and with it the caller's headers, however long the model then thinks.
         if (!state.MetadataSent)
         {
-            contents = [new AnswerMetadata(state.RequestId, chunk.SystemFingerprint, chunk.ServiceTier) { Provider = state.Provider }];
+            contents = [new AnswerMetadata(state.RequestId, chunk.SystemFingerprint, chunk.ServiceTier)
+            {
+                Provider = state.Provider,
+                OpensWithoutWords = chunk.Choices is [{ Delta: { Content: null } opening }, ..]
+                    && (opening.Refusal is not null || opening.ToolCalls is not null || opening.FunctionCall is not null),
+            }];
             state.MetadataSent = true;
         }
         ChatFinishReason? finish = null;

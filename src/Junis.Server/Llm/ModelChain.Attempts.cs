@@ -108,7 +108,7 @@ internal sealed partial class ModelChain
         }
 
         private static AnswerMetadata Named(AnswerMetadata metadata, string? provider) =>
-            new(metadata.RequestId, metadata.SystemFingerprint, metadata.ServiceTier) { Provider = provider };
+            new(metadata.RequestId, metadata.SystemFingerprint, metadata.ServiceTier) { Provider = provider, OpensWithoutWords = metadata.OpensWithoutWords };
 
         private Outcome<T> Failed<T>(ChainMember member, Exception e)
         {

@@ -84,7 +84,10 @@ internal class ModelOutput(StreamedCalls calls)
                         break;
                     case AnswerMetadata metadata:
                         output.Provider = metadata.Provider ?? output.Provider;
-                        yield return new AnswerInfo(metadata.RequestId, metadata.SystemFingerprint, metadata.ServiceTier, metadata.Provider);
+                        yield return new AnswerInfo(metadata.RequestId, metadata.SystemFingerprint, metadata.ServiceTier, metadata.Provider)
+                        {
+                            OpensWithoutWords = metadata.OpensWithoutWords,
+                        };
                         break;
                     case ReplyFields fields:
                         yield return new OtherReplyFields(choice, fields.Fields);

@@ -12,7 +12,11 @@ public abstract record TurnEvent;
 /// What the model's server said about its answer: its request id, <c>system_fingerprint</c>, <c>service_tier</c>; and
 /// the provider answering, when it is named (see <c>ModelProviders</c>).
 /// </summary>
-public sealed record AnswerInfo(string? RequestId, string? SystemFingerprint, string? ServiceTier, string? Provider = null) : TurnEvent;
+public sealed record AnswerInfo(string? RequestId, string? SystemFingerprint, string? ServiceTier, string? Provider = null) : TurnEvent
+{
+    /// <summary>Whether the model opened with no content, a refusal or a call to come (<see cref="Llm.AnswerMetadata.OpensWithoutWords"/>).</summary>
+    public bool OpensWithoutWords { get; init; }
+}
 
 /// <summary>Words of the reply, with the log probabilities of their tokens when the caller asked for them.</summary>
 public sealed record TextDelta(int Choice, string Text, JsonElement? Logprobs = null) : TurnEvent;

@@ -19,6 +19,11 @@ public sealed class HeadersAtOnceTests : IAsyncLifetime
     private readonly TaskCompletionSource _speak = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private JunisApp _app = null!;
 
+    /// <summary>The model's first delta: the empty content words begin with, unless a test opens a refusal instead.</summary>
+    private JsonObject _opening = new() { ["role"] = "assistant", ["content"] = "" };
+
+    private bool Refuses => _opening.ContainsKey("refusal");
+
     public Task InitializeAsync()
     {
         _model.Handler = ThinkingAsync;
@@ -47,11 +52,12 @@ public sealed class HeadersAtOnceTests : IAsyncLifetime
     private async Task ThinkingAsync(HttpContext context, JsonObject body)
     {
         context.Response.ContentType = "text/event-stream";
-        await FakeOpenAIServer.WriteEventAsync(context, Fingerprinted(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null));
+        await FakeOpenAIServer.WriteEventAsync(context, Fingerprinted((JsonObject)_opening.DeepClone(), null));
         // A warm-up question is answered at once; any other, once the test lets the model speak (or after 3 s).
         if (FakeOpenAIServer.LastUserText(body) != WarmUp)
             await _speak.Task.WaitAsync(TimeSpan.FromSeconds(3), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
-        await FakeOpenAIServer.WriteEventAsync(context, Fingerprinted(new JsonObject { ["content"] = "Thought it through." }, null));
+        await FakeOpenAIServer.WriteEventAsync(context, Fingerprinted(
+            Refuses ? new JsonObject { ["refusal"] = "I can't help with that." } : new JsonObject { ["content"] = "Thought it through." }, null));
         await FakeOpenAIServer.WriteEventAsync(context, Fingerprinted(new JsonObject(), "stop"));
         await FakeOpenAIServer.WriteEventAsync(context, "[DONE]");
     }
@@ -144,5 +150,27 @@ public sealed class HeadersAtOnceTests : IAsyncLifetime
         _speak.SetResult();
         Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Patience));
         Assert.Equal("Thought it through.", (string?)JsonNode.Parse(events.Current.Data)!["choices"]![0]!["delta"]!["content"]);
+    }
+
+    [Fact]
+    public async Task AModelThatOpensARefusalThenThinksGetsItsRoleChunkAtOnceWithoutContent()
+    {
+        // As OpenAI opens a refusal: a client adding up the deltas must end with null content beside the refusal.
+        _opening = new JsonObject { ["role"] = "assistant", ["content"] = null, ["refusal"] = "" };
+        Start();
+
+        var (response, events) = await StartStreamAsync();
+        using var _ = response;
+        Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Patience)); // while the model thinks
+        var role = JsonNode.Parse(events.Current.Data)!["choices"]![0]!["delta"]!.AsObject();
+        _speak.SetResult();
+        var deltas = new List<JsonObject>();
+        while (await events.MoveNextAsync() && events.Current.Data != "[DONE]")
+            deltas.Add(JsonNode.Parse(events.Current.Data)!["choices"]![0]!["delta"]!.AsObject());
+
+        Assert.Equal("assistant", (string?)role["role"]);
+        Assert.False(role.ContainsKey("content"), role.ToJsonString());
+        Assert.Equal("I can't help with that.", string.Concat(deltas.Select(d => (string?)d["refusal"])));
+        Assert.DoesNotContain(deltas, d => d["content"] is JsonValue);
     }
 }
