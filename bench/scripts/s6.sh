@@ -157,10 +157,10 @@ CREATE TEMP VIEW seeded AS
          strftime('%Y-%m-%d %H:%M:%S.0000000', Start + i, 'unixepoch') AS At
   FROM n, seed;
 INSERT INTO "Sessions" (Id, OrganizationId, ApiKeyId, ConversationId, UserId, TranscriptHash, TurnStartHash,
-    TurnInputHash, UserTurnsHash, CreatedAt, LastUpdateAt, EndedAt, MessageCount, LastTurnStart,
+    TurnInputHash, CreatedAt, LastUpdateAt, EndedAt, MessageCount, LastTurnStart,
     LastReplySequence, PromptTokens, CompletionTokens)
   SELECT Id, OrganizationId, KeyId, 'bench-' || i, NULL, randomblob(32), randomblob(32),
-    randomblob(32), randomblob(32), At, At, NULL, 2, 1, 2, 12, 20
+    randomblob(32), At, At, NULL, 2, 1, 2, 12, 20
   FROM seeded;
 INSERT INTO "SessionMessages" (SessionId, Sequence, Role, Content, ToolCalls, ToolCallId, FinishReason,
     PromptTokens, CompletionTokens, Interrupted, CreatedAt)
@@ -210,11 +210,11 @@ CREATE TEMP VIEW seeded AS
          start + make_interval(secs => i) AS at
   FROM seed, generate_series(1, $2) AS i;
 INSERT INTO "Sessions" ("Id", "OrganizationId", "ApiKeyId", "ConversationId", "UserId", "TranscriptHash",
-    "TurnStartHash", "TurnInputHash", "UserTurnsHash", "CreatedAt", "LastUpdateAt", "EndedAt", "MessageCount",
+    "TurnStartHash", "TurnInputHash", "CreatedAt", "LastUpdateAt", "EndedAt", "MessageCount",
     "LastTurnStart", "LastReplySequence", "PromptTokens", "CompletionTokens")
   SELECT id, organization_id, key_id, 'bench-' || i, NULL, sha256(convert_to('transcript ' || i, 'UTF8')),
     sha256(convert_to('start ' || i, 'UTF8')), sha256(convert_to('input ' || i, 'UTF8')),
-    sha256(convert_to('user ' || i, 'UTF8')), at, at, NULL, 2, 1, 2, 12, 20
+    at, at, NULL, 2, 1, 2, 12, 20
   FROM seeded;
 INSERT INTO "SessionMessages" ("SessionId", "Sequence", "Role", "Content", "FinishReason", "PromptTokens",
     "CompletionTokens", "Interrupted", "CreatedAt")

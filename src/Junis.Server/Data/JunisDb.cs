@@ -83,7 +83,7 @@ public class JunisDb : DbContext
         {
             session.Property(s => s.ConversationId).HasMaxLength(256);
             session.Property(s => s.UserId).HasMaxLength(256);
-            foreach (var hash in new[] { nameof(Session.TranscriptHash), nameof(Session.TurnStartHash), nameof(Session.TurnInputHash), nameof(Session.UserTurnsHash) })
+            foreach (var hash in new[] { nameof(Session.TranscriptHash), nameof(Session.TurnStartHash), nameof(Session.TurnInputHash) })
                 session.Property<byte[]>(hash).HasMaxLength(32);
             // Every lookup starts with the organization: indexes lead with it, so one tenant's sessions never slow another's.
             // The hash indexes end with the time, so "the newest session with this hash" is the first entry found.
@@ -93,7 +93,6 @@ public class JunisDb : DbContext
             session.HasIndex(s => new { s.OrganizationId, s.ConversationId }).IsUnique().HasFilter(Named);
             session.HasIndex(s => new { s.OrganizationId, s.TranscriptHash, s.LastUpdateAt }).HasFilter(Unnamed);
             session.HasIndex(s => new { s.OrganizationId, s.TurnInputHash, s.LastUpdateAt }).HasFilter(Unnamed);
-            session.HasIndex(s => new { s.OrganizationId, s.UserTurnsHash, s.LastUpdateAt }).HasFilter(Unnamed);
             session.HasIndex(s => new { s.OrganizationId, s.LastUpdateAt });
             session.HasOne<Organization>().WithMany().HasForeignKey(s => s.OrganizationId).OnDelete(DeleteBehavior.Cascade);
             session.HasMany<SessionMessage>().WithOne().HasForeignKey(m => m.SessionId).OnDelete(DeleteBehavior.Cascade);

@@ -23,9 +23,6 @@ public sealed class Session
     /// <summary>Chained hash of the transcript up to the last turn's input, before its reply: a replay of that turn hashes to this.</summary>
     public byte[] TurnInputHash { get; set; } = [];
 
-    /// <summary>Chained hash of the user messages alone, for clients that cut assistant messages short.</summary>
-    public byte[] UserTurnsHash { get; set; } = [];
-
     public DateTime CreatedAt { get; set; }
     public DateTime LastUpdateAt { get; set; }
 

@@ -126,7 +126,6 @@ public sealed class SessionResolver(ISessionLookups lookups, FailedTurns failedT
         public required int InputStart { get; init; }
         public required byte[] PrefixHash { get; init; }
         public required byte[] AllHash { get; init; }
-        public required byte[] AllUserTurnsHash { get; init; }
 
         /// <summary>The request's last assistant message, which may be a stored reply cut short, and the hash of what came before it.</summary>
         public Cut? Interruption { get; init; }
@@ -145,17 +144,14 @@ public sealed class SessionResolver(ISessionLookups lookups, FailedTurns failedT
             var inputStart = transcript.FindLastIndex(m => m.Role == "assistant") + 1;
 
             // One pass over the chain: the hashes before the input are those the session should already hold.
-            byte[] all = TranscriptHash.Empty, allUsers = TranscriptHash.Empty, prefix = all, beforeLastAssistant = all;
+            byte[] all = TranscriptHash.Empty, prefix = all, beforeLastAssistant = all;
             for (var i = 0; i < transcript.Count; i++)
             {
                 if (i == inputStart - 1)
                     beforeLastAssistant = all;
                 if (i == inputStart)
                     prefix = all;
-                var message = transcript[i].Transcript;
-                all = TranscriptHash.Extend(all, message);
-                if (TranscriptHash.IsUserTurn(message))
-                    allUsers = TranscriptHash.Extend(allUsers, message);
+                all = TranscriptHash.Extend(all, transcript[i].Transcript);
             }
             if (inputStart == transcript.Count)
                 prefix = all;
@@ -171,7 +167,6 @@ public sealed class SessionResolver(ISessionLookups lookups, FailedTurns failedT
                 InputStart = inputStart,
                 PrefixHash = prefix,
                 AllHash = all,
-                AllUserTurnsHash = allUsers,
                 Interruption = interruption,
             };
         }
@@ -193,7 +188,6 @@ public sealed class SessionResolver(ISessionLookups lookups, FailedTurns failedT
             Input = Transcript,
             StartHash = PrefixHash,
             InputHash = AllHash,
-            UserTurnsHash = AllUserTurnsHash,
         };
 
         public Turn Continue(TurnOwner owner, Guid sessionId, string? userId, HeardReply? heard = null) => new()
@@ -207,7 +201,6 @@ public sealed class SessionResolver(ISessionLookups lookups, FailedTurns failedT
             Input = Input,
             StartHash = PrefixHash,
             InputHash = AllHash,
-            UserTurnsHash = AllUserTurnsHash,
         };
 
         public Turn ContinueWithHistory(TurnOwner owner, Session session, string? userId, List<ChatMessage> history)
@@ -224,7 +217,6 @@ public sealed class SessionResolver(ISessionLookups lookups, FailedTurns failedT
                 History = history,
                 StartHash = session.TranscriptHash,
                 InputHash = TranscriptHash.Extend(session.TranscriptHash, input.Select(m => m.Transcript)),
-                UserTurnsHash = TranscriptHash.Extend(session.UserTurnsHash, input.Select(m => m.Transcript).Where(TranscriptHash.IsUserTurn)),
             };
         }
 
@@ -241,7 +233,6 @@ public sealed class SessionResolver(ISessionLookups lookups, FailedTurns failedT
             Input = [],
             StartHash = session.TurnStartHash,
             InputHash = session.TurnInputHash,
-            UserTurnsHash = session.UserTurnsHash,
         };
     }
 }

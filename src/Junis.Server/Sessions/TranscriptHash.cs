@@ -136,7 +136,4 @@ public static class TranscriptHash
 
     // Minimal escaping: text is hashed as the UTF-8 it is, quotes and backslashes escaped as JSON requires.
     private static readonly JsonWriterOptions CanonicalJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    /// <summary>Whether the message counts for the hash of the user turns alone.</summary>
-    public static bool IsUserTurn(TranscriptMessage message) => message.Role == "user";
 }

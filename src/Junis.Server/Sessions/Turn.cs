@@ -46,7 +46,6 @@ public sealed class Turn
 
     public required byte[] StartHash { get; init; }
     public required byte[] InputHash { get; init; }
-    public required byte[] UserTurnsHash { get; init; }
 
     /// <summary>The stored reply this turn's request cut where its caller interrupted it, and what the caller heard of it.</summary>
     public HeardReply? Heard { get; init; }

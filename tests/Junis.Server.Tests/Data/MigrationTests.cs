@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Junis.Server.Auth;
 using Junis.Server.Data;
 using Junis.Server.Tests.Infrastructure;
+using Junis.Server.Tests.Sessions;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -18,6 +19,9 @@ namespace Junis.Server.Tests.Data;
 public sealed class MigrationTests : IDisposable
 {
     private const string Initial = "20261125042107_Initial";
+
+    /// <summary>The last migration whose sessions kept a hash of their user turns alone.</summary>
+    private const string WithUserTurnsHash = "20261207123341_UsageLedger";
 
     private readonly string _database = Path.Combine(Path.GetTempPath(), $"junis-migration-{Guid.NewGuid():N}.db");
 
@@ -244,5 +248,43 @@ public sealed class MigrationTests : IDisposable
         await using var db = Open();
         Assert.Equal(db.Database.GetMigrations(), await db.Database.GetAppliedMigrationsAsync());
         Assert.Equal(2, await db.SessionMessages.CountAsync());
+    }
+
+    [Fact]
+    public async Task DroppingTheUserTurnsHashKeepsEachSessionAndItsMessagesAndTheConversationGoesOn()
+    {
+        var (organization, _, secret) = await InitialDatabaseAsync();
+        var session = Guid.NewGuid();
+        await using (var before = Open())
+        {
+            await before.GetService<IMigrator>().MigrateAsync(WithUserTurnsHash);
+            // As that version stored a named conversation's first turn, its ids as EF Core writes them for SQLite.
+            await before.Database.ExecuteSqlRawAsync("""
+                INSERT INTO "Sessions" ("Id", "OrganizationId", "ApiKeyId", "ConversationId", "UserId", "TranscriptHash", "TurnStartHash",
+                    "TurnInputHash", "UserTurnsHash", "CreatedAt", "LastUpdateAt", "EndedAt", "MessageCount", "LastTurnStart",
+                    "LastReplySequence", "PromptTokens", "CompletionTokens")
+                VALUES ({0}, {1}, NULL, 'call-1', NULL, randomblob(32), randomblob(32), randomblob(32), randomblob(32),
+                    '2026-12-01 10:00:00.0000000', '2026-12-01 10:00:00.0000000', NULL, 2, 1, 2, 12, 20);
+                INSERT INTO "SessionMessages" ("SessionId", "Sequence", "Role", "Content", "FinishReason", "PromptTokens", "CompletionTokens",
+                    "Interrupted", "CreatedAt")
+                VALUES ({0}, 1, 'user', 'hello', NULL, NULL, NULL, 0, '2026-12-01 10:00:00.0000000'),
+                       ({0}, 2, 'assistant', 'Echo: hello', 'stop', 12, 20, 0, '2026-12-01 10:00:00.0000000');
+                """, session.ToString().ToUpperInvariant(), organization.Id.ToString().ToUpperInvariant());
+        }
+
+        using (var app = new JunisApp(new() { ["ConnectionStrings:Junis"] = ConnectionString }))
+        {
+            var (continued, reply) = await app.CreateAuthorizedClient(secret).TurnAsync(
+                new { messages = new[] { Api.UserMessage("again") }, elevenlabs_extra_body = new { conversation_id = "call-1" } });
+
+            Assert.Equal((session, "Echo: again"), (continued, reply));
+            Assert.Equal(["user:hello", "assistant:Echo: hello", "user:again", "assistant:Echo: again"], (await app.MessagesAsync(session)).Transcript());
+        }
+
+        await using var db = Open();
+        Assert.Equal(db.Database.GetMigrations(), await db.Database.GetAppliedMigrationsAsync());
+        Assert.DoesNotContain(await NamesAsync(db, "index"), name => name.Contains("UserTurns", StringComparison.Ordinal));
+        var stored = await db.Sessions.SingleAsync();
+        Assert.Equal((session, organization.Id, "call-1", 4), (stored.Id, stored.OrganizationId, stored.ConversationId, stored.MessageCount));
     }
 }

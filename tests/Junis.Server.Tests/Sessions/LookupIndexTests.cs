@@ -27,10 +27,10 @@ public sealed class LookupIndexTests(ITestOutputHelper output) : IDisposable
             await db.Database.ExecuteSqlRawAsync("""
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {1}),
                      r(i, h) AS (SELECT i, hex(randomblob(16)) FROM n)
-                INSERT INTO Sessions (Id, OrganizationId, ConversationId, TranscriptHash, TurnStartHash, TurnInputHash, UserTurnsHash,
+                INSERT INTO Sessions (Id, OrganizationId, ConversationId, TranscriptHash, TurnStartHash, TurnInputHash,
                                       CreatedAt, LastUpdateAt, MessageCount, LastTurnStart, LastReplySequence, PromptTokens, CompletionTokens)
                 SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21, 12),
-                       {0}, CASE WHEN i % 2 = 0 THEN 'conv-' || i END, randomblob(32), randomblob(32), randomblob(32), randomblob(32),
+                       {0}, CASE WHEN i % 2 = 0 THEN 'conv-' || i END, randomblob(32), randomblob(32), randomblob(32),
                        datetime('now', '-' || i || ' seconds'), datetime('now', '-' || i || ' seconds'), 2, 1, 2, 10, 10
                 FROM r
                 """, organization.ToString().ToUpperInvariant(), sessions);

@@ -22,10 +22,10 @@ public sealed class PostgresLookupIndexTests(ITestOutputHelper output) : IDispos
             // Random digests stand in for hashes; half the conversations are named by the caller, half found by their hashes.
             await db.Database.ExecuteSqlRawAsync("""
                 INSERT INTO "Sessions" ("Id", "OrganizationId", "ApiKeyId", "ConversationId", "TranscriptHash", "TurnStartHash", "TurnInputHash",
-                                        "UserTurnsHash", "CreatedAt", "LastUpdateAt", "MessageCount", "LastTurnStart", "LastReplySequence",
+                                        "CreatedAt", "LastUpdateAt", "MessageCount", "LastTurnStart", "LastReplySequence",
                                         "PromptTokens", "CompletionTokens")
                 SELECT gen_random_uuid(), {0}, gen_random_uuid(), CASE WHEN i % 2 = 0 THEN 'conv-' || i END,
-                       sha256(('t' || i)::bytea), sha256(('s' || i)::bytea), sha256(('i' || i)::bytea), sha256(('u' || i)::bytea),
+                       sha256(('t' || i)::bytea), sha256(('s' || i)::bytea), sha256(('i' || i)::bytea),
                        now() - i * interval '1 second', now() - i * interval '1 second', 2, 1, 2, 10, 10
                 FROM generate_series(1, 100000) AS i
                 """, organization);

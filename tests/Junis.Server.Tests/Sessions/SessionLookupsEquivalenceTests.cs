@@ -131,7 +131,7 @@ public sealed class SessionLookupsEquivalenceTests
                 db.Sessions.Add(new Session
                 {
                     Id = id, OrganizationId = organizationA, ApiKeyId = apiKey, ConversationId = name, TranscriptHash = hi.TurnInputHash,
-                    TurnStartHash = hi.TurnStartHash, TurnInputHash = hi.TurnInputHash, UserTurnsHash = hi.UserTurnsHash,
+                    TurnStartHash = hi.TurnStartHash, TurnInputHash = hi.TurnInputHash,
                     CreatedAt = at, LastUpdateAt = at, MessageCount = 1, LastTurnStart = 1, LastReplySequence = 0,
                 });
             }
@@ -161,7 +161,7 @@ public sealed class SessionLookupsEquivalenceTests
                     "missing", "", " 대화", "대화 ",
                 ],
                 [
-                    .. sessions.SelectMany(s => new[] { s.TranscriptHash, s.TurnStartHash, s.TurnInputHash, s.UserTurnsHash })
+                    .. sessions.SelectMany(s => new[] { s.TranscriptHash, s.TurnStartHash, s.TurnInputHash })
                         .DistinctBy(Convert.ToHexString).OrderBy(Convert.ToHexString, StringComparer.Ordinal),
                     TranscriptHash.Empty, new byte[32], [],
                 ],
@@ -215,7 +215,7 @@ public sealed class SessionLookupsEquivalenceTests
 
     private static string Show(Session? session) => session is null ? "none"
         : $"{session.Id} transcript={Convert.ToHexString(session.TranscriptHash)} start={Convert.ToHexString(session.TurnStartHash)} " +
-          $"input={Convert.ToHexString(session.TurnInputHash)} users={Convert.ToHexString(session.UserTurnsHash)} count={session.MessageCount} " +
+          $"input={Convert.ToHexString(session.TurnInputHash)} count={session.MessageCount} " +
           $"turnStart={session.LastTurnStart} reply={session.LastReplySequence}";
 
     private static string Show(SessionMessage m) =>

@@ -201,5 +201,5 @@ public sealed class TurnStoreGuaranteeTests
         ];
     }
 
-    private static readonly Regex RaceDecided = new("(TranscriptHash|TurnStartHash|TurnInputHash|UserTurnsHash)=X'[0-9A-F]*' |\\b(LastTurnStart|Sequence)=[0-9]+ ");
+    private static readonly Regex RaceDecided = new("(TranscriptHash|TurnStartHash|TurnInputHash)=X'[0-9A-F]*' |\\b(LastTurnStart|Sequence)=[0-9]+ ");
 }

@@ -11,7 +11,7 @@ namespace Junis.Server.Data.CompiledModel
     public partial class JunisDbModel
     {
         private JunisDbModel()
-            : base(skipDetectChanges: false, modelId: new Guid("a61ef276-69a6-47f1-8942-bbcb9ef3ef6d"), entityTypeCount: 7)
+            : base(skipDetectChanges: false, modelId: new Guid("be27c543-d1b0-472c-a5c9-9f0b3a25a924"), entityTypeCount: 7)
         {
         }
 

@@ -20,9 +20,9 @@ namespace Junis.Server.Data.CompiledModel
                 "Junis.Server.Sessions.Session",
                 typeof(Session),
                 baseEntityType,
-                propertyCount: 17,
+                propertyCount: 16,
                 foreignKeyCount: 1,
-                unnamedIndexCount: 5,
+                unnamedIndexCount: 4,
                 keyCount: 1);
 
             var id = runtimeEntityType.AddProperty(
@@ -144,13 +144,6 @@ namespace Junis.Server.Data.CompiledModel
                 nullable: true,
                 maxLength: 256);
 
-            var userTurnsHash = runtimeEntityType.AddProperty(
-                "UserTurnsHash",
-                typeof(byte[]),
-                propertyInfo: typeof(Session).GetProperty("UserTurnsHash", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
-                fieldInfo: typeof(Session).GetField("<UserTurnsHash>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
-                maxLength: 32);
-
             var key = runtimeEntityType.AddKey(
                 new[] { id });
             runtimeEntityType.SetPrimaryKey(key);
@@ -170,10 +163,6 @@ namespace Junis.Server.Data.CompiledModel
             var index2 = runtimeEntityType.AddIndex(
                 new[] { organizationId, turnInputHash, lastUpdateAt });
             index2.AddAnnotation("Relational:Filter", "\"ConversationId\" IS NULL");
-
-            var index3 = runtimeEntityType.AddIndex(
-                new[] { organizationId, userTurnsHash, lastUpdateAt });
-            index3.AddAnnotation("Relational:Filter", "\"ConversationId\" IS NULL");
 
             return runtimeEntityType;
         }

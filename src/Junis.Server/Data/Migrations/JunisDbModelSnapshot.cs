@@ -259,11 +259,6 @@ namespace Junis.Server.Data.Migrations
                         .HasMaxLength(256)
                         .HasColumnType("TEXT");
 
-                    b.Property<byte[]>("UserTurnsHash")
-                        .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("BLOB");
-
                     b.HasKey("Id");
 
                     b.HasIndex("OrganizationId", "ConversationId")
@@ -276,9 +271,6 @@ namespace Junis.Server.Data.Migrations
                         .HasFilter("\"ConversationId\" IS NULL");
 
                     b.HasIndex("OrganizationId", "TurnInputHash", "LastUpdateAt")
-                        .HasFilter("\"ConversationId\" IS NULL");
-
-                    b.HasIndex("OrganizationId", "UserTurnsHash", "LastUpdateAt")
                         .HasFilter("\"ConversationId\" IS NULL");
 
                     b.ToTable("Sessions");

@@ -92,14 +92,14 @@ internal sealed class PostgresTurnStore(IConfiguration configuration) : ITurnSto
             var turn = state.Turn;
             Queue("""
                 INSERT INTO "Sessions" ("Id", "OrganizationId", "ApiKeyId", "ConversationId", "UserId", "TranscriptHash", "TurnStartHash",
-                                        "TurnInputHash", "UserTurnsHash", "CreatedAt", "LastUpdateAt", "EndedAt", "MessageCount",
+                                        "TurnInputHash", "CreatedAt", "LastUpdateAt", "EndedAt", "MessageCount",
                                         "LastTurnStart", "LastReplySequence", "PromptTokens", "CompletionTokens")
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15)
                 """,
                 Value(id, NpgsqlDbType.Uuid), Value(turn.OrganizationId, NpgsqlDbType.Uuid), Value(turn.ApiKeyId, NpgsqlDbType.Uuid),
                 Value(turn.ConversationId, NpgsqlDbType.Varchar), Value(turn.UserId, NpgsqlDbType.Varchar),
                 Value(state.TranscriptHash, NpgsqlDbType.Bytea), Value(turn.StartHash, NpgsqlDbType.Bytea), Value(turn.InputHash, NpgsqlDbType.Bytea),
-                Value(turn.UserTurnsHash, NpgsqlDbType.Bytea), Value(state.Now, NpgsqlDbType.TimestampTz), Value(state.EndedAt, NpgsqlDbType.TimestampTz),
+                Value(state.Now, NpgsqlDbType.TimestampTz), Value(state.EndedAt, NpgsqlDbType.TimestampTz),
                 Value(state.MessageCount, NpgsqlDbType.Integer), Value(Math.Max(state.TurnStart, 1), NpgsqlDbType.Integer),
                 Value(state.ReplySequence, NpgsqlDbType.Integer), Value(state.PromptTokens, NpgsqlDbType.Bigint), Value(state.CompletionTokens, NpgsqlDbType.Bigint));
             return default;
@@ -110,13 +110,13 @@ internal sealed class PostgresTurnStore(IConfiguration configuration) : ITurnSto
             var turn = state.Turn;
             Queue("""
                 UPDATE "Sessions" SET "UserId" = COALESCE($2, "UserId"), "TranscriptHash" = $3, "TurnStartHash" = $4, "TurnInputHash" = $5,
-                    "UserTurnsHash" = $6, "LastUpdateAt" = $7, "EndedAt" = $8, "MessageCount" = $9,
-                    "LastTurnStart" = CASE WHEN $10 > 0 THEN $10 ELSE "LastTurnStart" END, "LastReplySequence" = $11,
-                    "PromptTokens" = "PromptTokens" + $12, "CompletionTokens" = "CompletionTokens" + $13
+                    "LastUpdateAt" = $6, "EndedAt" = $7, "MessageCount" = $8,
+                    "LastTurnStart" = CASE WHEN $9 > 0 THEN $9 ELSE "LastTurnStart" END, "LastReplySequence" = $10,
+                    "PromptTokens" = "PromptTokens" + $11, "CompletionTokens" = "CompletionTokens" + $12
                 WHERE "Id" = $1
                 """,
                 Value(id, NpgsqlDbType.Uuid), Value(turn.UserId, NpgsqlDbType.Varchar), Value(state.TranscriptHash, NpgsqlDbType.Bytea),
-                Value(turn.StartHash, NpgsqlDbType.Bytea), Value(turn.InputHash, NpgsqlDbType.Bytea), Value(turn.UserTurnsHash, NpgsqlDbType.Bytea),
+                Value(turn.StartHash, NpgsqlDbType.Bytea), Value(turn.InputHash, NpgsqlDbType.Bytea),
                 Value(state.Now, NpgsqlDbType.TimestampTz), Value(state.EndedAt, NpgsqlDbType.TimestampTz), Value(state.MessageCount, NpgsqlDbType.Integer),
                 Value(state.TurnStart, NpgsqlDbType.Integer), Value(state.ReplySequence, NpgsqlDbType.Integer),
                 Value(state.PromptTokens, NpgsqlDbType.Bigint), Value(state.CompletionTokens, NpgsqlDbType.Bigint));

@@ -21,7 +21,7 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
     // Every lookup is within the caller's organization and served by an index that leads with it (see JunisDb):
     // a named conversation by its name (or the session's own id), any other by its hashes; the newest match wins.
     private const string SessionColumns = """
-        "Id", "TranscriptHash", "TurnStartHash", "TurnInputHash", "UserTurnsHash", "MessageCount", "LastTurnStart", "LastReplySequence"
+        "Id", "TranscriptHash", "TurnStartHash", "TurnInputHash", "MessageCount", "LastTurnStart", "LastReplySequence"
         """;
 
     internal const string ByConversationSql = $"""
@@ -184,10 +184,9 @@ internal sealed class SqliteSessionLookups(IDbContextFactory<JunisDb> databases)
             TranscriptHash = row.Bytes(1),
             TurnStartHash = row.Bytes(2),
             TurnInputHash = row.Bytes(3),
-            UserTurnsHash = row.Bytes(4),
-            MessageCount = row.Int32(5),
-            LastTurnStart = row.Int32(6),
-            LastReplySequence = row.Int32(7),
+            MessageCount = row.Int32(4),
+            LastTurnStart = row.Int32(5),
+            LastReplySequence = row.Int32(6),
         };
 
         public void Dispose()

@@ -106,15 +106,15 @@ internal sealed class TurnSql : IDisposable
         _insertSession = new(connection,
             """
             INSERT INTO "Sessions" ("Id", "OrganizationId", "ApiKeyId", "ConversationId", "UserId", "TranscriptHash", "TurnStartHash",
-                                    "TurnInputHash", "UserTurnsHash", "CreatedAt", "LastUpdateAt", "EndedAt", "MessageCount",
+                                    "TurnInputHash", "CreatedAt", "LastUpdateAt", "EndedAt", "MessageCount",
                                     "LastTurnStart", "LastReplySequence", "PromptTokens", "CompletionTokens")
-            VALUES (@id, @org, @key, @conversation, @user, @transcript, @start, @input, @users, @now, @now, @ended, @count,
+            VALUES (@id, @org, @key, @conversation, @user, @transcript, @start, @input, @now, @now, @ended, @count,
                     @turnStart, @reply, @prompt, @completion)
             """);
         _updateSession = new(connection,
             """
             UPDATE "Sessions" SET "UserId" = COALESCE(@user, "UserId"), "TranscriptHash" = @transcript, "TurnStartHash" = @start,
-                "TurnInputHash" = @input, "UserTurnsHash" = @users, "LastUpdateAt" = @now, "EndedAt" = @ended,
+                "TurnInputHash" = @input, "LastUpdateAt" = @now, "EndedAt" = @ended,
                 "MessageCount" = @count, "LastTurnStart" = CASE WHEN @turnStart > 0 THEN @turnStart ELSE "LastTurnStart" END,
                 "LastReplySequence" = @reply, "PromptTokens" = "PromptTokens" + @prompt, "CompletionTokens" = "CompletionTokens" + @completion
             WHERE "Id" = @id
@@ -152,14 +152,14 @@ internal sealed class TurnSql : IDisposable
         _insertSession.Bind("@id", id).Bind("@org", state.Turn.OrganizationId).Bind("@key", state.Turn.ApiKeyId)
             .Bind("@conversation", state.Turn.ConversationId).Bind("@user", state.Turn.UserId)
             .Bind("@transcript", state.TranscriptHash).Bind("@start", state.Turn.StartHash).Bind("@input", state.Turn.InputHash)
-            .Bind("@users", state.Turn.UserTurnsHash).Bind("@now", state.Now).Bind("@ended", state.EndedAt)
+            .Bind("@now", state.Now).Bind("@ended", state.EndedAt)
             .Bind("@count", state.MessageCount).Bind("@turnStart", Math.Max(state.TurnStart, 1)).Bind("@reply", state.ReplySequence)
             .Bind("@prompt", state.PromptTokens).Bind("@completion", state.CompletionTokens)
             .Execute();
 
     public void UpdateSession(Guid id, SessionState state) =>
         _updateSession.Bind("@id", id).Bind("@user", state.Turn.UserId).Bind("@transcript", state.TranscriptHash)
-            .Bind("@start", state.Turn.StartHash).Bind("@input", state.Turn.InputHash).Bind("@users", state.Turn.UserTurnsHash)
+            .Bind("@start", state.Turn.StartHash).Bind("@input", state.Turn.InputHash)
             .Bind("@now", state.Now).Bind("@ended", state.EndedAt).Bind("@count", state.MessageCount).Bind("@turnStart", state.TurnStart)
             .Bind("@reply", state.ReplySequence).Bind("@prompt", state.PromptTokens).Bind("@completion", state.CompletionTokens)
             .Execute();

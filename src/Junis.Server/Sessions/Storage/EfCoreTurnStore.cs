@@ -68,7 +68,7 @@ internal sealed class EfCoreTurnStore(IDbContextFactory<JunisDb> databases) : IT
             db.Sessions.Add(new Session
             {
                 Id = id, OrganizationId = turn.OrganizationId, ApiKeyId = turn.ApiKeyId, ConversationId = turn.ConversationId, UserId = turn.UserId,
-                TranscriptHash = state.TranscriptHash, TurnStartHash = turn.StartHash, TurnInputHash = turn.InputHash, UserTurnsHash = turn.UserTurnsHash,
+                TranscriptHash = state.TranscriptHash, TurnStartHash = turn.StartHash, TurnInputHash = turn.InputHash,
                 CreatedAt = state.Now, LastUpdateAt = state.Now, EndedAt = state.EndedAt, MessageCount = state.MessageCount,
                 LastTurnStart = Math.Max(state.TurnStart, 1), LastReplySequence = state.ReplySequence,
                 PromptTokens = state.PromptTokens, CompletionTokens = state.CompletionTokens,
@@ -86,7 +86,6 @@ internal sealed class EfCoreTurnStore(IDbContextFactory<JunisDb> databases) : IT
                 .SetProperty(s => s.TranscriptHash, state.TranscriptHash)
                 .SetProperty(s => s.TurnStartHash, turn.StartHash)
                 .SetProperty(s => s.TurnInputHash, turn.InputHash)
-                .SetProperty(s => s.UserTurnsHash, turn.UserTurnsHash)
                 .SetProperty(s => s.LastUpdateAt, state.Now)
                 .SetProperty(s => s.EndedAt, state.EndedAt)
                 .SetProperty(s => s.MessageCount, state.MessageCount)

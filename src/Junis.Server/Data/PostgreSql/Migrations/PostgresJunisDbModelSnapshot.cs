@@ -264,11 +264,6 @@ namespace Junis.Server.Data.PostgreSql.Migrations
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)");
 
-                    b.Property<byte[]>("UserTurnsHash")
-                        .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("bytea");
-
                     b.HasKey("Id");
 
                     b.HasIndex("OrganizationId", "ConversationId")
@@ -281,9 +276,6 @@ namespace Junis.Server.Data.PostgreSql.Migrations
                         .HasFilter("\"ConversationId\" IS NULL");
 
                     b.HasIndex("OrganizationId", "TurnInputHash", "LastUpdateAt")
-                        .HasFilter("\"ConversationId\" IS NULL");
-
-                    b.HasIndex("OrganizationId", "UserTurnsHash", "LastUpdateAt")
                         .HasFilter("\"ConversationId\" IS NULL");
 
                     b.ToTable("Sessions");
