@@ -120,7 +120,7 @@ public sealed partial class CompletionStream(
                 if (!next.IsCompleted && !response.HasStarted)
                 {
                     for (var i = 0; i < choices; i++)
-                        WriteChunk(pipe, json, new ChunkChoice(i, info.OpensWithoutWords ? new Delta { Role = "assistant" } : RoleDelta(i, answered: false)));
+                        WriteChunk(pipe, json, new ChunkChoice(i, RoleDelta(i, answered: false, info.OpensWithoutWords)));
                     rolesSent = true;
                     await response.StartAsync(cancellationToken);
                     await pipe.FlushAsync(cancellationToken);
@@ -222,13 +222,15 @@ public sealed partial class CompletionStream(
     /// <summary>
     /// A choice's first delta, as OpenAI writes it: empty content for a reply in words, none for one that begins with a
     /// tool call or a refusal, so a client that adds up the deltas ends with null content, as the whole answer has.
+    /// Sent before the first words are here, it follows how the model opened (<see cref="AnswerInfo.OpensWithoutWords"/>).
     /// </summary>
-    private Delta RoleDelta(int choice, bool answered) => !answered ? new Delta { Role = "assistant", Content = "" } : events.Current switch
+    private Delta RoleDelta(int choice, bool answered, bool opensWithoutWords = false)
     {
-        RefusalDelta refusal when refusal.Choice == choice => new Delta { Role = "assistant" },
-        ToolCallStarted call when call.Choice == choice => new Delta { Role = "assistant" },
-        _ => new Delta { Role = "assistant", Content = "" },
-    };
+        var wordless = answered
+            ? events.Current is RefusalDelta refusal && refusal.Choice == choice || events.Current is ToolCallStarted call && call.Choice == choice
+            : opensWithoutWords;
+        return wordless ? new Delta { Role = "assistant" } : new Delta { Role = "assistant", Content = "" };
+    }
 
     private void WriteChunk(PipeWriter pipe, Utf8JsonWriter json, ChunkChoice choice) =>
         WriteEvent(pipe, json, Chunk([choice]), ChatCompletionsJson.Default.ChatCompletionChunk);

@@ -23,10 +23,10 @@ public sealed partial class Draining(IHostApplicationLifetime lifetime, IOptions
     public static ErrorBody Error { get; } = new("The server is restarting; retry the request.",
         ErrorTypes.ForStatus(StatusCodes.Status503ServiceUnavailable), null, "server_shutting_down");
 
-    /// <summary>Whether a failure is the cut at the end of the drain window rather than anything the caller or the model did.</summary>
     /// <summary>Streamed responses being sent.</summary>
     public int OpenStreams => _open.Count;
 
+    /// <summary>Whether a failure is the cut at the end of the drain window rather than anything the caller or the model did.</summary>
     public bool WasCut(Exception e) => e is OperationCanceledException && _cut.IsCancellationRequested;
 
     public Task StartAsync(CancellationToken cancellationToken)

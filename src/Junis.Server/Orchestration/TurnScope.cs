@@ -1,5 +1,5 @@
-using Junis.Server.Llm;
 using System.Diagnostics;
+using Junis.Server.Llm;
 using Junis.Server.Sessions;
 using Junis.Server.Telemetry;
 using Junis.Server.Usage;

@@ -5,8 +5,8 @@ namespace Junis.Server.Telemetry;
 
 /// <summary>
 /// The server's instruments, beside ASP.NET Core's (<c>http.server.request.duration</c>): the model calls' by the GenAI
-/// conventions (<c>gen_ai.client.*</c>), the turns' as callers receive them (<c>gen_ai.server.*</c>), and its own. None is tagged with a key, an organization or any content: only with what an operator
-/// sizes a deployment by.
+/// conventions (<c>gen_ai.client.*</c>), the turns' as callers receive them (<c>gen_ai.server.*</c>), and its own.
+/// None is tagged with a key, an organization or any content: only with what an operator sizes a deployment by.
 /// </summary>
 public sealed class ServerMetrics
 {
